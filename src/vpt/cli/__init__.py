@@ -1,0 +1,30 @@
+"""The ``vpt`` command line. Thin: each sub-command parses, calls the packages, shows progress.
+
+Each area registers its own sub-application from its own module (``vpt.cli.data`` and so on),
+so that adding a command never means editing someone else's code.
+"""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="vpt",
+    help="Video PreTraining for Minecraft: data, IDM, BC, RL, simulator, submissions.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+
+from vpt.cli import bench as _bench  # noqa: E402
+
+app.command(name="bench", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(
+    _bench.run
+)
+
+from vpt.cli import data as _data  # noqa: E402
+
+app.add_typer(_data.app, name="data")
+
+
+def main() -> None:  # pragma: no cover - entry point
+    app()
