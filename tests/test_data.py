@@ -234,3 +234,15 @@ def test_cli_inspect(tmp_path):
     assert s["frames"] == 40 and s["lines"] == 40 and s["fps"] == 20 and len(s["camera_histogram"]) == 2
     r = runner.invoke(app, ["data", "inspect", str(tmp_path)])
     assert r.exit_code == 0 and "1 bad file" in r.output and "bad.mp4" in r.output
+
+
+def test_pyav_decode_equals_opencv_decode(tmp_path):
+    """Our decoder (PyAV rgb24) gives exactly the pixels the reference's OpenCV loader sees."""
+    import cv2
+
+    mp4, _ = write_synthetic_recording(tmp_path / "a", 10)
+    cap = cv2.VideoCapture(str(mp4))
+    for i, frame in enumerate(read_video(mp4)):
+        ok, bgr = cap.read()
+        assert ok, i
+        np.testing.assert_array_equal(frame, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
