@@ -1,0 +1,42 @@
+"""Network building blocks shared by the VPT policy and the inverse dynamics model.
+
+Every module reproduces the reference's state-dict names and numerics (vpt.md §4, §7), so the
+released weights load into networks assembled from these parts. Behaviour the trained weights
+depend on but that looks surprising is marked ``Reference quirk:`` in the source.
+
+* ``FanInInitReLULayer`` (``fanin``): norm -> conv/conv3d/linear -> ReLU, the basic layer.
+* ``ImpalaCNN``, ``ImageEncoder`` (``impala``): the image encoder.
+* ``MaskedAttention``, ``SelfAttentionLayer``, ``AttentionState`` (``attention``): attention
+  with K/V memory, clipped-causal or no mask, relative position bias.
+* ``ResidualRecurrentBlock(s)`` (``blocks``): the transformer trunk.
+* ``CategoricalActionHead``, ``ActionHeads`` (``heads``): joint or factored action heads.
+* ``NormalizeEwma``, ``ScaledMSEHead`` (``value``): the value head.
+"""
+
+from vpt.nn.attention import AttentionState, MaskedAttention, SelfAttentionLayer, clipped_causal_mask
+from vpt.nn.blocks import ResidualRecurrentBlock, ResidualRecurrentBlocks, pointwise_layers
+from vpt.nn.fanin import FanInInitReLULayer, dense_norm_kwargs
+from vpt.nn.heads import ActionHeads, CategoricalActionHead
+from vpt.nn.impala import CNN_OUTSIZE, CnnBasicBlock, CnnDownStack, ImageEncoder, ImpalaCNN
+from vpt.nn.value import NormalizeEwma, ScaledMSEHead
+
+__all__ = [
+    "CNN_OUTSIZE",
+    "ActionHeads",
+    "AttentionState",
+    "CategoricalActionHead",
+    "CnnBasicBlock",
+    "CnnDownStack",
+    "FanInInitReLULayer",
+    "ImageEncoder",
+    "ImpalaCNN",
+    "MaskedAttention",
+    "NormalizeEwma",
+    "ResidualRecurrentBlock",
+    "ResidualRecurrentBlocks",
+    "ScaledMSEHead",
+    "SelfAttentionLayer",
+    "clipped_causal_mask",
+    "dense_norm_kwargs",
+    "pointwise_layers",
+]
