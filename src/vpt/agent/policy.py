@@ -279,6 +279,21 @@ class VPTPolicy(nn.Module):
     def device(self) -> torch.device:
         return self.pi_head["buttons"].linear_layer.weight.device
 
+    def optimize_for_inference(self, *, channels_last: bool = True, encoder_dtype: torch.dtype | None = None) -> None:
+        """Speed settings for acting; the state dict and float32 results are unchanged.
+
+        Args:
+            channels_last: store the conv weights channels-last (2x faster convs on CPU; the
+                input is channels-last already, as it arrives channel-minor).
+            encoder_dtype: run gradient-free image-encoder calls from a copy of the CNN weights
+                in this dtype (``torch.bfloat16``); None: float32 throughout.
+        """
+        fmt = torch.channels_last if channels_last else torch.contiguous_format
+        for m in self.net.img_process.cnn.modules():
+            if isinstance(m, nn.Conv2d):
+                m.weight.data = m.weight.data.contiguous(memory_format=fmt)
+        self.net.img_process.set_inference_dtype(encoder_dtype)
+
     def initial_state(self, batch_size: int, device: torch.device | str | None = None) -> PolicyState:
         """Empty memory for ``batch_size`` rows (on the policy's device unless given)."""
         return self.net.recurrent_layer.initial_state(batch_size, device or self.device)

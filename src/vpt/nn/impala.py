@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Sequence
 
@@ -197,6 +198,21 @@ class ImageEncoder(nn.Module):
             CNN_OUTSIZE, output_size, layer_type="linear", **(dense_init_norm_kwargs or {})
         )
 
+    def set_inference_dtype(self, dtype: torch.dtype | None) -> None:
+        """Keep a copy of ``cnn`` in ``dtype`` (e.g. bfloat16) for gradient-free calls; None drops it.
+
+        The copy is a snapshot of the current weights, kept outside the state dict: call this
+        again after changing the weights or moving the module. Calls with gradients enabled
+        always use the float32 ``cnn``.
+        """
+        lowp = None if dtype is None else copy.deepcopy(self.cnn).to(dtype)
+        object.__setattr__(self, "_cnn_lowp", lowp)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, T, H, W, C) float -> (B, T, output_size)."""
-        return self.linear(self.cnn(x))
+        lowp: ImpalaCNN | None = self.__dict__.get("_cnn_lowp")
+        if lowp is not None and not torch.is_grad_enabled():
+            y = lowp(x.to(lowp.dense.layer.weight.dtype)).float()
+        else:
+            y = self.cnn(x)
+        return self.linear(y)
