@@ -26,5 +26,10 @@ from vpt.cli import data as _data  # noqa: E402
 app.add_typer(_data.app, name="data")
 
 
+from vpt.cli import agent as _agent  # noqa: E402
+
+app.add_typer(_agent.app, name="agent")
+
+
 def main() -> None:  # pragma: no cover - entry point
     app()
