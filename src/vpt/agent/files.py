@@ -32,12 +32,12 @@ _ALLOWED_GLOBALS = {("collections", "OrderedDict"): OrderedDict}
 _PLAIN_TYPES = (dict, OrderedDict, list, tuple, str, int, float, bool, type(None))
 
 
-class UnsafeModelFileError(pickle.UnpicklingError):
-    """A ``.model`` file asked for something other than plain containers and scalars."""
-
-
 class ModelFileError(ValueError):
     """A model or weights file is unreadable or does not have the expected layout."""
+
+
+class UnsafeModelFileError(ModelFileError, pickle.UnpicklingError):
+    """A model file asked for something other than plain containers and scalars (or tensors)."""
 
 
 class StateDictMismatchError(ModelFileError):
@@ -98,10 +98,10 @@ def safe_unpickle(data: bytes, where: str = "<bytes>") -> Any:
     return obj
 
 
-def read_model_file(path: PathLike) -> PolicyConfig:
-    """Read a policy ``.model`` file safely and validate its kwargs.
+def read_model_kwargs(path: PathLike) -> tuple[Mapping[str, Any], Mapping[str, Any] | None]:
+    """Read a ``.model`` file safely: ``(model.args.net.args, model.args.pi_head_opts)``.
 
-    Uses ``model.args.net.args`` and ``model.args.pi_head_opts``; other keys are ignored.
+    Other keys (``version``, ``function`` strings, ``local_args`` ...) are ignored.
     """
     path = Path(path)
     try:
@@ -119,6 +119,12 @@ def read_model_file(path: PathLike) -> PolicyConfig:
     pi_head_opts = args.get("pi_head_opts") if isinstance(args, Mapping) else None
     if pi_head_opts is not None and not isinstance(pi_head_opts, Mapping):
         raise ModelFileError(f"{path}: model.args.pi_head_opts must be a dict")
+    return net_kwargs, pi_head_opts
+
+
+def read_model_file(path: PathLike) -> PolicyConfig:
+    """Read a policy ``.model`` file safely and validate its kwargs (see ``read_model_kwargs``)."""
+    net_kwargs, pi_head_opts = read_model_kwargs(path)
     try:
         return PolicyConfig.from_kwargs(net_kwargs, pi_head_opts)
     except ModelConfigError as e:
@@ -133,7 +139,11 @@ def read_weights_file(path: PathLike, map_location: torch.device | str = "cpu") 
     try:
         sd = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
-        raise UnsafeModelFileError(f"{path}: refused by torch.load(weights_only=True): {e}") from None
+        # Keep torch's diagnosis, drop its advice to retry with weights_only=False.
+        detail = str(e).split("WeightsUnpickler error:")[-1].split("Check the documentation")[0].strip()
+        raise UnsafeModelFileError(
+            f"{path}: refused by torch.load(weights_only=True): not a plain tensor state dict ({detail})"
+        ) from None
     except (RuntimeError, EOFError, OSError, ValueError) as e:
         raise ModelFileError(f"{path}: not a torch weights file ({type(e).__name__}: {e})") from None
     if not isinstance(sd, Mapping):
@@ -225,23 +235,23 @@ def load_policy(
     return policy.to(device).eval()
 
 
-def _atomic_write(path: Path, write: Any) -> None:
+def atomic_write(path: Path, write: Any) -> None:
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "wb") as f:
         write(f)
     os.replace(tmp, path)
 
 
-def _contiguous_cpu_state_dict(module: nn.Module) -> OrderedDict[str, torch.Tensor]:
+def contiguous_cpu_state_dict(module: nn.Module) -> OrderedDict[str, torch.Tensor]:
     return OrderedDict((k, v.detach().to("cpu").contiguous()) for k, v in module.state_dict().items())
 
 
 def save_policy(policy: VPTPolicy, model_path: PathLike, weights_path: PathLike) -> None:
     """Write the official format: ``.model`` (pickle of plain dicts) and ``.weights`` (state dict)."""
     payload = policy.cfg.to_model_dict()
-    _atomic_write(Path(model_path), lambda f: pickle.dump(payload, f, protocol=4))
-    sd = _contiguous_cpu_state_dict(policy)
-    _atomic_write(Path(weights_path), lambda f: torch.save(sd, f))
+    atomic_write(Path(model_path), lambda f: pickle.dump(payload, f, protocol=4))
+    sd = contiguous_cpu_state_dict(policy)
+    atomic_write(Path(weights_path), lambda f: torch.save(sd, f))
 
 
 def export_safetensors(policy: VPTPolicy, safetensors_path: PathLike, config_path: PathLike | None = None) -> Path:
@@ -253,7 +263,7 @@ def export_safetensors(policy: VPTPolicy, safetensors_path: PathLike, config_pat
 
     st_path = Path(safetensors_path)
     cfg_path = Path(config_path) if config_path is not None else st_path.with_suffix(".json")
-    save_file(dict(_contiguous_cpu_state_dict(policy)), str(st_path), metadata={"format": "pt", "vpt": "policy"})
+    save_file(dict(contiguous_cpu_state_dict(policy)), str(st_path), metadata={"format": "pt", "vpt": "policy"})
     cfg_path.write_text(json.dumps(policy.cfg.to_model_dict(), indent=1) + "\n")
     return cfg_path
 

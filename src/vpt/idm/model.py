@@ -1,0 +1,235 @@
+"""The inverse dynamics model (IDM), weight-compatible with OpenAI's ``4x_idm`` (vpt.md §7).
+
+``InverseDynamicsModel`` = ``net`` (temporal conv3d front → ImpalaCNN → non-causal transformer →
+``final_ln``) + ``pi_head`` (per-button (20, 2) and per-camera-axis (2, 11) heads), built from
+the shared blocks of :mod:`vpt.nn` with the reference's state-dict names.
+
+Two ways to run it over a video:
+
+* :meth:`InverseDynamicsModel.forward` — one call on ``(B, T)`` frames, exactly the reference
+  (frames past the call's edges count as zeros for the temporal conv);
+* :meth:`encode` + :meth:`decode` — the image features of a whole video are computed once
+  (the temporal conv sees true neighbours, zeros only at the video's ends), then the
+  transformer runs over overlapping windows of features. This is what :func:`vpt.idm.predict`
+  uses: no frame's convolutions are ever computed twice.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from vpt.actions import BUTTONS, N_CAMERA_BINS
+from vpt.agent.policy import ModelConfigError, PolicyConfig
+from vpt.nn import ActionHeads, FanInInitReLULayer, ImageEncoder, ResidualRecurrentBlocks, dense_norm_kwargs
+
+__all__ = ["IDMConfig", "IDMOutput", "InverseDynamicsModel"]
+
+
+@dataclass(frozen=True)
+class IDMConfig:
+    """Validated IDM architecture from ``.model`` kwargs (``conv3d_params`` + policy-style kwargs)."""
+
+    trunk: PolicyConfig
+    """The image encoder and transformer settings (``img_shape[2]`` = conv3d output channels)."""
+    conv3d_in: int = 3
+    conv3d_out: int = 128
+    kernel_t: int = 5
+    padding_t: int = 2
+    net_kwargs: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @classmethod
+    def from_kwargs(cls, net_kwargs: Mapping[str, Any], pi_head_opts: Mapping[str, Any] | None = None) -> IDMConfig:
+        """Validate ``model.args.net.args`` of an IDM ``.model`` file.
+
+        Raises:
+            ModelConfigError: naming the offending kwarg.
+        """
+        kw = dict(net_kwargs)
+        c3 = kw.pop("conv3d_params", None)
+        if not isinstance(c3, Mapping):
+            raise ModelConfigError("IDM kwargs need 'conv3d_params' (inchan, outchan, kernel_size, padding)")
+        try:
+            inchan, outchan = int(c3["inchan"]), int(c3["outchan"])
+            kt, kh, kw_ = (int(v) for v in c3["kernel_size"])
+            pt, ph, pw = (int(v) for v in c3["padding"])
+        except (KeyError, TypeError, ValueError) as e:
+            raise ModelConfigError(f"conv3d_params must have inchan, outchan, kernel_size[3], padding[3]: {c3!r}") from e
+        if (kh, kw_, ph, pw) != (1, 1, 0, 0) or kt % 2 == 0 or pt != kt // 2 or inchan != 3:
+            raise ModelConfigError(
+                f"conv3d_params must be a purely temporal, 'same'-padded conv over RGB (got {dict(c3)!r})"
+            )
+        trunk = PolicyConfig.from_kwargs(kw, pi_head_opts)
+        if trunk.img_shape[2] != outchan:
+            raise ModelConfigError(f"img_shape[2] ({trunk.img_shape[2]}) must equal conv3d outchan ({outchan})")
+        if trunk.attention_mask_style != "none":
+            raise ModelConfigError("the IDM's attention_mask_style must be 'none' (it sees the future)")
+        # The IDM's first conv normalises its input; pre-LN is never applied (vpt.md §7.2).
+        trunk = replace(trunk, first_conv_norm=True, use_pre_lstm_ln=False)
+        return cls(trunk, inchan, outchan, kt, pt, copy.deepcopy(dict(net_kwargs)))
+
+    @property
+    def window(self) -> int:
+        """The training chunk length (``timesteps``): the natural window for prediction."""
+        return self.trunk.timesteps or 128
+
+    def to_model_dict(self) -> dict[str, Any]:
+        return {
+            "model": {
+                "args": {
+                    "net": {"args": copy.deepcopy(self.net_kwargs)},
+                    "pi_head_opts": {"temperature": self.trunk.temperature},
+                }
+            }
+        }
+
+
+@dataclass
+class IDMOutput:
+    """Result of an IDM call (batch-first, time second)."""
+
+    buttons_logprob: torch.Tensor
+    """(B, T, 20, 2): per button (``BUTTONS`` order), log-probability of up / pressed."""
+    camera_logprob: torch.Tensor
+    """(B, T, 2, 11): per camera axis (pitch, yaw), log-probability of each bin."""
+    cnn_latent: torch.Tensor | None = None
+    final_latent: torch.Tensor | None = None
+
+
+class IDMNet(nn.Module):
+    """``net``: conv3d → image encoder → transformer blocks → ReLU → ``final_ln``."""
+
+    def __init__(self, cfg: IDMConfig) -> None:
+        super().__init__()
+        t = cfg.trunk
+        dense_kw = dense_norm_kwargs(t.init_norm_kwargs)
+        self.img_process = ImageEncoder(
+            t.img_shape,
+            t.cnn_chans,
+            t.hidsize,
+            init_norm_kwargs=t.init_norm_kwargs,
+            dense_init_norm_kwargs=dense_kw,
+            first_conv_norm=True,
+            post_pool_groups=t.post_pool_groups,
+        )
+        self.recurrent_layer = ResidualRecurrentBlocks(
+            t.n_recurrence_layers,
+            hidsize=t.hidsize,
+            heads=t.attention_heads,
+            memory_size=t.attention_memory_size,
+            timesteps=t.timesteps,
+            mask="none",
+            use_pointwise_layer=t.use_pointwise_layer,
+            pointwise_ratio=t.pointwise_ratio,
+            pointwise_use_activation=t.pointwise_use_activation,
+            is_residual=t.recurrence_is_residual,
+        )
+        # Reference quirk: ``lastlayer`` exists (its weights are in the file) but its output is
+        # discarded: ``final_ln`` reads the ReLU of the transformer output directly.
+        self.lastlayer = FanInInitReLULayer(t.hidsize, t.hidsize, layer_type="linear", **dense_kw)
+        self.final_ln = nn.LayerNorm(t.hidsize)
+        self.conv3d_layer = FanInInitReLULayer(
+            cfg.conv3d_in,
+            cfg.conv3d_out,
+            layer_type="conv3d",
+            kernel_size=(cfg.kernel_t, 1, 1),
+            padding=(cfg.padding_t, 0, 0),
+            init_scale=1.0,
+        )
+
+
+class InverseDynamicsModel(nn.Module):
+    """The VPT inverse dynamics model.
+
+    Args:
+        cfg: architecture (see :meth:`IDMConfig.from_kwargs`).
+    """
+
+    def __init__(self, cfg: IDMConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.net = IDMNet(cfg)
+        self.pi_head = ActionHeads(
+            cfg.trunk.hidsize,
+            {"buttons": (2, (len(BUTTONS),)), "camera": (N_CAMERA_BINS, (2,))},
+            temperature=cfg.trunk.temperature,
+        )
+
+    @property
+    def device(self) -> torch.device:
+        return self.net.final_ln.weight.device
+
+    def optimize_for_inference(self, *, channels_last: bool = True, encoder_dtype: torch.dtype | None = None) -> None:
+        """Channels-last conv weights and (optionally) a low-precision copy of the CNN for
+        gradient-free calls; float32 results and the state dict are unchanged."""
+        fmt = torch.channels_last if channels_last else torch.contiguous_format
+        for m in self.net.img_process.cnn.modules():
+            if isinstance(m, nn.Conv2d):
+                m.weight.data = m.weight.data.contiguous(memory_format=fmt)
+        self.net.img_process.set_inference_dtype(encoder_dtype)
+
+    def initial_state(self, batch_size: int, device: torch.device | str | None = None):
+        """Empty state (the IDM has no memory: ``attention_memory_size == timesteps``)."""
+        return self.net.recurrent_layer.initial_state(batch_size, device or self.device)
+
+    # --- the two halves -------------------------------------------------------------------
+
+    def _temporal_conv(self, frames: torch.Tensor) -> torch.Tensor:
+        """(B, T, H, W, 3) uint8/float → (B, T, H, W, C) float after conv3d + ReLU.
+
+        Frames past the edges of ``frames`` count as zeros (the conv's own padding).
+        """
+        x = frames.to(torch.float32)
+        if self.cfg.trunk.scale_input_img:
+            x = x / 255.0
+        x = self.net.conv3d_layer(x.permute(0, 4, 1, 2, 3))  # (B, C, T, H, W)
+        # Channel-minor result as a (B, T, H, W, C) view: the CNN then runs channels-last.
+        return x.permute(0, 2, 3, 4, 1)
+
+    def encode(self, frames: torch.Tensor, *, chunk: int = 16) -> torch.Tensor:
+        """Image features of a whole video: (T, H, W, 3) uint8 → (T, hidsize).
+
+        Each frame's temporal conv sees its true neighbours (zeros only before the first and
+        after the last frame); frames are processed ``chunk`` at a time to bound memory.
+        """
+        if frames.ndim != 4 or tuple(frames.shape[1:]) != (*self.cfg.trunk.img_shape[:2], 3):
+            raise ValueError(f"frames must be (T, {self.cfg.trunk.img_shape[0]}, {self.cfg.trunk.img_shape[1]}, 3), got {tuple(frames.shape)}")
+        p = self.cfg.padding_t
+        t_total = frames.shape[0]
+        out = []
+        for s in range(0, t_total, chunk):
+            e = min(t_total, s + chunk)
+            lo, hi = max(0, s - p), min(t_total, e + p)
+            x = frames[lo:hi].to(self.device)
+            # Zero frames where the video ends; the layer's own padding then adds p more
+            # zeros on each side, which only the discarded outputs see.
+            x = F.pad(x, (0, 0, 0, 0, 0, 0, p - (s - lo), p - (hi - e)))
+            y = self._temporal_conv(x[None])[:, p : p + (e - s)]
+            out.append(self.net.img_process(y)[0])
+        return torch.cat(out) if out else torch.zeros(0, self.cfg.trunk.hidsize, device=self.device)
+
+    def decode(self, latents: torch.Tensor) -> IDMOutput:
+        """Transformer + heads on feature windows: (B, W, hidsize) → :class:`IDMOutput`."""
+        b, t = latents.shape[:2]
+        first = torch.zeros(b, t, dtype=torch.bool, device=latents.device)
+        h, _, _ = self.net.recurrent_layer(latents, first, self.initial_state(b, latents.device))
+        h = self.net.final_ln(F.relu(h))
+        logp = self.pi_head(h)
+        return IDMOutput(logp["buttons"], logp["camera"], cnn_latent=latents, final_latent=h)
+
+    def forward(self, frames: torch.Tensor, first: torch.Tensor | None = None, state: Any = None) -> IDMOutput:
+        """One reference-style call: (B, T, H, W, 3) frames → per-frame log-probabilities.
+
+        ``first`` and ``state`` are accepted for interface parity and unused: the IDM has no
+        memory and its attention is unmasked.
+        """
+        if frames.ndim != 5:
+            raise ValueError(f"frames must be (B, T, H, W, 3), got {tuple(frames.shape)}")
+        latents = self.net.img_process(self._temporal_conv(frames))
+        return self.decode(latents)

@@ -1,0 +1,112 @@
+"""The inverse dynamics model: fixture outputs, released 4x layout, windowing, files."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from vpt.agent.files import StateDictMismatchError
+from vpt.agent.policy import ModelConfigError
+from vpt.idm import IDMConfig, InverseDynamicsModel, load_idm, predict, save_idm
+from vpt.idm.predict import assign_windows, window_starts
+
+SHARED = Path(os.environ.get("VPT_SHARED", Path(__file__).resolve().parents[2] / "shared"))
+FIXTURES = SHARED / "reference/fixtures"
+MANIFESTS = SHARED / "reference/manifests"
+
+
+@pytest.fixture(scope="module")
+def idm():
+    return load_idm(FIXTURES / "idm_small.model", FIXTURES / "idm_small.weights")
+
+
+@pytest.fixture(scope="module")
+def io():
+    return np.load(FIXTURES / "idm_io.npz")
+
+
+def test_reference_windows_reproduce_fixture(idm, io):
+    chunk = int(io["chunk_size"])
+    p = predict(idm, io["frames"], window=chunk, reference_windows=True)
+    np.testing.assert_allclose(p.buttons_logprob, io["buttons_logprob"], atol=2e-4, rtol=0)
+    np.testing.assert_allclose(p.camera_logprob, io["camera_logprob"], atol=2e-4, rtol=0)
+    np.testing.assert_array_equal(p.factored_buttons, io["pred_buttons"])
+    np.testing.assert_array_equal(p.camera_bins, io["pred_camera"])
+    expected = json.loads((FIXTURES / "idm_env_actions.json").read_text())
+    got = p.env_actions
+    for t, (g, e) in enumerate(zip(got, expected)):
+        assert list(g) == list(e), t
+        for k in e:
+            np.testing.assert_allclose(g[k], e[k], atol=1e-9, err_msg=f"frame {t} {k}")
+
+
+def test_latents_and_temporal_conv_match_fixture(idm, io):
+    frames = torch.as_tensor(io["frames"])
+    chunk = int(io["chunk_size"])
+    with torch.inference_mode():
+        outs = [idm(frames[s : s + chunk][None]) for s in range(0, len(frames), chunk)]
+        conv = torch.cat([idm._temporal_conv(frames[s : s + chunk][None])[0] for s in range(0, len(frames), chunk)])
+    np.testing.assert_allclose(torch.cat([o.cnn_latent[0] for o in outs]).numpy(), io["cnn_latent"], atol=5e-4)
+    np.testing.assert_allclose(torch.cat([o.final_latent[0] for o in outs]).numpy(), io["final_latent"], atol=5e-4)
+    np.testing.assert_allclose(conv.mean(dim=(1, 2)).T.numpy(), io["conv3d_out_mean_over_hw"], atol=5e-4)
+
+
+def test_4x_idm_layout_matches_manifest():
+    m = json.loads((MANIFESTS / "4x_idm.json").read_text())
+    with torch.device("meta"):
+        model = InverseDynamicsModel(IDMConfig.from_kwargs(m["kwargs"], {"temperature": 1.0}))
+    sd = model.state_dict()
+    assert list(sd) == list(m["state_dict"])
+    assert {k: list(v.shape) for k, v in sd.items()} == m["state_dict"]
+    assert sum(v.numel() for v in sd.values()) == m["total_elements"]
+
+
+def test_encode_sees_true_neighbours_and_chunking_is_invisible(idm, io):
+    frames = torch.as_tensor(io["frames"])
+    with torch.inference_mode():
+        whole = idm(frames[None]).cnn_latent[0]  # one call over the whole video
+        for chunk in (1, 3, 16):
+            np.testing.assert_allclose(idm.encode(frames, chunk=chunk).numpy(), whole.numpy(), atol=1e-5)
+
+
+def test_overlapping_windows_equal_one_call_when_the_video_fits(idm, io):
+    full = predict(idm, io["frames"], window=16, reference_windows=True)
+    over = predict(idm, io["frames"], window=16, stride=4)
+    np.testing.assert_allclose(over.buttons_logprob, full.buttons_logprob, atol=1e-5)
+    np.testing.assert_allclose(over.camera_logprob, full.camera_logprob, atol=1e-5)
+
+
+@pytest.mark.parametrize("n,window,stride", [(1, 8, 4), (8, 8, 4), (9, 8, 4), (100, 16, 8), (37, 10, 3)])
+def test_window_assignment_covers_every_frame_with_most_context(n, window, stride):
+    starts = window_starts(n, min(window, n), stride)
+    w = min(window, n)
+    owner = assign_windows(n, starts, w)
+    s = starts[owner]
+    t = np.arange(n)
+    assert np.all((t >= s) & (t < s + w))
+    assert starts[0] == 0 and starts[-1] + w == n
+    # Interior frames of long videos are at least (w - stride) // 2 frames from an edge.
+    interior = (t >= w // 2) & (t < n - w // 2)
+    if n > w:
+        margin = np.minimum(t - s, s + w - 1 - t)
+        assert np.all(margin[interior] >= (w - stride) // 2 - 1)
+
+
+def test_save_load_roundtrip_and_strict_errors(idm, io, tmp_path):
+    save_idm(idm, tmp_path / "m.model", tmp_path / "m.weights")
+    again = load_idm(tmp_path / "m.model", tmp_path / "m.weights")
+    a = predict(idm, io["frames"][:8], reference_windows=True, window=8)
+    b = predict(again, io["frames"][:8], reference_windows=True, window=8)
+    np.testing.assert_array_equal(a.buttons_logprob, b.buttons_logprob)
+    with pytest.raises(ModelConfigError, match="conv3d_params"):
+        load_idm(FIXTURES / "policy_small.model", FIXTURES / "policy_small.weights")
+    sd = torch.load(tmp_path / "m.weights", weights_only=True)
+    del sd["net.conv3d_layer.layer.bias"]
+    torch.save(sd, tmp_path / "bad.weights")
+    with pytest.raises(StateDictMismatchError, match="net.conv3d_layer.layer.bias"):
+        load_idm(tmp_path / "m.model", tmp_path / "bad.weights")

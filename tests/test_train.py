@@ -1,0 +1,58 @@
+"""Shared training infrastructure: run folders, atomic checkpoints, RNG, schedules."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from vpt.train import RunDir, autocast, lr_schedule, rng_state, seed_everything, set_rng_state
+
+
+def test_checkpoint_roundtrip_with_rng_and_optimizer(tmp_path):
+    seed_everything(1)
+    model = torch.nn.Linear(3, 2)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    model(torch.randn(4, 3)).sum().backward()
+    opt.step()
+    run = RunDir(tmp_path / "run", tensorboard=False)
+    run.save_checkpoint({"step": 7, "model": model.state_dict(), "optimizer": opt.state_dict(), "rng": rng_state()})
+    expected = (random.random(), np.random.rand(), torch.rand(1).item())
+    state = run.load_checkpoint()
+    assert state["step"] == 7
+    set_rng_state(state["rng"])
+    assert (random.random(), np.random.rand(), torch.rand(1).item()) == expected
+    opt2 = torch.optim.Adam(torch.nn.Linear(3, 2).parameters(), lr=1e-3)
+    opt2.load_state_dict(state["optimizer"])
+    assert not list(run.path.glob(".*tmp"))
+
+
+def test_metrics_log_and_truncate_on_resume(tmp_path):
+    run = RunDir(tmp_path, tensorboard=True)
+    for step in range(5):
+        run.log(step, {"loss": 1.0 / (step + 1)})
+    run.truncate_metrics(2)
+    assert [m["step"] for m in run.metrics()] == [0, 1, 2]
+    run.close()
+    assert any((tmp_path / "tb").iterdir())
+
+
+def test_lr_schedules():
+    f = lr_schedule("cosine", warmup=10, total=110, final_fraction=0.1)
+    assert f(0) == pytest.approx(0.1) and f(9) == pytest.approx(1.0)
+    assert f(60) == pytest.approx(0.55) and f(110) == pytest.approx(0.1)
+    assert lr_schedule("linear", total=10)(5) == pytest.approx(0.5)
+    with pytest.raises(ValueError):
+        lr_schedule("exp")
+
+
+def test_autocast_modes():
+    cpu = torch.device("cpu")
+    with autocast(cpu, "bf16"):
+        assert torch.nn.Linear(4, 4)(torch.randn(2, 4)).dtype == torch.bfloat16
+    with autocast(cpu, "fp32"):
+        assert torch.nn.Linear(4, 4)(torch.randn(2, 4)).dtype == torch.float32
+    with pytest.raises(ValueError, match="GPU"):
+        autocast(cpu, "fp16")
