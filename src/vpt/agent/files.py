@@ -140,7 +140,9 @@ def read_weights_file(path: PathLike, map_location: torch.device | str = "cpu") 
         sd = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
         # Keep torch's diagnosis, drop its advice to retry with weights_only=False.
-        detail = str(e).split("WeightsUnpickler error:")[-1].split("Check the documentation")[0].strip()
+        skip = ("Weights only load failed", "Please file an issue", "Check the documentation")
+        parts = [p.strip() for p in str(e).split("\n\n") if p.strip() and not p.strip().startswith(skip)]
+        detail = " ".join(parts).replace("WeightsUnpickler error:", "").strip() or "unsupported content"
         raise UnsafeModelFileError(
             f"{path}: refused by torch.load(weights_only=True): not a plain tensor state dict ({detail})"
         ) from None

@@ -1,0 +1,258 @@
+"""VPT policy network: fixture equality (stepwise, chunked), episode starts, manifests, blocks."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from vpt.agent import PolicyConfig, VPTPolicy, load_policy
+from vpt.nn import MaskedAttention
+from vpt.nn.attention import clipped_causal_mask, relative_logits
+
+
+def _shared() -> Path:
+    env = os.environ.get("VPT_FIXTURES")
+    if env:
+        return Path(env).parents[1]
+    return Path(__file__).resolve().parents[2] / "shared"
+
+
+FIXTURES = Path(os.environ.get("VPT_FIXTURES", _shared() / "reference" / "fixtures"))
+MANIFESTS = _shared() / "reference" / "manifests"
+ATOL_LOGP, ATOL_LATENT = 2e-4, 5e-4
+
+
+@pytest.fixture(scope="module")
+def policy() -> VPTPolicy:
+    return load_policy(FIXTURES / "policy_small.model", FIXTURES / "policy_small.weights")
+
+
+@pytest.fixture(scope="module")
+def inputs() -> dict[str, np.ndarray]:
+    return dict(np.load(FIXTURES / "policy_inputs.npz"))
+
+
+@pytest.fixture(scope="module")
+def expected() -> dict[str, np.ndarray]:
+    return dict(np.load(FIXTURES / "policy_outputs.npz"))
+
+
+def _run(policy: VPTPolicy, frames: np.ndarray, first: np.ndarray, bounds: list[tuple[int, int]]):
+    state = policy.initial_state(frames.shape[0])
+    outs = []
+    with torch.inference_mode():
+        for a, b in bounds:
+            out, state = policy(torch.from_numpy(frames[:, a:b]), torch.from_numpy(first[:, a:b]), state)
+            outs.append(out)
+    cat = {
+        k: torch.cat([getattr(o, k) for o in outs], 1).numpy()
+        for k in ("buttons_logprob", "camera_logprob", "vpred_normalized", "vpred", "cnn_latent", "final_latent")
+    }
+    for i in range(len(outs[0].block_outputs)):
+        cat[f"block{i}_out"] = torch.cat([o.block_outputs[i] for o in outs], 1).numpy()
+    return cat, state
+
+
+def _check(got: dict, state, expected: dict, prefix: str) -> None:
+    for k in ("buttons_logprob", "camera_logprob"):
+        np.testing.assert_allclose(got[k], expected[f"{prefix}_{k}"], atol=ATOL_LOGP, rtol=0, err_msg=k)
+    for k in ("vpred_normalized", "vpred", "cnn_latent", "final_latent", "block0_out", "block1_out"):
+        np.testing.assert_allclose(got[k], expected[f"{prefix}_{k}"], atol=ATOL_LATENT, rtol=0, err_msg=k)
+    np.testing.assert_array_equal(got["buttons_logprob"].argmax(-1), expected[f"{prefix}_argmax_buttons"])
+    np.testing.assert_array_equal(got["camera_logprob"].argmax(-1), expected[f"{prefix}_argmax_camera"])
+    for i, s in enumerate(state):
+        np.testing.assert_array_equal(s.mask.numpy(), expected[f"{prefix}_layer{i}_state_mask"])
+        np.testing.assert_allclose(s.k.numpy(), expected[f"{prefix}_layer{i}_K"], atol=ATOL_LATENT, rtol=0)
+        np.testing.assert_allclose(s.v.numpy(), expected[f"{prefix}_layer{i}_V"], atol=ATOL_LATENT, rtol=0)
+
+
+@pytest.mark.parametrize("reference_first_handling", [False, True])
+def test_stepwise_matches_fixture(policy, inputs, expected, reference_first_handling):
+    policy.reference_first_handling = reference_first_handling
+    try:
+        got, state = _run(policy, inputs["frames"], inputs["first"], [(t, t + 1) for t in range(20)])
+    finally:
+        policy.reference_first_handling = False
+    _check(got, state, expected, "stepwise")
+
+
+@pytest.mark.parametrize("reference_first_handling", [False, True])
+def test_chunked_matches_fixture(policy, inputs, expected, reference_first_handling):
+    policy.reference_first_handling = reference_first_handling
+    try:
+        got, state = _run(policy, inputs["frames"], inputs["first"], [tuple(b) for b in inputs["chunk_bounds"]])
+    finally:
+        policy.reference_first_handling = False
+    _check(got, state, expected, "chunked")
+
+
+def test_mid_chunk_episode_start_resets_memory(policy, inputs, expected):
+    """Default: one 20-step call with a start at t=3 for row 0 equals the stepwise reference."""
+    got, state = _run(policy, inputs["frames"], inputs["first"], [(0, 20)])
+    _check(got, state, expected, "stepwise")
+    # ... and row 0 from t=3 on equals a fresh episode started there.
+    fresh, _ = _run(policy, inputs["frames"][:1, 3:], inputs["first"][:1, 3:], [(0, 17)])
+    np.testing.assert_allclose(got["buttons_logprob"][0, 3:], fresh["buttons_logprob"][0], atol=ATOL_LOGP, rtol=0)
+
+
+def test_reference_first_handling_ignores_mid_chunk_start(policy, inputs, expected):
+    """Reference option: only first[:, 0] counts, so the start at t=3 of row 0 is ignored."""
+    policy.reference_first_handling = True
+    try:
+        ref, ref_state = _run(policy, inputs["frames"], inputs["first"], [(0, 20)])
+    finally:
+        policy.reference_first_handling = False
+    no_mid = inputs["first"].copy()
+    no_mid[:, 1:] = False
+    ignored, ignored_state = _run(policy, inputs["frames"], no_mid, [(0, 20)])
+    np.testing.assert_allclose(ref["buttons_logprob"], ignored["buttons_logprob"], atol=1e-5, rtol=0)
+    for a, b in zip(ref_state, ignored_state):
+        np.testing.assert_array_equal(a.mask.numpy(), b.mask.numpy())
+    # Row 1 and row 0 before the start still equal the stepwise reference; row 0 after it differs.
+    exp = expected["stepwise_buttons_logprob"]
+    np.testing.assert_allclose(ref["buttons_logprob"][1], exp[1], atol=ATOL_LOGP, rtol=0)
+    np.testing.assert_allclose(ref["buttons_logprob"][0, :3], exp[0, :3], atol=ATOL_LOGP, rtol=0)
+    assert np.abs(ref["buttons_logprob"][0, 3:] - exp[0, 3:]).max() > 1e-2
+
+
+@settings(max_examples=8, deadline=None)
+@given(
+    cuts=st.lists(st.integers(1, 11), min_size=1, max_size=4, unique=True),
+    starts=st.lists(st.booleans(), min_size=12, max_size=12),
+)
+def test_any_chunking_equals_stepwise(policy, inputs, cuts, starts):
+    """Property: with correct episode handling, how a sequence is cut into calls never matters."""
+    frames = inputs["frames"][:, :12]
+    first = np.array([starts, starts[::-1]], dtype=bool)
+    bounds = [0, *sorted(cuts), 12]
+    chunked, cstate = _run(policy, frames, first, list(zip(bounds[:-1], bounds[1:])))
+    stepwise, sstate = _run(policy, frames, first, [(t, t + 1) for t in range(12)])
+    np.testing.assert_allclose(chunked["buttons_logprob"], stepwise["buttons_logprob"], atol=ATOL_LOGP, rtol=0)
+    np.testing.assert_allclose(chunked["vpred"], stepwise["vpred"], atol=ATOL_LATENT, rtol=0)
+    for a, b in zip(cstate, sstate):
+        np.testing.assert_array_equal(a.mask.numpy(), b.mask.numpy())
+        np.testing.assert_allclose(a.k.numpy(), b.k.numpy(), atol=ATOL_LATENT, rtol=0)
+
+
+def test_clipped_causal_mask_window_and_state():
+    maxlen, t = 4, 6
+    first = torch.zeros(1, t, dtype=torch.bool)
+    state = torch.ones(1, 1, maxlen, dtype=torch.bool)
+    allowed, new = clipped_causal_mask(first, state, maxlen)
+    for r in range(t):
+        cols = allowed[0, r].nonzero().flatten().tolist()
+        assert cols == list(range(r + 1, r + maxlen + 1))  # itself and the previous maxlen-1 frames
+    assert new.tolist() == [[[True] * maxlen]]
+    first[0, 2] = True
+    allowed, new = clipped_causal_mask(first, state, maxlen)
+    assert allowed[0, 1].nonzero().flatten().tolist() == [2, 3, 4, 5]
+    assert allowed[0, 3].nonzero().flatten().tolist() == [6, 7]  # nothing before the start at t=2
+    allowed_ref, new_ref = clipped_causal_mask(first, state, maxlen, reference_first_handling=True)
+    assert allowed_ref[0, 3].nonzero().flatten().tolist() == [4, 5, 6, 7]
+    assert new.tolist() == new_ref.tolist() == [[[True] * maxlen]]
+    # A start in the last step leaves only that frame valid in the memory (correct mode).
+    first = torch.zeros(1, 2, dtype=torch.bool)
+    first[0, 1] = True
+    _, new = clipped_causal_mask(first, state, maxlen)
+    assert new.tolist() == [[[False, False, False, True]]]
+
+
+def test_relative_logits_against_definition():
+    torch.manual_seed(0)
+    b, h, t, maxlen = 2, 3, 5, 4
+    r_coef, b_nd = torch.randn(b, h, t, 10), torch.randn(10, maxlen)
+    got = relative_logits(r_coef, b_nd, t, maxlen)
+    want = torch.zeros(b, h, t, maxlen + t)
+    for r in range(t):
+        for c in range(maxlen + t):
+            d = maxlen + r - c
+            if 0 <= d < maxlen:
+                want[:, :, r, c] = (r_coef[:, :, r] * b_nd[:, d]).sum(-1)
+    torch.testing.assert_close(got, want)
+
+
+def test_unmasked_attention_without_memory_is_bidirectional():
+    """IDM style (mask "none", memory = timesteps): frame 0 sees the future, no state is kept."""
+    torch.manual_seed(0)
+    attn = MaskedAttention(16, 2, memory_size=8, timesteps=8, mask="none")
+    x = torch.randn(1, 5, 16)
+    first = torch.zeros(1, 5, dtype=torch.bool)
+    y, state = attn(x, first, attn.initial_state(1))
+    x2 = x.clone()
+    x2[0, 4] += 1.0
+    y2, _ = attn(x2, first, attn.initial_state(1))
+    assert not torch.allclose(y[0, 0], y2[0, 0])
+    assert state.k.shape == (1, 0, 16)
+
+
+@pytest.mark.parametrize("name", ["1x_partial", "agent_py_2x", "3x_partial"])
+def test_released_sizes_match_manifests(name):
+    manifest = json.loads((MANIFESTS / f"{name}.json").read_text())
+    cfg = PolicyConfig.from_kwargs(manifest["kwargs"], {"temperature": 2.0})
+    with torch.device("meta"):
+        policy = VPTPolicy(cfg)
+    sd = policy.state_dict()
+    assert list(sd) == list(manifest["state_dict"])
+    assert {k: list(v.shape) for k, v in sd.items()} == manifest["state_dict"]
+    assert sum(v.numel() for v in sd.values()) == manifest["total_elements"]
+    assert sum(p.numel() for p in policy.parameters() if p.requires_grad) == manifest["trainable_parameters"]
+    assert sorted(k for k, p in policy.named_parameters() if not p.requires_grad) == manifest["non_trainable_keys"]
+
+
+def test_fixture_model_file_is_plain(policy):
+    cfg = policy.cfg
+    raw = pickle.loads((FIXTURES / "policy_small.model").read_bytes())
+    assert cfg.temperature == 2.0 and isinstance(cfg.temperature, float)
+    assert cfg.maxlen == 16 and cfg.net_kwargs == raw["model"]["args"]["net"]["args"]
+
+
+def test_bf16_encoder_close_to_fp32(policy, inputs):
+    frames, first = inputs["frames"][:, :4], inputs["first"][:, :4]
+    ref, _ = _run(policy, frames, first, [(0, 4)])
+    policy.optimize_for_inference(channels_last=True, encoder_dtype=torch.bfloat16)
+    try:
+        fast, _ = _run(policy, frames, first, [(0, 4)])
+        with torch.no_grad():  # a gradient-free call that is not inference mode also uses the copy
+            out, _ = policy(torch.from_numpy(frames), torch.from_numpy(first), policy.initial_state(2))
+        np.testing.assert_allclose(out.buttons_logprob.numpy(), fast["buttons_logprob"], atol=1e-6)
+    finally:
+        policy.optimize_for_inference(channels_last=False, encoder_dtype=None)
+    # bf16 convs carry ~3% relative error on this randomly perturbed net: ~0.1 in log-probabilities.
+    err = np.abs(fast["buttons_logprob"] - ref["buttons_logprob"]).max()
+    assert 0 < err < 0.3
+    fp32_again, _ = _run(policy, frames, first, [(0, 4)])
+    np.testing.assert_array_equal(fp32_again["buttons_logprob"], ref["buttons_logprob"])
+
+
+def test_input_validation(policy):
+    state = policy.initial_state(1)
+    with pytest.raises(ValueError, match="frames must have shape"):
+        policy(torch.zeros(1, 1, 64, 64, 3, dtype=torch.uint8), torch.zeros(1, 1, dtype=torch.bool), state)
+    with pytest.raises(ValueError, match="first must have shape"):
+        policy(torch.zeros(1, 2, 128, 128, 3, dtype=torch.uint8), torch.zeros(1, 1, dtype=torch.bool), state)
+    with pytest.raises(ValueError, match="state has 1 layers"):
+        policy(torch.zeros(1, 1, 128, 128, 3, dtype=torch.uint8), torch.zeros(1, 1, dtype=torch.bool), state[:1])
+
+
+def test_training_mode_gradients_flow(policy, inputs):
+    """The policy is trainable: a BC-style loss backpropagates into the CNN and the heads."""
+    policy.train()
+    try:
+        policy.zero_grad()
+        out, _ = policy(
+            torch.from_numpy(inputs["frames"][:1, :2]), torch.from_numpy(inputs["first"][:1, :2]), policy.initial_state(1)
+        )
+        (-out.buttons_logprob[..., 0].sum() - out.camera_logprob[..., 60].sum()).backward()
+        assert policy.net.img_process.cnn.stacks[0].firstconv.layer.weight.grad.abs().sum() > 0
+        assert policy.pi_head["buttons"].linear_layer.weight.grad.abs().sum() > 0
+    finally:
+        policy.zero_grad(set_to_none=True)
+        policy.eval()
