@@ -1,0 +1,555 @@
+"""First-person renderer of the embedded simulator: a Numba ray caster over the block grid, plus
+the HUD.
+
+Per pixel, one ray walks the grid voxel by voxel (Amanatides–Woo DDA) from the eye until it
+hits a visible block, leaves the world upwards, or passes the view distance. Each block face is
+textured with a procedural 16×16 texture generated from ``rules.yaml`` (so camera motion gives
+optical flow), shaded by face direction (top 1.0, south/north 0.8, east/west 0.6, bottom 0.5,
+Minecraft's values) and blended into the sky colour by linear distance fog. Water is
+see-through and tinted by the distance travelled in it; ``cutout`` blocks (glass) are
+see-through where their texture's alpha is 0; ``box`` blocks (torch, slab, fence, door) are
+intersected on their box. The targeted block gets an outline and Minecraft's 10 crack stages.
+
+The field of view is vertical (70° by default, VPT's setting); any resolution is rendered
+directly (the HUD is laid out at Minecraft's GUI scale 1 on 640×360 and resized to the frame).
+The HUD (crosshair, hotbar with item icons, counts and the selected slot, health and food) is
+rebuilt only when what it shows changes, and composited per frame from a sparse pixel list.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+
+import cv2
+import numba as nb
+import numpy as np
+
+from vpt.env.sim.player import ray_box
+from vpt.env.sim.rules import Rules
+
+SKY_TOP = np.array([120.0, 167.0, 255.0])
+SKY_HORIZON = np.array([192.0, 216.0, 255.0])
+#: Face shading of Minecraft: by hit axis (x, y-top, y-bottom, z).
+SHADE_X, SHADE_TOP, SHADE_BOTTOM, SHADE_Z = 0.6, 1.0, 0.5, 0.8
+
+
+# ------------------------------------------------------------------------------------------
+# procedural textures and icons
+
+
+def _rng(name: str) -> np.random.Generator:
+    return np.random.default_rng(zlib.crc32(name.encode()))
+
+
+def make_texture(spec: dict, key: str) -> np.ndarray:
+    """A 16×16 RGBA uint8 texture from a rules texture spec (colour, noise, pattern, accent)."""
+    rng = _rng(key)
+    base = np.asarray(spec.get("color", [128, 128, 128]), float)
+    accent = np.asarray(spec.get("accent", base * 0.6), float)
+    amp = float(spec.get("noise", 0.1))
+    pattern = spec.get("pattern", "noise")
+    yy, xx = np.mgrid[0:16, 0:16]
+    shade = 1.0 + amp * rng.uniform(-1, 1, (16, 16))
+    rgb = base[None, None] * shade[..., None]
+    alpha = np.full((16, 16), 255.0)
+
+    def paint(mask: np.ndarray, color: np.ndarray, vary: float = 0.1) -> None:
+        rgb[mask] = color * (1.0 + vary * rng.uniform(-1, 1, (int(mask.sum()), 1)))
+
+    if pattern == "speckle":
+        paint(rng.random((16, 16)) < 0.25, base * 0.6)
+    elif pattern == "cobble":
+        cells = rng.integers(0, 5, (4, 4))
+        rgb *= (0.85 + 0.08 * cells[yy // 4, xx // 4])[..., None]
+        paint(((yy + (xx // 4) * 2) % 4 == 0) | ((xx + (yy // 4)) % 4 == 0), base * 0.55, 0.05)
+    elif pattern == "grass_side":
+        edge = 3 + rng.integers(0, 3, 16)
+        paint(yy < edge[None, :], accent, 0.12)
+    elif pattern == "bark":
+        stripes = rng.integers(0, 2, 16).astype(bool)
+        paint(stripes[None, :] & (rng.random((16, 16)) < 0.7), base * 0.7, 0.1)
+    elif pattern == "rings":
+        r = np.hypot(yy - 7.5, xx - 7.5)
+        paint((r.astype(int) % 3 == 0) & (r < 7), accent * 1.2, 0.05)
+        paint(r >= 7, accent, 0.1)
+    elif pattern == "leaves":
+        paint(rng.random((16, 16)) < 0.3, base * 0.55, 0.15)
+    elif pattern == "planks":
+        paint(yy % 4 == 3, base * 0.65, 0.05)
+        seam = (xx == (yy // 4 * 5 + 3) % 16) & (yy % 4 != 3)
+        paint(seam, base * 0.7, 0.05)
+    elif pattern == "grid":
+        paint((xx % 8 == 0) | (yy % 8 == 0) | (xx == 15) | (yy == 15), accent, 0.05)
+    elif pattern == "tools":
+        paint(yy < 3, base * 1.2, 0.05)
+        paint((yy > 5) & (yy < 11) & ((xx == 4) | (xx == 11)), accent, 0.05)
+        paint((yy == 6) & (xx > 2) & (xx < 7), accent, 0.05)
+    elif pattern == "furnace_front":
+        paint((yy > 8) & (yy < 14) & (xx > 3) & (xx < 12), accent, 0.1)
+        paint((yy > 2) & (yy < 6) & (xx > 3) & (xx < 12), accent * 1.5, 0.1)
+    elif pattern == "ore":
+        blobs = np.zeros((16, 16), bool)
+        for _ in range(5):
+            cy, cx = rng.integers(2, 14, 2)
+            blobs |= (np.abs(yy - cy) + np.abs(xx - cx)) <= rng.integers(1, 3)
+        paint(blobs, accent, 0.15)
+    elif pattern == "glass":
+        border = (xx == 0) | (yy == 0) | (xx == 15) | (yy == 15)
+        streak = (xx - yy == 4) & (xx > 5) & (xx < 10) | (xx - yy == 6) & (xx > 8) & (xx < 12)
+        alpha[:] = 0
+        alpha[border | streak] = 255
+    elif pattern == "torch":
+        paint(yy < 5, accent, 0.1)
+    elif pattern == "door":
+        paint((xx == 0) | (xx == 15) | (yy == 0) | (yy == 15) | (yy == 7), accent, 0.05)
+        paint((yy > 1) & (yy < 6) & (xx > 2) & (xx < 13) & ((xx - 3) % 5 < 4), accent * 0.6, 0.05)
+    elif pattern != "noise":
+        raise ValueError(f"texture {key!r}: unknown pattern {pattern!r}")
+    out = np.zeros((16, 16, 4), np.uint8)
+    out[..., :3] = np.clip(rgb, 0, 255)
+    out[..., 3] = alpha
+    return out
+
+
+def block_textures(rules: Rules) -> tuple[np.ndarray, np.ndarray]:
+    """All face textures and, per block, the texture index of its top, bottom and side faces."""
+    textures = [np.zeros((16, 16, 4), np.uint8)]
+    index = np.zeros((rules.num_blocks, 3), np.int32)
+    for b, (name, spec) in enumerate(zip(rules.block_names, rules.block_texture)):
+        if not spec:
+            continue
+        base = {k: v for k, v in spec.items() if k not in ("top", "bottom", "side")}
+        for f, face in enumerate(("top", "bottom", "side")):
+            sub = spec.get(face)
+            textures.append(make_texture(sub if sub else base, f"{name}.{face if sub else 'all'}"))
+            index[b, f] = len(textures) - 1
+    return np.stack(textures), index
+
+
+def crack_masks() -> np.ndarray:
+    """Minecraft's 10 break stages as growing 16×16 crack masks (bool [10, 16, 16])."""
+    rng = _rng("cracks")
+    order = np.zeros((16, 16))
+    # random walks from the centre: earlier-visited texels appear at earlier stages
+    step = 1
+    for _ in range(6):
+        y, x = 8, 8
+        for _ in range(24):
+            if order[y, x] == 0:
+                order[y, x] = step
+                step += 1
+            dy, dx = [(0, 1), (1, 0), (0, -1), (-1, 0), (1, 1), (-1, -1)][rng.integers(0, 6)]
+            y, x = min(15, max(0, y + dy)), min(15, max(0, x + dx))
+    masks = np.zeros((10, 16, 16), bool)
+    for s in range(10):
+        masks[s] = (order > 0) & (order <= step * (s + 1) / 10)
+    return masks
+
+
+_ICON_SHAPES = {
+    # pixel art on a 16×16 grid: lists of (row, col) spans "r:c0-c1"
+    "stick": ["12:3-4", "11:4-5", "10:5-6", "9:6-7", "8:7-8", "7:8-9", "6:9-10", "5:10-11", "4:11-12", "3:12-13"],
+    "lump": ["4:6-9", "5:4-11", "6:3-12", "7:3-12", "8:3-12", "9:3-12", "10:4-11", "11:5-10", "12:6-9"],
+    "ingot": ["6:5-13", "7:4-12", "8:3-11", "9:2-10", "10:2-9"],
+    "gem": ["3:6-9", "4:5-10", "5:4-11", "6:3-12", "7:4-11", "8:5-10", "9:6-9", "10:7-8"],
+}
+
+
+def _spans(spans: list[str]) -> np.ndarray:
+    m = np.zeros((16, 16), bool)
+    for s in spans:
+        r, cols = s.split(":")
+        c0, c1 = cols.split("-")
+        m[int(r), int(c0):int(c1) + 1] = True
+    return m
+
+
+def make_icon(spec: dict, rules: Rules, textures: np.ndarray, tex_index: np.ndarray) -> np.ndarray:
+    """A 16×16 RGBA item icon: an isometric cube for block items, pixel art otherwise."""
+    icon = np.zeros((16, 16, 4), np.uint8)
+    shape = spec["shape"]
+    if shape == "block":
+        top, side = textures[tex_index[spec["block"], 0]], textures[tex_index[spec["block"], 2]]
+        for r in range(16):
+            for c in range(16):
+                u, v = (c - 8) / 7.5, (r - 4) / 3.75  # isometric top: |u| + |v| <= 1
+                if abs(u) + abs(v) <= 1.0 and r <= 8:
+                    a, b = (u + v + 1) / 2, (v - u + 1) / 2
+                    px = top[min(15, int(b * 16)), min(15, int(a * 16))]
+                    icon[r, c] = (*px[:3], 255)
+                elif r > 4 and 0 < c < 15 and r <= 15 - abs(c - 8) // 2 and r >= 4 + (8 - abs(c - 8)) // 2:
+                    sh = 0.8 if c < 8 else 0.6
+                    px = side[min(15, int((r - 4) * 16 / 12)), (c * 2) % 16]
+                    icon[r, c] = (*(px[:3] * sh).astype(np.uint8), 255)
+        return icon
+    color = np.asarray(spec["color"], float)
+    handle = np.array([120.0, 90.0, 50.0])
+    if shape in _ICON_SHAPES:
+        m = _spans(_ICON_SHAPES[shape])
+        icon[m, :3] = color
+        icon[m, 3] = 255
+        edge = m & ~np.roll(m, 1, 0)
+        icon[edge, :3] = np.clip(color * 1.3, 0, 255)
+        return icon
+    stick = _spans(_ICON_SHAPES["stick"])
+    icon[stick, :3] = handle
+    icon[stick, 3] = 255
+    if shape == "pickaxe":
+        head = _spans(["2:5-11", "3:4-5", "3:11-12", "4:3-4", "4:12-13", "5:3-3", "5:13-13", "3:6-10"])
+    elif shape == "axe":
+        head = _spans(["2:9-11", "3:8-12", "4:8-13", "5:9-13", "6:10-12"])
+    elif shape == "shovel":
+        head = _spans(["2:11-13", "3:10-14", "4:10-14", "5:11-13"])
+    else:
+        raise ValueError(f"unknown icon shape {shape!r}")
+    icon[head, :3] = color
+    icon[head, 3] = 255
+    return icon
+
+
+# ------------------------------------------------------------------------------------------
+# HUD (laid out at GUI scale 1 on 640×360, Minecraft's positions)
+
+_DIGITS = {
+    "0": "111101101101111", "1": "010110010010111", "2": "111001111100111", "3": "111001111001111",
+    "4": "101101111001001", "5": "111100111001111", "6": "111100111101111", "7": "111001001001001",
+    "8": "111101111101111", "9": "111101111001111",
+}
+_HEART = ["0110110", "1111111", "1111111", "0111110", "0011100", "0001000"]
+_DRUMSTICK = ["0001110", "0011111", "0011111", "0111110", "1110000", "1100000"]
+
+
+def _blit(canvas: np.ndarray, img: np.ndarray, y: int, x: int) -> None:
+    """Alpha-blend an RGBA image onto an RGBA canvas at (y, x)."""
+    h, w = min(img.shape[0], canvas.shape[0] - y), min(img.shape[1], canvas.shape[1] - x)
+    img = img[:h, :w]
+    a = img[..., 3:4].astype(float) / 255.0
+    region = canvas[y:y + h, x:x + w]
+    region[..., :3] = (region[..., :3] * (1 - a) + img[..., :3] * a).astype(np.uint8)
+    region[..., 3] = np.maximum(region[..., 3], img[..., 3])
+
+
+def _bitmap(rows: list[str], color: tuple[int, int, int], outline: bool = True) -> np.ndarray:
+    m = np.array([[c == "1" for c in r] for r in rows])
+    h, w = m.shape
+    img = np.zeros((h + 2, w + 2, 4), np.uint8)
+    if outline:
+        for dy in (-1, 0, 1):
+            for dx in (-1, 0, 1):
+                img[1 + dy:1 + dy + h, 1 + dx:1 + dx + w][m] = (20, 20, 20, 255)
+    img[1:1 + h, 1:1 + w][m] = (*color, 255)
+    return img
+
+
+def draw_number(canvas: np.ndarray, n: int, right: int, bottom: int) -> None:
+    """Draw ``n`` right-aligned ending at (right, bottom) with a shadow, like item counts."""
+    x = right
+    for ch in reversed(str(n)):
+        glyph = np.array([c == "1" for c in _DIGITS[ch]]).reshape(5, 3)
+        x -= 4
+        y = bottom - 5
+        for (dy, dx), col in (((1, 1), (62, 62, 62)), ((0, 0), (255, 255, 255))):
+            sub = canvas[y + dy:y + dy + 5, x + dx:x + dx + 3]
+            sub[glyph] = (*col, 255)
+
+
+def build_hud(items: np.ndarray, counts: np.ndarray, selected: int, health: float, food: int,
+              icons: np.ndarray) -> np.ndarray:
+    """The HUD at 640×360 as RGBA: crosshair, hotbar (9 icons, counts, selection), hearts, food."""
+    hud = np.zeros((360, 640, 4), np.uint8)
+    # crosshair (15×15 at the centre, a 1-px plus)
+    cy, cx = 180, 320
+    hud[cy - 7:cy + 8, cx, :] = (230, 230, 230, 200)
+    hud[cy, cx - 7:cx + 8, :] = (230, 230, 230, 200)
+    # hotbar: 182×22 at the bottom centre
+    x0, y0 = 320 - 91, 360 - 22
+    bar = np.zeros((22, 182, 4), np.uint8)
+    bar[...] = (20, 20, 20, 150)
+    bar[0, :], bar[-1, :], bar[:, 0], bar[:, -1] = (0, 0, 0, 230), (0, 0, 0, 230), (0, 0, 0, 230), (0, 0, 0, 230)
+    for i in range(9):
+        bar[2:20, 1 + 20 * i:3 + 20 * i] = (90, 90, 90, 200)
+    _blit(hud, bar, y0, x0)
+    sel = np.zeros((24, 24, 4), np.uint8)
+    sel[:2, :], sel[-2:, :], sel[:, :2], sel[:, -2:] = (255, 255, 255, 255), (255, 255, 255, 255), (255, 255, 255, 255), (255, 255, 255, 255)
+    _blit(hud, sel, y0 - 1, x0 - 1 + 20 * selected)
+    for i in range(9):
+        if items[i] >= 0:
+            _blit(hud, icons[items[i]], y0 + 3, x0 + 3 + 20 * i)
+            if counts[i] > 1:
+                draw_number(hud, int(counts[i]), x0 + 3 + 20 * i + 17, y0 + 3 + 17)
+    # health (left) and food (right), 10 icons each, 8 px apart, 39 px above the bottom
+    heart, half_heart = _bitmap(_HEART, (220, 20, 20)), _bitmap(_HEART, (220, 20, 20))
+    half_heart[:, 5:, :3] = (60, 10, 10)
+    empty_heart = _bitmap(_HEART, (60, 10, 10))
+    meat, half_meat = _bitmap(_DRUMSTICK, (190, 120, 60)), _bitmap(_DRUMSTICK, (190, 120, 60))
+    half_meat[:, :4, :3] = (60, 40, 20)
+    empty_meat = _bitmap(_DRUMSTICK, (60, 40, 20))
+    hp = int(math.ceil(health))
+    for i in range(10):
+        img = heart if hp >= 2 * i + 2 else (half_heart if hp == 2 * i + 1 else empty_heart)
+        _blit(hud, img, 360 - 39, x0 + 8 * i)
+        img = meat if food >= 2 * i + 2 else (half_meat if food == 2 * i + 1 else empty_meat)
+        _blit(hud, img, 360 - 39, x0 + 182 - 9 - 8 * i)
+    return hud
+
+
+def hud_pixels(hud: np.ndarray, width: int, height: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Resize a 640×360 RGBA HUD to the frame and list its visible pixels: (flat pixel index,
+    alpha in [0, 1], RGB) for the per-frame composite."""
+    if (width, height) != (640, 360):
+        premul = hud[..., :3].astype(np.float32) * (hud[..., 3:4].astype(np.float32) / 255.0)
+        a = cv2.resize(hud[..., 3].astype(np.float32) / 255.0, (width, height), interpolation=cv2.INTER_AREA)
+        rgb = cv2.resize(premul, (width, height), interpolation=cv2.INTER_AREA)
+        rgb = rgb / np.maximum(a[..., None], 1e-6)
+    else:
+        a = hud[..., 3].astype(np.float32) / 255.0
+        rgb = hud[..., :3].astype(np.float32)
+    idx = np.flatnonzero(a > 0.02)
+    return idx.astype(np.int64), a.ravel()[idx].astype(np.float32), rgb.reshape(-1, 3)[idx].astype(np.float32)
+
+
+@nb.njit(cache=True)
+def composite(frame: np.ndarray, idx: np.ndarray, alpha: np.ndarray, rgb: np.ndarray) -> None:
+    """Blend the HUD pixel list into the frame (uint8 [H, W, 3]) in place."""
+    flat = frame.reshape(-1, 3)
+    for k in range(idx.shape[0]):
+        i = idx[k]
+        a = alpha[k]
+        for c in range(3):
+            flat[i, c] = np.uint8(flat[i, c] * (1.0 - a) + rgb[k, c] * a)
+
+
+# ------------------------------------------------------------------------------------------
+# the ray caster
+
+
+def ray_directions(width: int, height: int, fov_deg: float) -> np.ndarray:
+    """Camera-space ray directions (right, up, forward) for each pixel, for a vertical FOV."""
+    t = math.tan(math.radians(fov_deg) / 2)
+    xs = ((np.arange(width) + 0.5) / width * 2 - 1) * t * width / height
+    ys = (1 - (np.arange(height) + 0.5) / height * 2) * t
+    d = np.zeros((height, width, 3))
+    d[..., 0] = xs[None, :]
+    d[..., 1] = ys[:, None]
+    d[..., 2] = 1.0
+    return d / np.linalg.norm(d, axis=-1, keepdims=True)
+
+
+@nb.njit(cache=True, fastmath=True)
+def render_world(frame, cells, shape, top, render_kind, box, textures, tex_index, dirs, eye, basis,
+                 view_dist, target, crack, cracks, sky_top, sky_horizon):
+    """Ray-cast the world into ``frame`` (uint8 [H, W, 3]).
+
+    ``cells`` is the world's brick-ordered cell codes (``World.cells``: block id, or ``128 +``
+    distance to the nearest visible block for empty cells) of a grid of ``shape``; ``basis`` =
+    rows right, up, forward (world); ``target`` the targeted voxel (or -1s) and
+    ``crack`` its break stage (-1 none)."""
+    Hf, Wf = frame.shape[0], frame.shape[1]
+    W, H, D = shape[0], shape[1], shape[2]
+    nby, nbz = (H + 3) // 4, (D + 3) // 4
+    ox, oy, oz = eye[0], eye[1], eye[2]
+    ex0, ey0, ez0 = int(math.floor(ox)), int(math.floor(oy)), int(math.floor(oz))
+    fog_start = view_dist * 0.6
+    inv_fog = 1.0 / (view_dist - fog_start)
+    for py in range(Hf):
+        for px in range(Wf):
+            cx, cy, cz = dirs[py, px, 0], dirs[py, px, 1], dirs[py, px, 2]
+            dx = cx * basis[0, 0] + cy * basis[1, 0] + cz * basis[2, 0]
+            dy = cx * basis[0, 1] + cy * basis[1, 1] + cz * basis[2, 1]
+            dz = cx * basis[0, 2] + cy * basis[1, 2] + cz * basis[2, 2]
+            # sky colour for this direction (also the fog colour)
+            g = min(1.0, max(0.0, dy * 2.0))
+            sr = sky_horizon[0] + g * (sky_top[0] - sky_horizon[0])
+            sg = sky_horizon[1] + g * (sky_top[1] - sky_horizon[1])
+            sb = sky_horizon[2] + g * (sky_top[2] - sky_horizon[2])
+            ix, iy, iz = ex0, ey0, ez0
+            sx = 1 if dx > 0 else -1
+            sy = 1 if dy > 0 else -1
+            sz = 1 if dz > 0 else -1
+            ivx = 1.0 / dx if dx != 0 else 0.0
+            ivy = 1.0 / dy if dy != 0 else 0.0
+            ivz = 1.0 / dz if dz != 0 else 0.0
+            tdx = abs(ivx) if dx != 0 else 1e30
+            tdy = abs(ivy) if dy != 0 else 1e30
+            tdz = abs(ivz) if dz != 0 else 1e30
+            tx = ((ix + 1 - ox) if dx > 0 else (ox - ix)) * tdx
+            ty = ((iy + 1 - oy) if dy > 0 else (oy - iy)) * tdy
+            tz = ((iz + 1 - oz) if dz > 0 else (oz - iz)) * tdz
+            t = 0.0
+            axis = 1
+            hit = False
+            r = g_ = b_ = 0.0
+            water_t0 = -1.0
+            water_d = 0.0
+            while t < view_dist:
+                if ix < 0 or iz < 0 or ix >= W or iz >= D or iy < 0:
+                    break
+                c = 129  # above the highest block: empty
+                if iy >= top:
+                    if sy > 0:
+                        break
+                else:
+                    c = cells[(((ix >> 2) * nby + (iy >> 2)) * nbz + (iz >> 2)) * 64
+                              + ((ix & 3) << 4) + ((iy & 3) << 2) + (iz & 3)]
+                if c >= 128:
+                    if water_t0 >= 0:
+                        water_d += t - water_t0
+                        water_t0 = -1.0
+                    dd = c - 128
+                    if dd >= 2:
+                        # the cube of radius dd-1 around this cell is empty: jump to its boundary
+                        ex = ((ix + dd) if dx > 0 else (ix - dd + 1)) - ox
+                        ey = ((iy + dd) if dy > 0 else (iy - dd + 1)) - oy
+                        ez = ((iz + dd) if dz > 0 else (iz - dd + 1)) - oz
+                        te = min(ex * ivx if dx != 0 else 1e30, min(ey * ivy if dy != 0 else 1e30,
+                                                                    ez * ivz if dz != 0 else 1e30))
+                        te -= 1e-6
+                        if te > t:
+                            t = te
+                            ix = int(math.floor(ox + dx * t))
+                            iy = int(math.floor(oy + dy * t))
+                            iz = int(math.floor(oz + dz * t))
+                            tx = ((ix + 1 if dx > 0 else ix) - ox) * ivx if dx != 0 else 1e30
+                            ty = ((iy + 1 if dy > 0 else iy) - oy) * ivy if dy != 0 else 1e30
+                            tz = ((iz + 1 if dz > 0 else iz) - oz) * ivz if dz != 0 else 1e30
+                            continue
+                else:
+                    blk = c
+                    rk = render_kind[blk]
+                    if rk == 3:
+                        if water_t0 < 0:
+                            water_t0 = t
+                    elif water_t0 >= 0:
+                        water_d += t - water_t0
+                        water_t0 = -1.0
+                    if rk == 1 or rk == 2 or rk == 4:
+                        th = t
+                        ax = axis
+                        ok = True
+                        if rk == 4:
+                            t0, t1, ax = ray_box(ox, oy, oz, dx, dy, dz, ix + box[blk, 0], iy + box[blk, 1],
+                                                 iz + box[blk, 2], ix + box[blk, 3], iy + box[blk, 4],
+                                                 iz + box[blk, 5])
+                            ok = t0 <= t1 and t1 >= 0
+                            th = max(t0, 0.0)
+                        if ok:
+                            hx, hy, hz = ox + dx * th, oy + dy * th, oz + dz * th
+                            if ax == 0:
+                                u, v = hz - iz, hy - iy
+                                shade = 0.6
+                                face = 2
+                            elif ax == 1:
+                                u, v = hx - ix, hz - iz
+                                shade = 1.0 if dy < 0 else 0.5
+                                face = 0 if dy < 0 else 1
+                            else:
+                                u, v = hx - ix, hy - iy
+                                shade = 0.8
+                                face = 2
+                            if ax == 1:
+                                row = max(0, min(15, int(v * 16.0)))
+                            else:
+                                row = max(0, min(15, int((1.0 - v) * 16.0)))
+                            col = max(0, min(15, int(u * 16.0)))
+                            tex = tex_index[blk, face]
+                            if textures[tex, row, col, 3] == 0:
+                                ok = False
+                            else:
+                                r = textures[tex, row, col, 0] * shade
+                                g_ = textures[tex, row, col, 1] * shade
+                                b_ = textures[tex, row, col, 2] * shade
+                                if ix == target[0] and iy == target[1] and iz == target[2]:
+                                    if crack >= 0 and cracks[crack, row, col]:
+                                        r *= 0.35
+                                        g_ *= 0.35
+                                        b_ *= 0.35
+                                    e = min(min(u, 1.0 - u), min(v, 1.0 - v))
+                                    if e < 0.015:
+                                        r, g_, b_ = 20.0, 20.0, 20.0
+                                t = th
+                                hit = True
+                                break
+                if tx < ty and tx < tz:
+                    t = tx
+                    axis = 0
+                    ix += sx
+                    tx += tdx
+                elif ty < tz:
+                    t = ty
+                    axis = 1
+                    iy += sy
+                    ty += tdy
+                else:
+                    t = tz
+                    axis = 2
+                    iz += sz
+                    tz += tdz
+            if not hit:
+                r, g_, b_ = sr, sg, sb
+                t = min(t, view_dist)
+            else:
+                if t > fog_start:
+                    f = min(1.0, (t - fog_start) * inv_fog)
+                    r += f * (sr - r)
+                    g_ += f * (sg - g_)
+                    b_ += f * (sb - b_)
+            if water_t0 >= 0:
+                water_d += t - water_t0
+            if water_d > 0:
+                a = min(0.85, 0.35 + 0.08 * water_d)
+                r += a * (40.0 - r)
+                g_ += a * (70.0 - g_)
+                b_ += a * (190.0 - b_)
+            frame[py, px, 0] = np.uint8(r)
+            frame[py, px, 1] = np.uint8(g_)
+            frame[py, px, 2] = np.uint8(b_)
+
+
+def camera_basis(yaw_deg: float, pitch_deg: float) -> np.ndarray:
+    """Rows right, up, forward of the camera in world coordinates (Minecraft yaw/pitch)."""
+    yaw, pitch = math.radians(yaw_deg), math.radians(pitch_deg)
+    f = np.array([-math.sin(yaw) * math.cos(pitch), -math.sin(pitch), math.cos(yaw) * math.cos(pitch)])
+    right = np.array([-math.cos(yaw), 0.0, -math.sin(yaw)])
+    up = np.cross(right, f)
+    return np.stack([right, up, f])
+
+
+class Renderer:
+    """Renders frames of one resolution: the world view plus the HUD.
+
+    Args:
+        rules: the game rules (textures and icons come from them).
+        width, height: frame size in pixels.
+        fov: vertical field of view in degrees.
+        view_distance: blocks to the end of the fog (nothing is drawn beyond).
+    """
+
+    def __init__(self, rules: Rules, width: int, height: int, fov: float = 70.0, view_distance: float = 48.0) -> None:
+        self.rules = rules
+        self.width, self.height = width, height
+        self.view_distance = float(view_distance)
+        self.textures, self.tex_index = block_textures(rules)
+        self.cracks = crack_masks()
+        self.icons = np.stack([make_icon(spec, rules, self.textures, self.tex_index) for spec in rules.item_icon])
+        self.dirs = ray_directions(width, height, fov)
+        self.frame = np.zeros((height, width, 3), np.uint8)
+        self._hud_key: tuple | None = None
+        self._hud: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    def render(self, cells: np.ndarray, shape: tuple[int, int, int], top: int, eye: tuple[float, float, float], yaw: float, pitch: float,
+               target: tuple[int, int, int] | None, break_progress: float, hotbar_items: np.ndarray,
+               hotbar_counts: np.ndarray, selected: int, health: float, food: int) -> np.ndarray:
+        """Render one frame; returns the internal buffer (copy it to keep it)."""
+        tgt = np.array(target if target is not None else (-1, -1, -1), np.int64)
+        crack = int(break_progress * 10) if break_progress > 0 else -1
+        render_world(self.frame, cells, np.array(shape), top, self.rules.render_kind, self.rules.box, self.textures,
+                     self.tex_index, self.dirs, np.array(eye), camera_basis(yaw, pitch), self.view_distance,
+                     tgt, min(crack, 9), self.cracks, SKY_TOP, SKY_HORIZON)
+        key = (hotbar_items.tobytes(), hotbar_counts.tobytes(), selected, math.ceil(health), food)
+        if key != self._hud_key:
+            hud = build_hud(hotbar_items, hotbar_counts, selected, health, food, self.icons)
+            self._hud = hud_pixels(hud, self.width, self.height)
+            self._hud_key = key
+        composite(self.frame, *self._hud)
+        return self.frame
