@@ -33,3 +33,7 @@ app.add_typer(_agent.app, name="agent")
 
 def main() -> None:  # pragma: no cover - entry point
     app()
+
+from vpt.cli import idm as _idm  # noqa: E402
+
+app.add_typer(_idm.app, name="idm")

@@ -29,6 +29,8 @@ __all__ = [
     "parse_jsonl",
     "read_jsonl",
     "jsonl_line_to_env_action",
+    "env_action_to_jsonl_line",
+    "camera_to_mouse_delta",
 ]
 
 #: Recorder key name → MineRL env key (``KEYBOARD_BUTTON_MAPPING``). Other keys are ignored.
@@ -198,3 +200,56 @@ def jsonl_line_to_env_action(
             is_null = False
     return action, is_null
 
+
+
+_ENV_TO_KEY = {v: k for k, v in KEYBOARD_BUTTON_MAPPING.items()}
+_ENV_TO_MOUSE = {v: k for k, v in MOUSE_BUTTON_MAPPING.items()}
+
+
+def camera_to_mouse_delta(degrees: float) -> float:
+    """Mouse pixels for a camera change in degrees, chosen so that converting back with
+    ``CAMERA_DEGREES_PER_PIXEL`` gives exactly ``degrees`` (float64) whenever such a value exists
+    within a few ulps of ``degrees / 0.15``."""
+    px = degrees / CAMERA_DEGREES_PER_PIXEL
+    if px * CAMERA_DEGREES_PER_PIXEL == degrees:
+        return px
+    for direction in (math.inf, -math.inf):
+        cand = px
+        for _ in range(4):
+            cand = math.nextafter(cand, direction)
+            if cand * CAMERA_DEGREES_PER_PIXEL == degrees:
+                return cand
+    return px
+
+
+def env_action_to_jsonl_line(
+    action: Mapping[str, Any],
+    *,
+    hotbar: int = 0,
+    gui_open: bool = False,
+    cursor: tuple[float, float] = (640.0, 360.0),
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The inverse of :func:`jsonl_line_to_env_action`: a recorder line for an env action.
+
+    Buttons become held keys and mouse buttons, ``camera`` [pitch, yaw] degrees becomes mouse
+    ``dy``/``dx`` pixels (0.15°/px). ``hotbar`` is the selected slot 0..8 after this tick,
+    ``cursor`` the mouse position in 1280×720 window pixels (used while ``gui_open``).
+    ``extra`` fields (yaw, pitch, position, inventory ...) are copied in.
+    """
+    keys = [_ENV_TO_KEY[k] for k in _ENV_TO_KEY if int(np.asarray(action.get(k, 0)).reshape(-1)[0])]
+    buttons = [_ENV_TO_MOUSE[k] for k in ("attack", "use", "pickItem") if int(np.asarray(action.get(k, 0)).reshape(-1)[0])]
+    cam = np.asarray(action.get("camera", (0.0, 0.0)), dtype=np.float64).reshape(-1)
+    line: dict[str, Any] = {
+        "mouse": {
+            "x": float(cursor[0]), "y": float(cursor[1]),
+            "dx": camera_to_mouse_delta(float(cam[1])), "dy": camera_to_mouse_delta(float(cam[0])),
+            "scaledX": float(cursor[0]) - 640.0, "scaledY": float(cursor[1]) - 360.0, "dwheel": 0.0,
+            "buttons": buttons, "newButtons": [],
+        },
+        "keyboard": {"keys": keys, "newKeys": [], "chars": ""},
+        "isGuiOpen": bool(gui_open), "isGuiInventory": bool(gui_open), "hotbar": int(hotbar),
+    }  # fmt: skip
+    if extra:
+        line.update(extra)
+    return line

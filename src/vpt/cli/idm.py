@@ -1,0 +1,116 @@
+"""``vpt idm ...``: train the inverse dynamics model, label videos, export labels."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+app = typer.Typer(help="Inverse dynamics model: train on recordings, label videos.", no_args_is_help=True)
+console = Console()
+
+
+@app.command()
+def train(
+    data: Path = typer.Option(..., help="recordings: a folder or an index .json"),
+    out: Path = typer.Option(..., help="run folder (resumes if it holds a checkpoint)"),
+    preset: str = typer.Option("small", help="architecture: tiny, small, 4x"),
+    init_model: Path = typer.Option(None, help="start from this .model (e.g. OpenAI's 4x_idm.model)"),
+    init_weights: Path = typer.Option(None, help="... and these .weights"),
+    steps: int = typer.Option(2000),
+    batch_size: int = typer.Option(8),
+    window: int = typer.Option(0, help="frames per window (0: the model's timesteps)"),
+    grad_accum: int = typer.Option(1),
+    lr: float = typer.Option(3e-4),
+    precision: str = typer.Option("bf16", help="fp32, bf16 or fp16 (GPU)"),
+    eval_every: int = typer.Option(500),
+    val_recordings: int = typer.Option(0, help="held-out recordings (0: 10%)"),
+    max_hours: float = typer.Option(0.0, help="train on only this many hours of recordings (0: all)"),
+    seed: int = typer.Option(0),
+    device: str = typer.Option("auto"),
+) -> None:
+    """Train an IDM; DDP when launched with torchrun. Writes idm.model + idm.weights in OUT."""
+    from vpt.idm.train import IDMTrainConfig, train_idm
+
+    cfg = IDMTrainConfig(
+        data=str(data), out=str(out), preset=preset, init_model=str(init_model) if init_model else None,
+        init_weights=str(init_weights) if init_weights else None, steps=steps, batch_size=batch_size, window=window,
+        grad_accum=grad_accum, lr=lr, precision=precision, eval_every=eval_every, val_recordings=val_recordings,
+        max_hours=max_hours, seed=seed, device=device,
+    )  # fmt: skip
+    with Progress(TextColumn("[b]idm train"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
+                  TimeRemainingColumn(), console=console) as bar:  # fmt: skip
+        task = bar.add_task("train", total=steps, info="")
+
+        def show(step: int, logs: dict[str, float]) -> None:
+            info = f"loss {logs['loss']:.3f}  {logs['frames_per_s']:.0f} frames/s"
+            if "val/keypress_accuracy" in logs:
+                info += f"  val keypress {logs['val/keypress_accuracy']:.3f} camera R² {logs['val/camera_r2']:.3f}"
+            bar.update(task, completed=step, info=info)
+
+        metrics = train_idm(cfg, progress=show)
+    console.print_json(json.dumps({k: v for k, v in metrics.items() if not k.startswith("val_button/")}))
+
+
+@app.command()
+def label(
+    videos: list[Path] = typer.Argument(..., help="videos (.mp4) or folders of them"),
+    model: Path = typer.Option(..., help="IDM .model"),
+    weights: Path = typer.Option(..., help="IDM .weights"),
+    out: Path = typer.Option(..., help="folder for the .labels.npz files"),
+    window: int = typer.Option(0, help="frames per window (0: the model's timesteps)"),
+    stride: int = typer.Option(0, help="frames between window starts (0: window/2)"),
+    batch_size: int = typer.Option(8, help="windows per transformer call"),
+    chunk: int = typer.Option(32, help="frames per image-encoder call"),
+    bf16: bool = typer.Option(True, help="bfloat16 image encoder (CPU with AMX, or GPU)"),
+    jsonl: bool = typer.Option(False, help="also export contractor-format .jsonl next to each label file"),
+    device: str = typer.Option("auto"),
+) -> None:
+    """Label videos with an IDM: resumable, sharded by torchrun rank, decoding ahead in threads."""
+    import torch
+
+    from vpt.data import list_recordings
+    from vpt.idm import load_idm
+    from vpt.idm.label import label_path, label_videos, labels_to_jsonl
+    from vpt.train import init_distributed
+
+    dist = init_distributed(device)
+    idm = load_idm(model, weights, device=dist.device)
+    idm.optimize_for_inference(channels_last=True, encoder_dtype=torch.bfloat16 if bf16 else None)
+    files: list[Path] = []
+    root = None
+    for v in videos:
+        if v.is_dir():
+            root = v if len(videos) == 1 else None
+            files += [r.mp4 for r in list_recordings(v)]
+        else:
+            files.append(v)
+    with Progress(TextColumn("[b]idm label"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
+                  TimeRemainingColumn(), console=console) as bar:  # fmt: skip
+        task = bar.add_task("label", total=len(files[dist.rank :: dist.world_size]), info="")
+        seen = {"frames": 0}
+
+        def done(path: Path, n: int) -> None:
+            seen["frames"] += n
+            bar.update(task, advance=1, info=f"{path.name} ({n} frames)")
+            if jsonl:
+                p = label_path(out, path, root)
+                labels_to_jsonl(p, p.with_name(p.name.removesuffix(".labels.npz") + ".jsonl"))
+
+        report = label_videos(idm, files, out, root=root, window=window or None, stride=stride or None,
+                              batch_size=batch_size, chunk=chunk, rank=dist.rank, world_size=dist.world_size,
+                              model_name=str(model), on_video=done)  # fmt: skip
+        bar.update(task, completed=report.videos)
+    console.print(
+        f"labelled {report.labelled}, already done {report.skipped_existing}, failed {len(report.failed)}; "
+        f"{report.frames} frames at {report.frames_per_second:.1f} frames/s"
+    )
+    for f, why in report.failed.items():
+        console.print(f"  [red]failed[/red] {f}: {why}")
+    if report.failed:
+        raise typer.Exit(1)
+
+

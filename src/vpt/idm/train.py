@@ -1,0 +1,289 @@
+"""Training the inverse dynamics model on labelled recordings (``vpt idm train``).
+
+Read top to bottom: settings → data (whole recordings in memory, split by recording into train
+and held-out sets) → model → optimiser → resume → the loop (random windows of ``window``
+consecutive frames, per-button and per-camera-axis cross-entropy, gradient accumulation,
+mixed precision, DDP under ``torchrun``) → periodic held-out evaluation with the same
+overlapping-window prediction used for labelling → the official ``.model`` + ``.weights``.
+
+Held-out metrics (:func:`evaluate`):
+
+* ``button_accuracy`` — mean over the 20 buttons of the per-frame accuracy;
+* ``keypress_accuracy`` — fraction of frames whose whole 20-button state is predicted exactly;
+* ``camera_bin_accuracy`` — fraction of frames with both camera bins right;
+* ``camera_r2`` — R² of the predicted camera (bin centres, degrees) against the true degrees,
+  pooled over both axes.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.nn.parallel import DistributedDataParallel
+
+from vpt import actions
+from vpt.data import DatasetReport, iter_recordings, list_recordings
+from vpt.idm.files import save_idm
+from vpt.idm.model import IDMConfig, InverseDynamicsModel
+from vpt.idm.predict import predict
+from vpt.train import RunDir, autocast, close_distributed, init_distributed, lr_schedule, rng_state, seed_everything, set_rng_state
+
+__all__ = ["IDM_PRESETS", "IDMTrainConfig", "Segment", "load_segments", "evaluate", "train_idm"]
+
+#: Architectures by name. ``4x`` is OpenAI's released IDM; the small ones train on a CPU.
+IDM_PRESETS: dict[str, dict[str, Any]] = {
+    "tiny": dict(hidsize=128, impala_width=1, impala_chans=[16, 32, 32], conv3d_out=16, heads=4, layers=1, timesteps=32),
+    "small": dict(hidsize=256, impala_width=1, impala_chans=[16, 32, 32], conv3d_out=32, heads=4, layers=2, timesteps=64),
+    "4x": dict(hidsize=4096, impala_width=16, impala_chans=[16, 32, 32], conv3d_out=128, heads=32, layers=2, timesteps=128),
+}
+
+
+def preset_kwargs(name: str) -> dict[str, Any]:
+    """``.model`` network kwargs of a preset (same layout as OpenAI's ``4x_idm.model``)."""
+    if name not in IDM_PRESETS:
+        raise ValueError(f"unknown IDM preset {name!r}; choose from {sorted(IDM_PRESETS)}")
+    p = IDM_PRESETS[name]
+    return {
+        "attention_heads": p["heads"], "attention_mask_style": "none",
+        "attention_memory_size": p["timesteps"],
+        "conv3d_params": {"inchan": 3, "kernel_size": [5, 1, 1], "outchan": p["conv3d_out"], "padding": [2, 0, 0]},
+        "hidsize": p["hidsize"], "img_shape": [128, 128, p["conv3d_out"]], "impala_chans": p["impala_chans"],
+        "impala_kwargs": {"post_pool_groups": 1}, "impala_width": p["impala_width"],
+        "init_norm_kwargs": {"batch_norm": False, "group_norm_groups": 1}, "n_recurrence_layers": p["layers"],
+        "only_img_input": True, "pointwise_ratio": 4, "pointwise_use_activation": False,
+        "recurrence_is_residual": True, "recurrence_type": "transformer", "single_output": True,
+        "timesteps": p["timesteps"], "use_pointwise_layer": True, "use_pre_lstm_ln": False,
+    }  # fmt: skip
+
+
+@dataclass
+class IDMTrainConfig:
+    """Settings of an IDM training run (saved as the run's ``config.json``)."""
+
+    data: str
+    out: str
+    preset: str = "small"
+    init_model: str | None = None
+    init_weights: str | None = None
+    window: int = 0
+    """Frames per training window (0: the model's ``timesteps``)."""
+    batch_size: int = 8
+    grad_accum: int = 1
+    steps: int = 2000
+    lr: float = 3e-4
+    weight_decay: float = 0.01
+    warmup: int = 100
+    schedule: str = "cosine"
+    max_grad_norm: float = 1.0
+    precision: str = "bf16"
+    channels_last: bool = True
+    val_fraction: float = 0.1
+    val_recordings: int = 0
+    """Held-out recordings (overrides ``val_fraction`` when > 0)."""
+    eval_every: int = 500
+    checkpoint_every: int = 200
+    seed: int = 0
+    device: str = "auto"
+    legacy_integer_camera: bool = False
+    max_hours: float = 0.0
+    """Use only the first recordings totalling this many hours of training data (0: all)."""
+
+
+@dataclass
+class Segment:
+    """Consecutive frames of one recording with their factored targets."""
+
+    name: str
+    frames: np.ndarray
+    buttons: np.ndarray
+    """(T, 20) uint8."""
+    camera_bins: np.ndarray
+    """(T, 2) int64."""
+    camera_degrees: np.ndarray
+    """(T, 2) float64 true camera (for R²)."""
+
+
+def load_segments(refs: list, *, legacy_integer_camera: bool = False, report: DatasetReport | None = None) -> list[Segment]:
+    """Load recordings (every frame, null ones included: the IDM must see time as it is) and
+    cut them into runs of consecutive lines (bad lines split a recording)."""
+    segments: list[Segment] = []
+    for ref, rec in iter_recordings(refs, report=report, skip_null=False, legacy_integer_camera=legacy_integer_camera):
+        if not rec.has_actions or len(rec) == 0:
+            continue
+        env = {k: np.array([a[k] for a in rec.env_actions]) for k in actions.BUTTONS}
+        env["camera"] = np.stack([np.asarray(a["camera"], dtype=np.float64) for a in rec.env_actions])
+        fac, bins = actions.env_to_factored(env)
+        cuts = np.nonzero(np.diff(rec.line_index) != 1)[0] + 1
+        for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, len(rec)]):
+            segments.append(Segment(f"{ref.name}[{lo}:{hi}]", rec.frames[lo:hi], fac[lo:hi], bins[lo:hi], env["camera"][lo:hi]))
+    return segments
+
+
+def _sample_windows(segments: list[Segment], window: int, batch: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """A batch of random windows, each segment weighted by its number of windows."""
+    usable = [s for s in segments if len(s.frames) >= window]
+    if not usable:
+        raise ValueError(f"no training segment has {window} consecutive frames")
+    weights = np.array([len(s.frames) - window + 1 for s in usable], dtype=np.float64)
+    picks = rng.choice(len(usable), size=batch, p=weights / weights.sum())
+    f, b, c = [], [], []
+    for i in picks:
+        s = usable[i]
+        t0 = int(rng.integers(0, len(s.frames) - window + 1))
+        f.append(s.frames[t0 : t0 + window])
+        b.append(s.buttons[t0 : t0 + window])
+        c.append(s.camera_bins[t0 : t0 + window])
+    return np.stack(f), np.stack(b), np.stack(c)
+
+
+def idm_loss(out, buttons: torch.Tensor, camera_bins: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+    """Sum over the 20 buttons and 2 camera axes of the cross-entropy, mean over frames."""
+    lb = F.nll_loss(out.buttons_logprob.reshape(-1, 2), buttons.reshape(-1).long(), reduction="sum")
+    lc = F.nll_loss(out.camera_logprob.reshape(-1, actions.N_CAMERA_BINS), camera_bins.reshape(-1), reduction="sum")
+    frames = buttons.shape[0] * buttons.shape[1]
+    loss = (lb + lc) / frames
+    return loss, {"loss/buttons": lb.item() / frames, "loss/camera": lc.item() / frames}
+
+
+@torch.no_grad()
+def evaluate(model: InverseDynamicsModel, segments: list[Segment], *, window: int | None = None) -> dict[str, float]:
+    """Held-out metrics (module docstring) with the labelling path's overlapping windows."""
+    was_training = model.training
+    model.eval()
+    tb, pb, tc, pc, deg = [], [], [], [], []
+    for s in segments:
+        p = predict(model, s.frames, window=window)
+        tb.append(s.buttons), pb.append(p.factored_buttons), tc.append(s.camera_bins), pc.append(p.camera_bins)
+        deg.append(s.camera_degrees)
+    model.train(was_training)
+    tb_, pb_, tc_, pc_ = (np.concatenate(x) for x in (tb, pb, tc, pc))
+    true_deg = np.concatenate(deg).clip(-actions.CAMERA_MAXVAL, actions.CAMERA_MAXVAL)
+    pred_deg = actions.bins_to_camera(pc_)
+    ss_res = float(((true_deg - pred_deg) ** 2).sum())
+    ss_tot = float(((true_deg - true_deg.mean(0)) ** 2).sum())
+    per_button = (tb_ == pb_).mean(0)
+    metrics = {
+        "val/button_accuracy": float(per_button.mean()),
+        "val/keypress_accuracy": float((tb_ == pb_).all(1).mean()),
+        "val/camera_bin_accuracy": float((tc_ == pc_).all(1).mean()),
+        "val/camera_r2": 1.0 - ss_res / ss_tot if ss_tot > 0 else float("nan"),
+        "val/frames": float(len(tb_)),
+    }
+    metrics.update({f"val_button/{b}": float(a) for b, a in zip(actions.BUTTONS, per_button)})
+    return metrics
+
+
+def split_recordings(refs: list, cfg: IDMTrainConfig) -> tuple[list, list]:
+    """Held-out recordings: the last ``val_recordings`` (or ``val_fraction``) of the sorted list."""
+    n_val = cfg.val_recordings or max(1, round(len(refs) * cfg.val_fraction)) if len(refs) > 1 else 0
+    return refs[: len(refs) - n_val], refs[len(refs) - n_val :]
+
+
+def train_idm(cfg: IDMTrainConfig, *, progress: Callable[[int, dict[str, float]], None] | None = None) -> dict[str, float]:
+    """Train (or resume) an IDM run; returns the final held-out metrics."""
+    # --- setup: processes, run folder, seeds ---------------------------------------------------
+    dist = init_distributed(cfg.device)
+    run = RunDir(cfg.out, is_main=dist.is_main)
+    previous = run.read_config()
+    if previous is not None and previous.get("data") != cfg.data:
+        raise ValueError(f"{cfg.out} holds a run on {previous.get('data')!r}; refusing to resume it on {cfg.data!r}")
+    run.write_config(asdict(cfg))
+    seed_everything(cfg.seed + dist.rank)
+
+    # --- data: recordings in memory, split by recording ----------------------------------------
+    refs = list_recordings(cfg.data, require_jsonl=True)
+    if not refs:
+        raise ValueError(f"no recordings with a .jsonl under {cfg.data}")
+    train_refs, val_refs = split_recordings(refs, cfg)
+    report = DatasetReport()
+    train_segments = load_segments(train_refs, legacy_integer_camera=cfg.legacy_integer_camera, report=report)
+    if cfg.max_hours > 0:
+        budget, kept = cfg.max_hours * 3600 * 20, []
+        for s in train_segments:
+            if budget <= 0:
+                break
+            kept.append(s)
+            budget -= len(s.frames)
+        train_segments = kept
+    val_segments = load_segments(val_refs, legacy_integer_camera=cfg.legacy_integer_camera, report=report)
+    train_frames = sum(len(s.frames) for s in train_segments)
+
+    # --- model and optimiser -------------------------------------------------------------------
+    if cfg.init_model:
+        from vpt.idm.files import load_idm
+
+        model = load_idm(cfg.init_model, cfg.init_weights or Path(cfg.init_model).with_suffix(".weights"))
+    else:
+        model = InverseDynamicsModel(IDMConfig.from_kwargs(preset_kwargs(cfg.preset), {"temperature": 1.0}))
+    model = model.to(dist.device).train()
+    if cfg.channels_last:
+        model.optimize_for_inference(channels_last=True)
+    window = cfg.window or model.cfg.window
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_schedule(cfg.schedule, warmup=cfg.warmup, total=cfg.steps))
+    ddp = DistributedDataParallel(model) if dist.enabled else model
+
+    # --- resume --------------------------------------------------------------------------------
+    step = 0
+    rng = np.random.default_rng(cfg.seed + 1000 * dist.rank)
+    ckpt = run.load_checkpoint(dist.device)
+    if ckpt is not None:
+        model.load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        scheduler.load_state_dict(ckpt["scheduler"])
+        step = int(ckpt["step"])
+        set_rng_state(ckpt["rng"])
+        rng.bit_generator.state = ckpt["sampler"]
+        run.truncate_metrics(step)
+
+    # --- the loop ------------------------------------------------------------------------------
+    metrics: dict[str, float] = {}
+    t_last, frames_since = time.perf_counter(), 0
+    while step < cfg.steps:
+        optimizer.zero_grad(set_to_none=True)
+        logs: dict[str, float] = {}
+        for _ in range(cfg.grad_accum):
+            f, b, c = (torch.as_tensor(x, device=dist.device) for x in _sample_windows(train_segments, window, cfg.batch_size, rng))
+            with autocast(dist.device, cfg.precision):
+                out = ddp(f)
+            loss, parts = idm_loss(out, b, c)
+            (loss / cfg.grad_accum).backward()
+            for k, v in parts.items():
+                logs[k] = logs.get(k, 0.0) + v / cfg.grad_accum
+            frames_since += f.shape[0] * f.shape[1]
+        grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
+        optimizer.step()
+        scheduler.step()
+        step += 1
+
+        now = time.perf_counter()
+        logs.update({"loss": logs["loss/buttons"] + logs["loss/camera"], "grad_norm": float(grad_norm),
+                     "lr": scheduler.get_last_lr()[0], "frames_per_s": frames_since * dist.world_size / (now - t_last)})  # fmt: skip
+        t_last, frames_since = now, 0
+        if val_segments and dist.is_main and (step % cfg.eval_every == 0 or step == cfg.steps):
+            metrics = evaluate(model, val_segments, window=window)
+            logs.update(metrics)
+        run.log(step, logs)
+        if progress is not None:
+            progress(step, logs)
+        if step % cfg.checkpoint_every == 0 or step == cfg.steps:
+            run.save_checkpoint({"step": step, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                                 "scheduler": scheduler.state_dict(), "rng": rng_state(), "sampler": rng.bit_generator.state})  # fmt: skip
+            if dist.is_main:
+                save_idm(model, run.path / "idm.model", run.path / "idm.weights")
+
+    if dist.is_main:
+        summary = {"train_frames": train_frames, "train_hours": train_frames / 20 / 3600, "steps": step,
+                   "bad_files": len(report.bad_files), "bad_lines": report.bad_lines, **metrics}  # fmt: skip
+        (run.path / "summary.json").write_text(json.dumps(summary, indent=1))
+    run.close()
+    close_distributed()
+    return metrics
