@@ -256,3 +256,28 @@ def test_training_mode_gradients_flow(policy, inputs):
     finally:
         policy.zero_grad(set_to_none=True)
         policy.eval()
+
+
+def test_fp16_linear_weights_close_and_refreshed(policy, inputs):
+    frames, first = inputs["frames"][:, :6], inputs["first"][:, :6]
+    steps = [(t, t + 1) for t in range(6)]
+    ref, _ = _run(policy, frames, first, steps)
+    policy.optimize_for_inference(linear_dtype=torch.float16)
+    try:
+        fast, _ = _run(policy, frames, first, steps)
+        p = np.exp(ref["buttons_logprob"])
+        assert 0 < np.abs(fast["buttons_logprob"] - ref["buttons_logprob"]).max() < 5e-3
+        assert (p * (ref["buttons_logprob"] - fast["buttons_logprob"])).sum(-1).max() < 1e-5  # KL
+        np.testing.assert_array_equal(fast["buttons_logprob"].argmax(-1), ref["buttons_logprob"].argmax(-1))
+        # The half copy follows in-place weight changes (optimizer steps, load_state_dict).
+        head = policy.pi_head["buttons"].linear_layer
+        with torch.no_grad():
+            head.weight.zero_()  # logits become bias / temperature; a stale copy would not know
+        zeroed, _ = _run(policy, frames[:, :1], first[:, :1], [(0, 1)])
+        expected = torch.log_softmax(head.bias.detach() / policy.cfg.temperature, -1).numpy()
+        np.testing.assert_allclose(zeroed["buttons_logprob"][:, 0], np.stack([expected] * 2), atol=5e-3)
+    finally:
+        policy.load_state_dict(torch.load(FIXTURES / "policy_small.weights", weights_only=True))
+        policy.optimize_for_inference(channels_last=False, linear_dtype=None)
+    again, _ = _run(policy, frames, first, steps)
+    np.testing.assert_array_equal(again["buttons_logprob"], ref["buttons_logprob"])

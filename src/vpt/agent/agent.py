@@ -48,6 +48,9 @@ class Agent:
             and CPUs with native bf16; the rest stays float32). Outputs then differ from
             float32 by about 1e-2 in log-probabilities.
         channels_last: store the CNN weights channels-last (faster convolutions on CPU).
+        fp16_weights: act with float16 copies of the linear-layer weights (batch-1 acting is
+            bound by reading the weights from memory; this halves that). Log-probabilities
+            then differ from float32 by about 1e-3.
         seed: seed of the action-sampling generator (None: nondeterministic).
     """
 
@@ -58,12 +61,15 @@ class Agent:
         device: torch.device | str = "cpu",
         bf16: bool = False,
         channels_last: bool = True,
+        fp16_weights: bool = False,
         seed: int | None = None,
     ) -> None:
         self.device = torch.device(device)
         self.policy = policy.to(self.device).eval()
         self.policy.optimize_for_inference(
-            channels_last=channels_last, encoder_dtype=torch.bfloat16 if bf16 else None
+            channels_last=channels_last,
+            encoder_dtype=torch.bfloat16 if bf16 else None,
+            linear_dtype=torch.float16 if fp16_weights else None,
         )
         h, w, _ = policy.cfg.img_shape
         self.resolution = (w, h)
@@ -83,11 +89,14 @@ class Agent:
         device: torch.device | str = "cpu",
         bf16: bool = False,
         channels_last: bool = True,
+        fp16_weights: bool = False,
         seed: int | None = None,
     ) -> Agent:
         """Load an official ``.model`` + ``.weights`` pair safely (see ``load_policy``)."""
         policy = load_policy(model_path, weights_path, device=device)
-        return cls(policy, device=device, bf16=bf16, channels_last=channels_last, seed=seed)
+        return cls(
+            policy, device=device, bf16=bf16, channels_last=channels_last, fp16_weights=fp16_weights, seed=seed
+        )
 
     @property
     def batch_size(self) -> int:

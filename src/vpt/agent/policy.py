@@ -23,6 +23,7 @@ from vpt.nn import (
     AttentionState,
     FanInInitReLULayer,
     ImageEncoder,
+    Linear,
     ResidualRecurrentBlocks,
     ScaledMSEHead,
     dense_norm_kwargs,
@@ -279,20 +280,35 @@ class VPTPolicy(nn.Module):
     def device(self) -> torch.device:
         return self.pi_head["buttons"].linear_layer.weight.device
 
-    def optimize_for_inference(self, *, channels_last: bool = True, encoder_dtype: torch.dtype | None = None) -> None:
-        """Speed settings for acting; the state dict and float32 results are unchanged.
+    def optimize_for_inference(
+        self,
+        *,
+        channels_last: bool = True,
+        encoder_dtype: torch.dtype | None = None,
+        linear_dtype: torch.dtype | None = None,
+        linear_max_rows: int | None = 16,
+    ) -> None:
+        """Speed settings for acting (gradient-free calls); the state dict is unchanged.
 
         Args:
-            channels_last: store the conv weights channels-last (2x faster convs on CPU; the
-                input is channels-last already, as it arrives channel-minor).
-            encoder_dtype: run gradient-free image-encoder calls from a copy of the CNN weights
-                in this dtype (``torch.bfloat16``); None: float32 throughout.
+            channels_last: store the conv weights channels-last (the input already arrives
+                channel-minor, so no conversion is needed). Float32 results unchanged.
+            encoder_dtype: run the CNN from a copy of its weights in this dtype (e.g.
+                ``torch.bfloat16``, fast on GPUs and CPUs with native bf16). None: float32.
+            linear_dtype: keep copies of every Linear weight in this dtype (e.g.
+                ``torch.float16``) for calls with at most ``linear_max_rows`` rows: batch-1
+                acting is bound by reading weights from memory, and half-size weights halve it.
+                Changes log-probabilities by about 1e-3. None: float32.
+            linear_max_rows: see ``vpt.nn.Linear.set_inference_dtype``.
         """
         fmt = torch.channels_last if channels_last else torch.contiguous_format
         for m in self.net.img_process.cnn.modules():
             if isinstance(m, nn.Conv2d):
                 m.weight.data = m.weight.data.contiguous(memory_format=fmt)
         self.net.img_process.set_inference_dtype(encoder_dtype)
+        for m in self.modules():
+            if isinstance(m, Linear):
+                m.set_inference_dtype(linear_dtype, linear_max_rows)
 
     def initial_state(self, batch_size: int, device: torch.device | str | None = None) -> PolicyState:
         """Empty memory for ``batch_size`` rows (on the policy's device unless given)."""

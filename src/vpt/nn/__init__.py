@@ -5,6 +5,7 @@ released weights load into networks assembled from these parts. Behaviour the tr
 depend on but that looks surprising is marked ``Reference quirk:`` in the source.
 
 * ``FanInInitReLULayer`` (``fanin``): norm -> conv/conv3d/linear -> ReLU, the basic layer.
+* ``Linear`` (``linear``): ``nn.Linear`` with an optional low-precision copy for fast acting.
 * ``ImpalaCNN``, ``ImageEncoder`` (``impala``): the image encoder.
 * ``MaskedAttention``, ``SelfAttentionLayer``, ``AttentionState`` (``attention``): attention
   with K/V memory, clipped-causal or no mask, relative position bias.
@@ -17,6 +18,7 @@ from vpt.nn.attention import AttentionState, MaskedAttention, SelfAttentionLayer
 from vpt.nn.blocks import ResidualRecurrentBlock, ResidualRecurrentBlocks, pointwise_layers
 from vpt.nn.fanin import FanInInitReLULayer, dense_norm_kwargs
 from vpt.nn.heads import ActionHeads, CategoricalActionHead
+from vpt.nn.linear import Linear
 from vpt.nn.impala import CNN_OUTSIZE, CnnBasicBlock, CnnDownStack, ImageEncoder, ImpalaCNN
 from vpt.nn.value import NormalizeEwma, ScaledMSEHead
 
@@ -30,6 +32,7 @@ __all__ = [
     "FanInInitReLULayer",
     "ImageEncoder",
     "ImpalaCNN",
+    "Linear",
     "MaskedAttention",
     "NormalizeEwma",
     "ResidualRecurrentBlock",

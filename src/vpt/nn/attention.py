@@ -16,6 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vpt.nn.linear import Linear
+
 MaskStyle = Literal["clipped_causal", "none"]
 N_REL_BASIS = 10
 """Number of relative-position basis functions per head (rows of ``b_nd``)."""
@@ -127,11 +129,11 @@ class SelfAttentionLayer(nn.Module):
             raise ValueError(f"hidsize ({hidsize}) must be divisible by attention_heads ({heads})")
         self.hidsize, self.heads, self.maxlen = hidsize, heads, maxlen
         self.b_nd = nn.Parameter(torch.randn(N_REL_BASIS, maxlen) * 0.2)
-        self.q_layer = nn.Linear(hidsize, hidsize, bias=True)
-        self.k_layer = nn.Linear(hidsize, hidsize, bias=False)
-        self.v_layer = nn.Linear(hidsize, hidsize, bias=False)
-        self.proj_layer = nn.Linear(hidsize, hidsize, bias=True)
-        self.r_layer = nn.Linear(hidsize, N_REL_BASIS * heads, bias=True)
+        self.q_layer = Linear(hidsize, hidsize, bias=True)
+        self.k_layer = Linear(hidsize, hidsize, bias=False)
+        self.v_layer = Linear(hidsize, hidsize, bias=False)
+        self.proj_layer = Linear(hidsize, hidsize, bias=True)
+        self.r_layer = Linear(hidsize, N_REL_BASIS * heads, bias=True)
 
     def _split(self, x: torch.Tensor, width: int) -> torch.Tensor:
         b, t, _ = x.shape

@@ -13,9 +13,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vpt.nn.linear import Linear
+
 LayerType = Literal["conv", "conv3d", "linear"]
 
-_LAYERS: dict[str, type[nn.Module]] = {"conv": nn.Conv2d, "conv3d": nn.Conv3d, "linear": nn.Linear}
+_LAYERS: dict[str, type[nn.Module]] = {"conv": nn.Conv2d, "conv3d": nn.Conv3d, "linear": Linear}
 
 
 class FanInInitReLULayer(nn.Module):

@@ -13,6 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vpt.nn.linear import Linear
+
 
 class CategoricalActionHead(nn.Module):
     """Linear -> reshape -> / temperature -> log_softmax (float32).
@@ -38,7 +40,7 @@ class CategoricalActionHead(nn.Module):
         for s in self.output_shape:
             n *= s
         # Reference quirk: PyTorch's default Linear init; the reference's own reset is never called.
-        self.linear_layer = nn.Linear(input_dim, n)
+        self.linear_layer = Linear(input_dim, n)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(..., input_dim) -> (..., *output_shape, num_actions) log-probabilities."""

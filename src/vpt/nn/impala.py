@@ -201,17 +201,29 @@ class ImageEncoder(nn.Module):
     def set_inference_dtype(self, dtype: torch.dtype | None) -> None:
         """Keep a copy of ``cnn`` in ``dtype`` (e.g. bfloat16) for gradient-free calls; None drops it.
 
-        The copy is a snapshot of the current weights, kept outside the state dict: call this
-        again after changing the weights or moving the module. Calls with gradients enabled
-        always use the float32 ``cnn``.
+        The copy lives outside the state dict and is rebuilt when the float32 weights change in
+        place (optimizer step, ``load_state_dict``) or move. Calls with gradients enabled always
+        use the float32 ``cnn``.
         """
-        lowp = None if dtype is None else copy.deepcopy(self.cnn).to(dtype)
-        object.__setattr__(self, "_cnn_lowp", lowp)
+        object.__setattr__(self, "_cnn_lowp_dtype", dtype)
+        object.__setattr__(self, "_cnn_lowp", None)
+
+    def _lowp_cnn(self) -> ImpalaCNN | None:
+        dtype = self.__dict__.get("_cnn_lowp_dtype")
+        if dtype is None:
+            return None
+        params = list(self.cnn.parameters())
+        version = tuple((p._version, p.data_ptr()) for p in params)
+        cached = self.__dict__.get("_cnn_lowp")
+        if cached is None or cached[0] != version:
+            cached = (version, copy.deepcopy(self.cnn).to(dtype))
+            object.__setattr__(self, "_cnn_lowp", cached)
+        return cached[1]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, T, H, W, C) float -> (B, T, output_size)."""
-        lowp: ImpalaCNN | None = self.__dict__.get("_cnn_lowp")
-        if lowp is not None and not torch.is_grad_enabled():
+        lowp = self._lowp_cnn() if not torch.is_grad_enabled() else None
+        if lowp is not None:
             y = lowp(x.to(lowp.dense.layer.weight.dtype)).float()
         else:
             y = self.cnn(x)

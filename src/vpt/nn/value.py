@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from vpt.nn.linear import Linear
+
 
 class NormalizeEwma(nn.Module):
     """Exponentially-weighted running mean / mean-square of targets, debiased.
@@ -65,7 +67,7 @@ class ScaledMSEHead(nn.Module):
 
     def __init__(self, input_dim: int, norm_kwargs: dict | None = None) -> None:
         super().__init__()
-        self.linear = nn.Linear(input_dim, 1)
+        self.linear = Linear(input_dim, 1)
         self.normalizer = NormalizeEwma(1, **(norm_kwargs or {}))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
