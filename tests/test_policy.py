@@ -281,3 +281,52 @@ def test_fp16_linear_weights_close_and_refreshed(policy, inputs):
         policy.optimize_for_inference(channels_last=False, linear_dtype=None)
     again, _ = _run(policy, frames, first, steps)
     np.testing.assert_array_equal(again["buttons_logprob"], ref["buttons_logprob"])
+
+
+def test_nn_blocks_assemble_the_4x_idm_layout():
+    """vpt.nn is enough to build the IDM (vpt.md §7): conv3d front, first-conv norm, mask "none",
+    factored heads. Assembled here on the meta device, it has exactly the 4x IDM manifest."""
+    from torch import nn
+
+    from vpt.nn import (
+        ActionHeads,
+        FanInInitReLULayer,
+        ImageEncoder,
+        ResidualRecurrentBlocks,
+        dense_norm_kwargs,
+    )
+
+    manifest = json.loads((MANIFESTS / "4x_idm.json").read_text())
+    kw = manifest["kwargs"]
+    dense_kw = dense_norm_kwargs(kw["init_norm_kwargs"])
+    hid = kw["hidsize"]
+    with torch.device("meta"):
+        net = nn.Module()
+        net.img_process = ImageEncoder(
+            kw["img_shape"],
+            [kw["impala_width"] * c for c in (16, 32, 32)],
+            hid,
+            init_norm_kwargs=kw["init_norm_kwargs"],
+            dense_init_norm_kwargs=dense_kw,
+            first_conv_norm=True,
+            post_pool_groups=kw["impala_kwargs"]["post_pool_groups"],
+        )
+        net.recurrent_layer = ResidualRecurrentBlocks(
+            kw["n_recurrence_layers"],
+            hidsize=hid,
+            heads=kw["attention_heads"],
+            memory_size=kw["attention_memory_size"],
+            timesteps=kw["timesteps"],
+            mask="none",
+        )
+        net.lastlayer = FanInInitReLULayer(hid, hid, layer_type="linear", **dense_kw)
+        net.final_ln = nn.LayerNorm(hid)
+        c3 = kw["conv3d_params"]
+        net.conv3d_layer = FanInInitReLULayer(
+            c3["inchan"], c3["outchan"], layer_type="conv3d", kernel_size=c3["kernel_size"], padding=c3["padding"]
+        )
+        idm = nn.Module()
+        idm.net = net
+        idm.pi_head = ActionHeads(hid, {"buttons": (2, (20,)), "camera": (11, (2,))})
+    got = {k: list(v.shape) for k, v in idm.state_dict().items()}
+    assert list(got) == list(manifest["state_dict"]) and got == manifest["state_dict"]
