@@ -9,7 +9,8 @@ For each architecture (random weights, released kwargs of vpt.md §5) it times o
   computation order (per-call mask building with ``repeat_interleave`` over heads, ``baddbmm``
   attention, -1e9 mask bias), ``torch.no_grad``, weights as built (contiguous);
 * ``fp32``: ``VPTPolicy`` under ``torch.inference_mode`` with channels-last conv weights;
-* ``fp16w``: as ``fp32`` plus float16 copies of the linear-layer weights (``Agent(fp16_weights=True)``);
+* ``winograd``: as ``fp32`` with the 3x3 convs computed by Winograd F(4x4, 3x3), still float32;
+* ``fp16w``: as ``winograd`` plus float16 copies of the linear-layer weights (``Agent(fp16_weights=True)``);
 * ``bf16``: as ``fp32`` plus the image encoder run from a bfloat16 copy (``Agent(bf16=True)``).
 
 Modes are timed in interleaved rounds (noise on a shared machine hits all of them alike) and
@@ -58,7 +59,7 @@ SIZES = {
     "2x": BASE_KWARGS,
     "3x": {**BASE_KWARGS, "hidsize": 3072, "impala_width": 12, "attention_heads": 24},
 }
-MODES = ("reference", "fp32", "fp16w", "bf16")
+MODES = ("reference", "fp32", "winograd", "fp16w", "bf16")
 
 Step = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 
@@ -192,8 +193,10 @@ def build_modes(size: str, modes: list[str]) -> dict[str, VPTPolicy]:
         p = base if mode == "reference" else copy.deepcopy(base)
         if mode == "fp32":
             p.optimize_for_inference(channels_last=True)
+        elif mode == "winograd":
+            p.optimize_for_inference(channels_last=True, winograd=True)
         elif mode == "fp16w":
-            p.optimize_for_inference(channels_last=True, linear_dtype=torch.float16)
+            p.optimize_for_inference(channels_last=True, winograd=True, linear_dtype=torch.float16)
         elif mode == "bf16":
             p.optimize_for_inference(channels_last=True, encoder_dtype=torch.bfloat16)
         policies[mode] = p

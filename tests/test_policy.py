@@ -330,3 +330,31 @@ def test_nn_blocks_assemble_the_4x_idm_layout():
         idm.pi_head = ActionHeads(hid, {"buttons": (2, (20,)), "camera": (11, (2,))})
     got = {k: list(v.shape) for k, v in idm.state_dict().items()}
     assert list(got) == list(manifest["state_dict"]) and got == manifest["state_dict"]
+
+
+@pytest.mark.parametrize("shape", [(2, 16, 8, 8, 32), (1, 24, 16, 12, 8)])
+def test_winograd_conv_matches_direct(shape):
+    from vpt.nn import winograd_conv3x3, winograd_weights
+
+    n, c, h, w, k = shape
+    gen = torch.Generator().manual_seed(0)
+    x, wt, b = torch.randn(n, c, h, w, generator=gen), torch.randn(k, c, 3, 3, generator=gen), torch.randn(k, generator=gen)
+    want = torch.nn.functional.conv2d(x.double(), wt.double(), b.double(), padding=1)
+    got = winograd_conv3x3(x.contiguous(memory_format=torch.channels_last), winograd_weights(wt), b)
+    assert got.shape == want.shape
+    assert ((got.double() - want).abs().max() / want.abs().max()).item() < 3e-5
+
+
+def test_winograd_policy_matches_fixture_and_follows_weights(policy, inputs, expected):
+    policy.optimize_for_inference(winograd=True)
+    try:
+        got, state = _run(policy, inputs["frames"], inputs["first"], [(t, t + 1) for t in range(20)])
+        _check(got, state, expected, "stepwise")
+        conv = policy.net.img_process.cnn.stacks[1].blocks[0].conv0.layer
+        x = torch.randn(1, conv.in_channels, 8, 8)
+        with torch.no_grad():
+            conv.weight.mul_(2.0)  # the cached transform must be rebuilt
+            torch.testing.assert_close(conv(x), torch.nn.functional.conv2d(x, conv.weight, padding=1), atol=1e-4, rtol=1e-4)
+    finally:
+        policy.load_state_dict(torch.load(FIXTURES / "policy_small.weights", weights_only=True))
+        policy.optimize_for_inference(channels_last=False, winograd=False)

@@ -19,6 +19,7 @@ from torch import nn
 
 from vpt.actions import N_BUTTON_INDICES, N_CAMERA_INDICES
 from vpt.nn import (
+    Conv2d,
     ActionHeads,
     AttentionState,
     FanInInitReLULayer,
@@ -284,6 +285,7 @@ class VPTPolicy(nn.Module):
         self,
         *,
         channels_last: bool = True,
+        winograd: bool = False,
         encoder_dtype: torch.dtype | None = None,
         linear_dtype: torch.dtype | None = None,
         linear_max_rows: int | None = 16,
@@ -293,6 +295,8 @@ class VPTPolicy(nn.Module):
         Args:
             channels_last: store the conv weights channels-last (the input already arrives
                 channel-minor, so no conversion is needed). Float32 results unchanged.
+            winograd: compute the 3x3 convs with >= 16 input channels by Winograd F(4x4, 3x3)
+                (``vpt.nn.winograd``): 4x fewer multiplications, about 1e-5 relative change.
             encoder_dtype: run the CNN from a copy of its weights in this dtype (e.g.
                 ``torch.bfloat16``, fast on GPUs and CPUs with native bf16). None: float32.
             linear_dtype: keep copies of every Linear weight in this dtype (e.g.
@@ -305,6 +309,8 @@ class VPTPolicy(nn.Module):
         for m in self.net.img_process.cnn.modules():
             if isinstance(m, nn.Conv2d):
                 m.weight.data = m.weight.data.contiguous(memory_format=fmt)
+            if isinstance(m, Conv2d):
+                m.set_winograd(winograd)
         self.net.img_process.set_inference_dtype(encoder_dtype)
         for m in self.modules():
             if isinstance(m, Linear):

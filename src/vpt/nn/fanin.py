@@ -14,10 +14,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from vpt.nn.linear import Linear
+from vpt.nn.winograd import Conv2d
 
 LayerType = Literal["conv", "conv3d", "linear"]
 
-_LAYERS: dict[str, type[nn.Module]] = {"conv": nn.Conv2d, "conv3d": nn.Conv3d, "linear": Linear}
+_LAYERS: dict[str, type[nn.Module]] = {"conv": Conv2d, "conv3d": nn.Conv3d, "linear": Linear}
 
 
 class FanInInitReLULayer(nn.Module):
