@@ -439,6 +439,7 @@ class Player:
             left = self.inventory.add(rules.item_id(name), int(n))
             if left:
                 raise ValueError(f"start inventory does not fit: {left} x {name} left over")
+        self.inventory.obtained[:] = 0  # the start inventory is not "obtained" in the episode
         self.target: tuple[int, int, int] | None = None
         self.target_face = (0, 0, 0)
         self.break_progress = 0.0
@@ -594,7 +595,8 @@ class Player:
             return None
         if self.place_delay > 0:
             self.place_delay -= 1
-            return None
+            if self.place_delay > 0:
+                return None
         if self.target is None:
             return None
         x, y, z = self.target

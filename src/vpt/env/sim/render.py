@@ -13,7 +13,8 @@ intersected on their box. The targeted block gets an outline and Minecraft's 10 
 The field of view is vertical (70° by default, VPT's setting); any resolution is rendered
 directly (the HUD is laid out at Minecraft's GUI scale 1 on 640×360 and resized to the frame).
 The HUD (crosshair, hotbar with item icons, counts and the selected slot, health and food) is
-rebuilt only when what it shows changes, and composited per frame from a sparse pixel list.
+built only for states not seen recently (a small cache keyed by what it shows), and
+composited per frame from a sparse pixel list.
 """
 
 from __future__ import annotations
@@ -336,15 +337,156 @@ def ray_directions(width: int, height: int, fov_deg: float) -> np.ndarray:
     return d / np.linalg.norm(d, axis=-1, keepdims=True)
 
 
+@nb.njit(cache=True, fastmath=True, inline="always")
+def _cell(cells, nby, nbz, ix, iy, iz):
+    return cells[(((ix >> 2) * nby + (iy >> 2)) * nbz + (iz >> 2)) * 64 + ((ix & 3) << 4) + ((iy & 3) << 2) + (iz & 3)]
+
+
+@nb.njit(cache=True, fastmath=True, inline="always")
+def _shade(blk, ax, dpos, u, v, t, ix, iy, iz, textures, tex_index, target, crack, cracks):
+    """Colour of a textured face hit: (r, g, b, alpha>0)."""
+    if ax == 0:
+        shade = 0.6
+        face = 2
+    elif ax == 1:
+        shade = 1.0 if dpos == 0 else 0.5
+        face = 0 if dpos == 0 else 1
+    else:
+        shade = 0.8
+        face = 2
+    if ax == 1:
+        row = max(0, min(15, int(v * 16.0)))
+    else:
+        row = max(0, min(15, int((1.0 - v) * 16.0)))
+    col = max(0, min(15, int(u * 16.0)))
+    tex = tex_index[blk, face]
+    if textures[tex, row, col, 3] == 0:
+        return 0.0, 0.0, 0.0, False
+    r = textures[tex, row, col, 0] * shade
+    g = textures[tex, row, col, 1] * shade
+    b = textures[tex, row, col, 2] * shade
+    if ix == target[0] and iy == target[1] and iz == target[2]:
+        if crack >= 0 and cracks[crack, row, col]:
+            r *= 0.35
+            g *= 0.35
+            b *= 0.35
+        if min(min(u, 1.0 - u), min(v, 1.0 - v)) < 0.015:
+            r, g, b = 20.0, 20.0, 20.0
+    return r, g, b, True
+
+
+@nb.njit(cache=True, fastmath=True, inline="always")
+def _trace(ox, oy, oz, ex0, ey0, ez0, dx, dy, dz, cells, nby, nbz, W, D, top, render_kind, box, textures,
+           tex_index, view_dist, target, crack, cracks):
+    """Walk one ray through the grid. Returns (r, g, b, t, kind, axis, plane): kind 0 = no hit
+    (sky/fog), 1 = an opaque cube face (axis, plane = the face's coordinate along it), 2 = a hit
+    that involved water, a cutout or a box (not reusable by neighbours)."""
+    ix, iy, iz = ex0, ey0, ez0
+    sx = 1 if dx > 0 else -1
+    sy = 1 if dy > 0 else -1
+    sz = 1 if dz > 0 else -1
+    tdx = abs(1.0 / dx) if dx != 0 else 1e30
+    tdy = abs(1.0 / dy) if dy != 0 else 1e30
+    tdz = abs(1.0 / dz) if dz != 0 else 1e30
+    tx = ((ix + 1 - ox) if dx > 0 else (ox - ix)) * tdx if dx != 0 else 1e30
+    ty = ((iy + 1 - oy) if dy > 0 else (oy - iy)) * tdy if dy != 0 else 1e30
+    tz = ((iz + 1 - oz) if dz > 0 else (oz - iz)) * tdz if dz != 0 else 1e30
+    t = 0.0
+    axis = 1
+    water_t0 = -1.0
+    water_d = 0.0
+    complex_ = False
+    while t < view_dist:
+        if ix < 0 or iz < 0 or ix >= W or iz >= D or iy < 0:
+            break
+        if iy >= top:
+            if sy > 0:
+                break
+        else:
+            blk = _cell(cells, nby, nbz, ix, iy, iz)
+            if blk != 0:
+                rk = render_kind[blk]
+                if rk == 3:
+                    complex_ = True
+                    if water_t0 < 0:
+                        water_t0 = t
+                else:
+                    if water_t0 >= 0:
+                        water_d += t - water_t0
+                        water_t0 = -1.0
+                    th = t
+                    ax = axis
+                    ok = True
+                    if rk != 1:
+                        complex_ = True
+                    if rk == 4:
+                        t0, t1, ax = ray_box(ox, oy, oz, dx, dy, dz, ix + box[blk, 0], iy + box[blk, 1],
+                                             iz + box[blk, 2], ix + box[blk, 3], iy + box[blk, 4], iz + box[blk, 5])
+                        ok = t0 <= t1 and t1 >= 0
+                        th = max(t0, 0.0)
+                    if ok:
+                        hx, hy, hz = ox + dx * th, oy + dy * th, oz + dz * th
+                        if ax == 0:
+                            u, v = hz - iz, hy - iy
+                        elif ax == 1:
+                            u, v = hx - ix, hz - iz
+                        else:
+                            u, v = hx - ix, hy - iy
+                        r, g, b, ok = _shade(blk, ax, 0 if dy < 0 else 1, u, v, th, ix, iy, iz, textures,
+                                             tex_index, target, crack, cracks)
+                        if ok:
+                            if water_d > 0:
+                                a = min(0.85, 0.35 + 0.08 * water_d)
+                                r += a * (40.0 - r)
+                                g += a * (70.0 - g)
+                                b += a * (190.0 - b)
+                            if ax == 0:
+                                plane = ix if dx > 0 else ix + 1
+                            elif ax == 1:
+                                plane = iy if dy > 0 else iy + 1
+                            else:
+                                plane = iz if dz > 0 else iz + 1
+                            return r, g, b, th, 2 if complex_ else 1, ax, plane
+            elif water_t0 >= 0:
+                water_d += t - water_t0
+                water_t0 = -1.0
+        if tx < ty and tx < tz:
+            t = tx
+            axis = 0
+            ix += sx
+            tx += tdx
+        elif ty < tz:
+            t = ty
+            axis = 1
+            iy += sy
+            ty += tdy
+        else:
+            t = tz
+            axis = 2
+            iz += sz
+            tz += tdz
+    if water_t0 >= 0:
+        water_d += min(t, view_dist) - water_t0
+    if water_d > 0:  # under water, looking at nothing: the water's colour, no fog
+        return 40.0, 70.0, 190.0, 0.0, 2, 0, 0
+    return 0.0, 0.0, 0.0, view_dist, 0, 0, 0
+
+
 @nb.njit(cache=True, fastmath=True)
 def render_world(frame, cells, shape, top, render_kind, box, textures, tex_index, dirs, eye, basis,
-                 view_dist, target, crack, cracks, sky_top, sky_horizon):
+                 view_dist, target, crack, cracks, sky_top, sky_horizon, info):
     """Ray-cast the world into ``frame`` (uint8 [H, W, 3]).
 
-    ``cells`` is the world's brick-ordered cell codes (``World.cells``: block id, or ``128 +``
-    distance to the nearest visible block for empty cells) of a grid of ``shape``; ``basis`` =
-    rows right, up, forward (world); ``target`` the targeted voxel (or -1s) and
-    ``crack`` its break stage (-1 none)."""
+    ``cells`` is the world's brick-ordered cell codes (``World.cells``: the id of a visible
+    block, 0 for an empty cell) of a grid of ``shape``; ``basis`` = rows right, up, forward
+    (world); ``target`` the targeted voxel (or -1s) and ``crack`` its break stage (-1 none);
+    ``info`` an int64 [H, W, 3] scratch array.
+
+    Pixels on even rows and columns are traced; each other pixel is traced only if its traced
+    neighbours disagree. When they all saw the sky, it gets the sky; when they all hit the same
+    opaque face plane, its ray is intersected with that plane directly and kept if the cell
+    there is an opaque cube with an empty cell in front of it (otherwise it is traced).
+    """
     Hf, Wf = frame.shape[0], frame.shape[1]
     W, H, D = shape[0], shape[1], shape[2]
     nby, nbz = (H + 3) // 4, (D + 3) // 4
@@ -352,167 +494,98 @@ def render_world(frame, cells, shape, top, render_kind, box, textures, tex_index
     ex0, ey0, ez0 = int(math.floor(ox)), int(math.floor(oy)), int(math.floor(oz))
     fog_start = view_dist * 0.6
     inv_fog = 1.0 / (view_dist - fog_start)
-    for py in range(Hf):
-        for px in range(Wf):
-            cx, cy, cz = dirs[py, px, 0], dirs[py, px, 1], dirs[py, px, 2]
-            dx = cx * basis[0, 0] + cy * basis[1, 0] + cz * basis[2, 0]
-            dy = cx * basis[0, 1] + cy * basis[1, 1] + cz * basis[2, 1]
-            dz = cx * basis[0, 2] + cy * basis[1, 2] + cz * basis[2, 2]
-            # sky colour for this direction (also the fog colour)
-            g = min(1.0, max(0.0, dy * 2.0))
-            sr = sky_horizon[0] + g * (sky_top[0] - sky_horizon[0])
-            sg = sky_horizon[1] + g * (sky_top[1] - sky_horizon[1])
-            sb = sky_horizon[2] + g * (sky_top[2] - sky_horizon[2])
-            ix, iy, iz = ex0, ey0, ez0
-            sx = 1 if dx > 0 else -1
-            sy = 1 if dy > 0 else -1
-            sz = 1 if dz > 0 else -1
-            ivx = 1.0 / dx if dx != 0 else 0.0
-            ivy = 1.0 / dy if dy != 0 else 0.0
-            ivz = 1.0 / dz if dz != 0 else 0.0
-            tdx = abs(ivx) if dx != 0 else 1e30
-            tdy = abs(ivy) if dy != 0 else 1e30
-            tdz = abs(ivz) if dz != 0 else 1e30
-            tx = ((ix + 1 - ox) if dx > 0 else (ox - ix)) * tdx
-            ty = ((iy + 1 - oy) if dy > 0 else (oy - iy)) * tdy
-            tz = ((iz + 1 - oz) if dz > 0 else (oz - iz)) * tdz
-            t = 0.0
-            axis = 1
-            hit = False
-            r = g_ = b_ = 0.0
-            water_t0 = -1.0
-            water_d = 0.0
-            while t < view_dist:
-                if ix < 0 or iz < 0 or ix >= W or iz >= D or iy < 0:
-                    break
-                c = 129  # above the highest block: empty
-                if iy >= top:
-                    if sy > 0:
-                        break
-                else:
-                    c = cells[(((ix >> 2) * nby + (iy >> 2)) * nbz + (iz >> 2)) * 64
-                              + ((ix & 3) << 4) + ((iy & 3) << 2) + (iz & 3)]
-                if c >= 128:
-                    if water_t0 >= 0:
-                        water_d += t - water_t0
-                        water_t0 = -1.0
-                    dd = c - 128
-                    if dd >= 2:
-                        # the cube of radius dd-1 around this cell is empty: jump to its boundary
-                        ex = ((ix + dd) if dx > 0 else (ix - dd + 1)) - ox
-                        ey = ((iy + dd) if dy > 0 else (iy - dd + 1)) - oy
-                        ez = ((iz + dd) if dz > 0 else (iz - dd + 1)) - oz
-                        te = min(ex * ivx if dx != 0 else 1e30, min(ey * ivy if dy != 0 else 1e30,
-                                                                    ez * ivz if dz != 0 else 1e30))
-                        te -= 1e-6
-                        if te > t:
-                            t = te
-                            ix = int(math.floor(ox + dx * t))
-                            iy = int(math.floor(oy + dy * t))
-                            iz = int(math.floor(oz + dz * t))
-                            tx = ((ix + 1 if dx > 0 else ix) - ox) * ivx if dx != 0 else 1e30
-                            ty = ((iy + 1 if dy > 0 else iy) - oy) * ivy if dy != 0 else 1e30
-                            tz = ((iz + 1 if dz > 0 else iz) - oz) * ivz if dz != 0 else 1e30
+    for stage in range(4):
+        # stage 0: even rows, even columns; 1: even rows, odd columns; 2: odd rows, even
+        # columns; 3: odd rows, odd columns (neighbours from the stages before)
+        ry, rx = stage >> 1, stage & 1
+        for py in range(ry, Hf, 2):
+            for px in range(rx, Wf, 2):
+                cx, cy, cz = dirs[py, px, 0], dirs[py, px, 1], dirs[py, px, 2]
+                dx = cx * basis[0, 0] + cy * basis[1, 0] + cz * basis[2, 0]
+                dy = cx * basis[0, 1] + cy * basis[1, 1] + cz * basis[2, 1]
+                dz = cx * basis[0, 2] + cy * basis[1, 2] + cz * basis[2, 2]
+                kind = -1
+                if stage > 0:
+                    # neighbours: horizontal for stage 1, vertical for 2, diagonal for 3
+                    k0 = -2
+                    same = True
+                    for n in range(4):
+                        if stage == 1:
+                            qy, qx = py, px - 1 + 2 * (n & 1)
+                        elif stage == 2:
+                            qy, qx = py - 1 + 2 * (n & 1), px
+                        else:
+                            qy, qx = py - 1 + 2 * (n >> 1), px - 1 + 2 * (n & 1)
+                        if stage < 3 and n >= 2:
+                            break
+                        if qy < 0 or qx < 0 or qy >= Hf or qx >= Wf:
                             continue
-                else:
-                    blk = c
-                    rk = render_kind[blk]
-                    if rk == 3:
-                        if water_t0 < 0:
-                            water_t0 = t
-                    elif water_t0 >= 0:
-                        water_d += t - water_t0
-                        water_t0 = -1.0
-                    if rk == 1 or rk == 2 or rk == 4:
-                        th = t
-                        ax = axis
-                        ok = True
-                        if rk == 4:
-                            t0, t1, ax = ray_box(ox, oy, oz, dx, dy, dz, ix + box[blk, 0], iy + box[blk, 1],
-                                                 iz + box[blk, 2], ix + box[blk, 3], iy + box[blk, 4],
-                                                 iz + box[blk, 5])
-                            ok = t0 <= t1 and t1 >= 0
-                            th = max(t0, 0.0)
-                        if ok:
-                            hx, hy, hz = ox + dx * th, oy + dy * th, oz + dz * th
-                            if ax == 0:
-                                u, v = hz - iz, hy - iy
-                                shade = 0.6
-                                face = 2
-                            elif ax == 1:
-                                u, v = hx - ix, hz - iz
-                                shade = 1.0 if dy < 0 else 0.5
-                                face = 0 if dy < 0 else 1
-                            else:
-                                u, v = hx - ix, hy - iy
-                                shade = 0.8
-                                face = 2
-                            if ax == 1:
-                                row = max(0, min(15, int(v * 16.0)))
-                            else:
-                                row = max(0, min(15, int((1.0 - v) * 16.0)))
-                            col = max(0, min(15, int(u * 16.0)))
-                            tex = tex_index[blk, face]
-                            if textures[tex, row, col, 3] == 0:
-                                ok = False
-                            else:
-                                r = textures[tex, row, col, 0] * shade
-                                g_ = textures[tex, row, col, 1] * shade
-                                b_ = textures[tex, row, col, 2] * shade
-                                if ix == target[0] and iy == target[1] and iz == target[2]:
-                                    if crack >= 0 and cracks[crack, row, col]:
-                                        r *= 0.35
-                                        g_ *= 0.35
-                                        b_ *= 0.35
-                                    e = min(min(u, 1.0 - u), min(v, 1.0 - v))
-                                    if e < 0.015:
-                                        r, g_, b_ = 20.0, 20.0, 20.0
-                                t = th
-                                hit = True
-                                break
-                if tx < ty and tx < tz:
-                    t = tx
-                    axis = 0
-                    ix += sx
-                    tx += tdx
-                elif ty < tz:
-                    t = ty
-                    axis = 1
-                    iy += sy
-                    ty += tdy
-                else:
-                    t = tz
-                    axis = 2
-                    iz += sz
-                    tz += tdz
-            if not hit:
-                r, g_, b_ = sr, sg, sb
-                t = min(t, view_dist)
-            else:
-                if t > fog_start:
+                        if k0 == -2:
+                            k0, a0, p0 = info[qy, qx, 0], info[qy, qx, 1], info[qy, qx, 2]
+                        elif info[qy, qx, 0] != k0 or info[qy, qx, 1] != a0 or info[qy, qx, 2] != p0:
+                            same = False
+                    if same and k0 == 0:
+                        kind = 0
+                        t = view_dist
+                    elif same and k0 == 1:
+                        dd = dx if a0 == 0 else (dy if a0 == 1 else dz)
+                        oo = ox if a0 == 0 else (oy if a0 == 1 else oz)
+                        if dd != 0:
+                            t = (p0 - oo) / dd
+                            if t > 0:
+                                hx, hy, hz = ox + dx * t, oy + dy * t, oz + dz * t
+                                ix, iy, iz = int(math.floor(hx)), int(math.floor(hy)), int(math.floor(hz))
+                                if a0 == 0:
+                                    ix = p0 if dx > 0 else p0 - 1
+                                    fx, fy, fz = ix - (1 if dx > 0 else -1), iy, iz
+                                    u, v = hz - iz, hy - iy
+                                elif a0 == 1:
+                                    iy = p0 if dy > 0 else p0 - 1
+                                    fx, fy, fz = ix, iy - (1 if dy > 0 else -1), iz
+                                    u, v = hx - ix, hz - iz
+                                else:
+                                    iz = p0 if dz > 0 else p0 - 1
+                                    fx, fy, fz = ix, iy, iz - (1 if dz > 0 else -1)
+                                    u, v = hx - ix, hy - iy
+                                if (0 <= ix < W and 0 <= iz < D and 0 <= iy < top and 0 <= fx < W and 0 <= fz < D
+                                        and 0 <= fy < H):
+                                    blk = _cell(cells, nby, nbz, ix, iy, iz)
+                                    front = _cell(cells, nby, nbz, fx, fy, fz) if fy < top else 0
+                                    if render_kind[blk] == 1 and front == 0:
+                                        r, g, b, ok = _shade(blk, a0, 0 if dy < 0 else 1, u, v, t, ix, iy, iz,
+                                                             textures, tex_index, target, crack, cracks)
+                                        kind = 1
+                if kind < 0:
+                    r, g, b, t, kind, a0, p0 = _trace(ox, oy, oz, ex0, ey0, ez0, dx, dy, dz, cells, nby, nbz, W, D,
+                                                      top, render_kind, box, textures, tex_index, view_dist, target,
+                                                      crack, cracks)
+                info[py, px, 0] = kind
+                info[py, px, 1] = a0 if kind == 1 else 0
+                info[py, px, 2] = p0 if kind == 1 else 0
+                # sky colour for this direction (also the fog colour)
+                gsky = min(1.0, max(0.0, dy * 2.0))
+                sr = sky_horizon[0] + gsky * (sky_top[0] - sky_horizon[0])
+                sg = sky_horizon[1] + gsky * (sky_top[1] - sky_horizon[1])
+                sb = sky_horizon[2] + gsky * (sky_top[2] - sky_horizon[2])
+                if kind == 0:
+                    r, g, b = sr, sg, sb
+                elif t > fog_start:
                     f = min(1.0, (t - fog_start) * inv_fog)
                     r += f * (sr - r)
-                    g_ += f * (sg - g_)
-                    b_ += f * (sb - b_)
-            if water_t0 >= 0:
-                water_d += t - water_t0
-            if water_d > 0:
-                a = min(0.85, 0.35 + 0.08 * water_d)
-                r += a * (40.0 - r)
-                g_ += a * (70.0 - g_)
-                b_ += a * (190.0 - b_)
-            frame[py, px, 0] = np.uint8(r)
-            frame[py, px, 1] = np.uint8(g_)
-            frame[py, px, 2] = np.uint8(b_)
+                    g += f * (sg - g)
+                    b += f * (sb - b)
+                frame[py, px, 0] = np.uint8(r)
+                frame[py, px, 1] = np.uint8(g)
+                frame[py, px, 2] = np.uint8(b)
 
 
 def camera_basis(yaw_deg: float, pitch_deg: float) -> np.ndarray:
     """Rows right, up, forward of the camera in world coordinates (Minecraft yaw/pitch)."""
     yaw, pitch = math.radians(yaw_deg), math.radians(pitch_deg)
-    f = np.array([-math.sin(yaw) * math.cos(pitch), -math.sin(pitch), math.cos(yaw) * math.cos(pitch)])
-    right = np.array([-math.cos(yaw), 0.0, -math.sin(yaw)])
-    up = np.cross(right, f)
-    return np.stack([right, up, f])
+    sy, cy, sp, cp = math.sin(yaw), math.cos(yaw), math.sin(pitch), math.cos(pitch)
+    fx, fy, fz = -sy * cp, -sp, cy * cp
+    # right = (-cy, 0, -sy); up = right x forward
+    return np.array([[-cy, 0.0, -sy], [sy * fy, -sy * fx + cy * fz, -cy * fy], [fx, fy, fz]])
 
 
 class Renderer:
@@ -534,8 +607,8 @@ class Renderer:
         self.icons = np.stack([make_icon(spec, rules, self.textures, self.tex_index) for spec in rules.item_icon])
         self.dirs = ray_directions(width, height, fov)
         self.frame = np.zeros((height, width, 3), np.uint8)
-        self._hud_key: tuple | None = None
-        self._hud: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._info = np.zeros((height, width, 3), np.int64)
+        self._huds: dict[tuple, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 
     def render(self, cells: np.ndarray, shape: tuple[int, int, int], top: int, eye: tuple[float, float, float], yaw: float, pitch: float,
                target: tuple[int, int, int] | None, break_progress: float, hotbar_items: np.ndarray,
@@ -545,11 +618,14 @@ class Renderer:
         crack = int(break_progress * 10) if break_progress > 0 else -1
         render_world(self.frame, cells, np.array(shape), top, self.rules.render_kind, self.rules.box, self.textures,
                      self.tex_index, self.dirs, np.array(eye), camera_basis(yaw, pitch), self.view_distance,
-                     tgt, min(crack, 9), self.cracks, SKY_TOP, SKY_HORIZON)
+                     tgt, min(crack, 9), self.cracks, SKY_TOP, SKY_HORIZON, self._info)
         key = (hotbar_items.tobytes(), hotbar_counts.tobytes(), selected, math.ceil(health), food)
-        if key != self._hud_key:
-            hud = build_hud(hotbar_items, hotbar_counts, selected, health, food, self.icons)
-            self._hud = hud_pixels(hud, self.width, self.height)
-            self._hud_key = key
-        composite(self.frame, *self._hud)
+        hud = self._huds.get(key)
+        if hud is None:
+            if len(self._huds) >= 64:  # keep the cache small: drop the oldest entry
+                del self._huds[next(iter(self._huds))]
+            hud = hud_pixels(build_hud(hotbar_items, hotbar_counts, selected, health, food, self.icons),
+                             self.width, self.height)
+            self._huds[key] = hud
+        composite(self.frame, *hud)
         return self.frame

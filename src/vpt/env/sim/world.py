@@ -208,63 +208,11 @@ def _generate(W: int, H: int, D: int, sea: int, amp: float, tree_density: float,
     return blocks, height
 
 
-#: Cap of the empty-space distance field (blocks); larger skips, slower updates.
-DIST_CAP = 16
-
-
 @nb.njit(cache=True)
-def _distance_region(blocks, visible, df, x0, x1, y0, y1, z0, z1, C):
-    """Exact Chebyshev distance (capped at ``C``) from each cell of the region [x0..x1] ×
-    [y0..y1] × [z0..z1] to the nearest visible block, written into ``df``. Separable: 1D
-    distances along x, then min-max passes along z and y."""
-    W, H, D = blocks.shape
-    x0, y0, z0 = max(0, x0), max(0, y0), max(0, z0)
-    x1, y1, z1 = min(W - 1, x1), min(H - 1, y1), min(D - 1, z1)
-    ya, yb = max(0, y0 - C), min(H - 1, y1 + C)
-    za, zb = max(0, z0 - C), min(D - 1, z1 + C)
-    xa, xb = max(0, x0 - C), min(W - 1, x1 + C)
-    nx = x1 - x0 + 1
-    A = np.empty((nx, yb - ya + 1, zb - za + 1), np.uint8)
-    row = np.empty(xb - xa + 1, np.int32)
-    for y in range(ya, yb + 1):
-        for z in range(za, zb + 1):
-            last = -1000
-            for x in range(xa, xb + 1):
-                if visible[blocks[x, y, z]]:
-                    last = x
-                row[x - xa] = min(C, x - last)
-            last = 1000000
-            for x in range(xb, xa - 1, -1):
-                if visible[blocks[x, y, z]]:
-                    last = x
-                if x0 <= x <= x1:
-                    A[x - x0, y - ya, z - za] = min(row[x - xa], min(C, last - x))
-    B = np.empty((nx, yb - ya + 1, z1 - z0 + 1), np.uint8)
-    for i in range(nx):
-        for y in range(yb - ya + 1):
-            for z in range(z0, z1 + 1):
-                best = C
-                for k in range(max(za, z - C), min(zb, z + C) + 1):
-                    v = max(abs(k - z), A[i, y, k - za])
-                    if v < best:
-                        best = v
-                B[i, y, z - z0] = best
-    for i in range(nx):
-        for y in range(y0, y1 + 1):
-            for j in range(z1 - z0 + 1):
-                best = C
-                for k in range(max(ya, y - C), min(yb, y + C) + 1):
-                    v = max(abs(k - y), B[i, k - ya, j])
-                    if v < best:
-                        best = v
-                df[x0 + i, y, z0 + j] = best
-
-
-@nb.njit(cache=True)
-def _pack_region(blocks, visible, df, cells, x0, x1, y0, y1, z0, z1):
+def _pack_region(blocks, visible, cells, x0, x1, y0, y1, z0, z1):
     """Write the renderer's cell codes of a region into ``cells`` (4×4×4 brick order, so that a
     ray stepping in any direction stays in one cache line): the block id for visible blocks,
-    ``128 + distance`` for empty cells."""
+    0 for invisible ones (air, barrier)."""
     W, H, D = blocks.shape
     nby, nbz = (H + 3) // 4, (D + 3) // 4
     for x in range(max(0, x0), min(W - 1, x1) + 1):
@@ -272,7 +220,7 @@ def _pack_region(blocks, visible, df, cells, x0, x1, y0, y1, z0, z1):
             for z in range(max(0, z0), min(D - 1, z1) + 1):
                 b = blocks[x, y, z]
                 i = (((x >> 2) * nby + (y >> 2)) * nbz + (z >> 2)) * 64 + ((x & 3) << 4) + ((y & 3) << 2) + (z & 3)
-                cells[i] = b if visible[b] else 128 + df[x, y, z]
+                cells[i] = b if visible[b] else 0
 
 
 class World:
@@ -282,10 +230,8 @@ class World:
         blocks: uint8 ``[W, H, D]`` block ids (``x`` east, ``y`` up, ``z`` south).
         spawn: feet position (x, y, z) of the player at reset.
         top: one above the highest visible block (the renderer stops upward rays above it).
-        distance: uint8 ``[W, H, D]`` Chebyshev distance (capped at :data:`DIST_CAP`) from each
-            cell to the nearest visible block; the renderer skips empty space with it.
         cells: the renderer's view of the grid: uint8, flat, in 4×4×4 bricks; a visible
-            block's id, or ``128 + distance`` for an empty cell.
+            block's id, or 0 for an invisible one.
     """
 
     def __init__(self, blocks: np.ndarray, spawn: tuple[float, float, float], visible: np.ndarray) -> None:
@@ -294,25 +240,19 @@ class World:
         self.visible = visible
         self.top = int(np.nonzero(visible[blocks].any(axis=(0, 2)))[0].max()) + 1
         W, H, D = blocks.shape
-        self.distance = np.zeros(blocks.shape, np.uint8)
-        _distance_region(blocks, visible, self.distance, 0, W - 1, 0, H - 1, 0, D - 1, DIST_CAP)
-        if len(visible) >= 128:
-            raise ValueError("the renderer's cell codes allow at most 127 block kinds")
         self.cells = np.zeros(((W + 3) // 4) * ((H + 3) // 4) * ((D + 3) // 4) * 64, np.uint8)
-        _pack_region(blocks, visible, self.distance, self.cells, 0, W - 1, 0, H - 1, 0, D - 1)
+        _pack_region(blocks, visible, self.cells, 0, W - 1, 0, H - 1, 0, D - 1)
 
     @property
     def shape(self) -> tuple[int, int, int]:
         return self.blocks.shape  # type: ignore[return-value]
 
     def set_block(self, x: int, y: int, z: int, block: int) -> None:
-        """Change one cell (keeps :attr:`top` and :attr:`distance` up to date)."""
+        """Change one cell (keeps :attr:`top` and :attr:`cells` up to date)."""
         self.blocks[x, y, z] = block
         if self.visible[block] and y + 1 > self.top:
             self.top = y + 1
-        C = DIST_CAP
-        _distance_region(self.blocks, self.visible, self.distance, x - C, x + C, y - C, y + C, z - C, z + C, C)
-        _pack_region(self.blocks, self.visible, self.distance, self.cells, x - C, x + C, y - C, y + C, z - C, z + C)
+        _pack_region(self.blocks, self.visible, self.cells, x, x, y, y, z, z)
 
 
 def generate_world(options: WorldOptions, rules: Rules, seed: int) -> World:

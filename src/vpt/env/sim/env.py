@@ -1,0 +1,237 @@
+"""The embedded simulator as a Gymnasium environment with MineRL 1.0's HumanSurvival interface."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import cv2
+import gymnasium
+import numpy as np
+
+from vpt.actions import ENV_BUTTONS, env_action_space, validate_env_action
+from vpt.env.sim.player import HOTBAR, IN_WATER, ON_GROUND, Player
+from vpt.env.sim.render import Renderer
+from vpt.env.sim.rules import Rules, load_rules
+from vpt.env.sim.world import World, WorldOptions, generate_world
+
+#: MineRL's mouse scaling: degrees of camera per pixel of the 1280×720 window.
+CAMERA_DEG_PER_PIXEL = 360.0 / 2400.0
+#: The window the cursor lives in (MineRL / contractor recordings), pixels.
+WINDOW = (1280, 720)
+
+_B = {k: i for i, k in enumerate(ENV_BUTTONS)}
+_CURSOR = [
+    "1000000000", "1100000000", "1210000000", "1221000000", "1222100000", "1222210000",
+    "1222221000", "1222222100", "1222222210", "1222221111", "1221221000", "1210122100",
+    "1100122100", "0000012210", "0000012210", "0000001100",
+]
+
+
+class SimEnv(gymnasium.Env):
+    """Minecraft-like voxel survival behind MineRL 1.0's ``HumanSurvival`` interface.
+
+    **Actions**: MineRL's 24-key dict (:func:`vpt.actions.env_action_space`): 23 buttons (0/1)
+    and ``camera`` = ``[pitch_delta, yaw_delta]`` in degrees. Convention (Minecraft's and
+    MineRL's): positive pitch looks down, positive yaw turns right; pitch is clamped to ±90°.
+    Missing keys mean "not pressed"; unknown keys, wrong shapes or non-0/1 buttons raise
+    :class:`vpt.actions.InvalidActionError`. Held keys act every tick (movement, attack, use
+    every 4 ticks, hotbar); ``inventory``, ``ESC``, ``drop``, ``swapHands`` and ``pickItem`` act
+    when pressed (0 → 1), like key presses in the game. ``drop`` with ``sprint`` (Ctrl+Q) drops the
+    whole stack.
+
+    **Screens**: ``inventory`` opens the player's inventory screen; ``inventory`` or ``ESC``
+    closes it, and ``use`` on a crafting table or furnace opens its screen. While a screen is
+    open, ``camera`` moves the mouse cursor (MineRL's 0.15° per pixel of the 1280×720 window)
+    instead of the view, movement keys do nothing, the world is dimmed and the cursor drawn.
+
+    **Observation**: ``{"pov": uint8[H, W, 3]}`` RGB at ``resolution=(W, H)`` (default 640×360,
+    MineRL's), rendered directly at that size.
+
+    **info** (every step and reset): ``inventory`` (item name -> count, every item),
+    ``obtained`` (item name -> units gained this episode, the start inventory not included),
+    ``new_items`` (names obtained for the first time this step), ``items_obtained`` (names in
+    the order first obtained this episode), ``position`` (feet x, y, z), ``yaw``, ``pitch``,
+    ``health`` (0–20), ``food`` (0–20), ``selected`` (hotbar slot 0–8), ``equipped`` (held item
+    name or ``"air"``), ``gui`` (open screen name or ``""``), ``gui_open``, ``cursor`` (x, y in
+    1280×720 window pixels), ``tick``.
+
+    One step is one game tick (1/20 s). The episode terminates when health reaches 0; it has no
+    time limit of its own (pass ``max_episode_steps`` to ``gymnasium.make``). Everything is
+    seeded: the same seed and actions give the same frames.
+
+    Args:
+        resolution: (width, height) of ``pov``.
+        world: :class:`~vpt.env.sim.world.WorldOptions` or a dict of its fields.
+        fov_range: vertical field of view in degrees, drawn uniformly at each reset (MineRL's
+            kwarg; VPT uses [70, 70]).
+        frameskip: accepted for VPT's ``ENV_KWARGS``; only 1 is supported.
+        view_distance: blocks to the end of the distance fog.
+        rules_path: a rules YAML file instead of the packaged one.
+        render_mode: ``"rgb_array"`` (``render()`` returns the last ``pov``) or None.
+    """
+
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 20}
+
+    def __init__(self, resolution: tuple[int, int] = (640, 360), world: WorldOptions | Mapping | None = None,
+                 fov_range: tuple[float, float] = (70.0, 70.0), frameskip: int = 1, view_distance: float = 32.0,
+                 rules_path: str | None = None, render_mode: str | None = "rgb_array") -> None:
+        if len(resolution) != 2 or min(resolution) < 8:
+            raise ValueError(f"resolution must be (width, height) with both >= 8, got {resolution}")
+        if frameskip != 1:
+            raise ValueError("only frameskip=1 is supported (one step = one game tick)")
+        if render_mode not in (None, "rgb_array"):
+            raise ValueError(f"render_mode must be 'rgb_array' or None, got {render_mode!r}")
+        if len(fov_range) != 2 or not 1.0 <= fov_range[0] <= fov_range[1] < 180.0:
+            raise ValueError(f"fov_range must be [low, high] degrees in [1, 180), got {fov_range}")
+        self.width, self.height = int(resolution[0]), int(resolution[1])
+        self.render_mode = render_mode
+        self.options = WorldOptions.from_dict(world)
+        self.rules: Rules = load_rules(rules_path)
+        for name in self.options.start_inventory:
+            self.rules.item_id(name)  # unknown names fail at construction
+        self.fov_range = (float(fov_range[0]), float(fov_range[1]))
+        self.view_distance = float(view_distance)
+        self.action_space = env_action_space()
+        self.observation_space = gymnasium.spaces.Dict(
+            {"pov": gymnasium.spaces.Box(0, 255, (self.height, self.width, 3), np.uint8)})
+        self._renderers: dict[float, Renderer] = {}
+        self._cursor_sprite = self._make_cursor()
+        self.world: World | None = None
+        self.player: Player | None = None
+        self._pov: np.ndarray | None = None
+
+    # -- gymnasium API ---------------------------------------------------------------------
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[dict, dict]:
+        """Generate a fresh world (from ``seed``, or the env's RNG stream) and spawn the player."""
+        super().reset(seed=seed)
+        rng = self.np_random
+        self.world = generate_world(self.options, self.rules, int(rng.integers(2**31)))
+        self.player = Player(self.rules, self.world, rng, self.options.start_inventory)
+        fov = float(rng.uniform(*self.fov_range)) if self.fov_range[0] < self.fov_range[1] else self.fov_range[0]
+        if fov not in self._renderers:
+            self._renderers[fov] = Renderer(self.rules, self.width, self.height, fov, self.view_distance)
+        self.renderer = self._renderers[fov]
+        self.gui = ""
+        self.cursor = np.array([WINDOW[0] / 2, WINDOW[1] / 2])
+        self.tick = 0
+        self._prev = np.zeros(len(ENV_BUTTONS), np.int8)
+        self._items_obtained: list[str] = []
+        self._obtained_before = self.player.inventory.obtained.copy()
+        return {"pov": self._render()}, self._info([])
+
+    def step(self, action: Mapping[str, Any]) -> tuple[dict, float, bool, bool, dict]:
+        """Advance one game tick with a MineRL action dict."""
+        if self.player is None:
+            raise RuntimeError("call reset() before step()")
+        act = validate_env_action(action)
+        b = np.fromiter((act[k] for k in ENV_BUTTONS), np.int8, len(ENV_BUTTONS))
+        pressed = b & ~self._prev
+        self._prev = b
+        cam = act["camera"]
+        p = self.player
+        if self.gui:
+            if pressed[_B["ESC"]] or pressed[_B["inventory"]]:
+                self.gui = ""
+            else:
+                self.cursor[0] = min(WINDOW[0] - 1.0, max(0.0, self.cursor[0] + float(cam[1]) / CAMERA_DEG_PER_PIXEL))
+                self.cursor[1] = min(WINDOW[1] - 1.0, max(0.0, self.cursor[1] + float(cam[0]) / CAMERA_DEG_PER_PIXEL))
+            p.move(0, 0, 0, 0, False, bool(b[_B["sneak"]]), False)
+            p.mine(False)
+            p.use(False, False)
+        else:
+            p.look(float(cam[0]), float(cam[1]))
+            for i in range(9):
+                if b[_B[f"hotbar.{i + 1}"]]:
+                    p.selected = i
+            p.move(b[_B["forward"]], b[_B["back"]], b[_B["left"]], b[_B["right"]], bool(b[_B["jump"]]),
+                   bool(b[_B["sneak"]]), bool(b[_B["sprint"]]))
+            p.update_target()
+            p.mine(bool(b[_B["attack"]]))
+            screen = p.use(bool(b[_B["use"]]), bool(b[_B["sneak"]]))
+            if pressed[_B["drop"]]:
+                p.drop(whole_stack=bool(b[_B["sprint"]]))
+            if pressed[_B["swapHands"]]:
+                p.swap_hands()
+            if pressed[_B["pickItem"]]:
+                p.pick_item()
+            if pressed[_B["inventory"]]:
+                screen = "inventory"
+            if screen:
+                self.gui = screen
+                self.cursor[:] = (WINDOW[0] / 2, WINDOW[1] / 2)
+        p.survival_tick()
+        self.tick += 1
+        new = self._first_time()
+        terminated = p.health <= 0
+        return {"pov": self._render()}, 0.0, terminated, False, self._info(new)
+
+    def render(self) -> np.ndarray | None:
+        """The last ``pov`` frame (``render_mode="rgb_array"``), or None."""
+        if self.render_mode != "rgb_array" or self._pov is None:
+            return None
+        return self._pov.copy()
+
+    # -- internals -------------------------------------------------------------------------
+    def _first_time(self) -> list[str]:
+        obtained = self.player.inventory.obtained
+        fresh = np.nonzero((obtained > 0) & (self._obtained_before == 0))[0]
+        self._obtained_before = obtained.copy()
+        new = [self.rules.item_names[i] for i in fresh]
+        self._items_obtained.extend(new)
+        return new
+
+    def _render(self) -> np.ndarray:
+        p, w = self.player, self.world
+        inv = p.inventory
+        frame = self.renderer.render(w.cells, w.shape, w.top, p.eye, p.yaw, p.pitch, p.target, p.break_progress,
+                                     inv.item[:HOTBAR], inv.count[:HOTBAR], p.selected, p.health, p.food)
+        if self.gui:
+            np.right_shift(frame, 2, out=frame)
+            frame += 12
+            self._draw_cursor(frame)
+        self._pov = frame.copy()
+        return self._pov
+
+    def _make_cursor(self) -> tuple[np.ndarray, np.ndarray]:
+        """The cursor sprite (MineRL draws a 16-px arrow at 640×360) scaled to the frame."""
+        m = np.array([[int(c) for c in row] for row in _CURSOR])
+        rgba = np.zeros((16, 10, 4), np.uint8)
+        rgba[m == 1] = (0, 0, 0, 255)
+        rgba[m == 2] = (255, 255, 255, 255)
+        sx, sy = self.width / 640, self.height / 360
+        size = (max(2, round(10 * sx)), max(2, round(16 * sy)))
+        rgba = cv2.resize(rgba, size, interpolation=cv2.INTER_AREA if sx < 1 else cv2.INTER_NEAREST)
+        return rgba[..., :3].astype(np.float32), rgba[..., 3:].astype(np.float32) / 255.0
+
+    def _draw_cursor(self, frame: np.ndarray) -> None:
+        rgb, a = self._cursor_sprite
+        x = int(self.cursor[0] * self.width / WINDOW[0])
+        y = int(self.cursor[1] * self.height / WINDOW[1])
+        h, w = min(rgb.shape[0], self.height - y), min(rgb.shape[1], self.width - x)
+        region = frame[y:y + h, x:x + w]
+        region[...] = (region * (1 - a[:h, :w]) + rgb[:h, :w] * a[:h, :w]).astype(np.uint8)
+
+    def _info(self, new_items: list[str]) -> dict[str, Any]:
+        p = self.player
+        names = self.rules.item_names
+        held = p.held_item
+        return {
+            "inventory": dict(zip(names, p.inventory.counts().tolist())),
+            "obtained": dict(zip(names, p.inventory.obtained.tolist())),
+            "new_items": new_items,
+            "items_obtained": list(self._items_obtained),
+            "position": np.array(p.position),
+            "yaw": p.yaw,
+            "pitch": p.pitch,
+            "health": p.health,
+            "food": p.food,
+            "selected": p.selected,
+            "equipped": names[held] if held >= 0 else "air",
+            "gui": self.gui,
+            "gui_open": bool(self.gui),
+            "cursor": self.cursor.copy(),
+            "on_ground": bool(p.state[ON_GROUND] > 0),
+            "in_water": bool(p.state[IN_WATER] > 0),
+            "tick": self.tick,
+        }

@@ -1,0 +1,151 @@
+"""The embedded simulator's Gymnasium interface: MineRL 1.0's spaces, checks, determinism,
+errors, info, vector envs."""
+
+from __future__ import annotations
+
+import gymnasium
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+import vpt.env  # noqa: F401  (registers the ids)
+from vpt.actions import ENV_KEYS, InvalidActionError
+from vpt.env.sim.env import SimEnv
+
+SMALL = {"size": (24, 24), "height": 24, "tree_density": 0.05}
+
+
+def test_registered_with_minerl_spaces():
+    env = gymnasium.make("vpt/HumanSurvival-v0", resolution=(64, 48), world=SMALL)
+    assert list(env.action_space.spaces) == list(ENV_KEYS)
+    assert env.action_space["camera"].shape == (2,) and env.action_space["camera"].low[0] == -180
+    assert env.observation_space["pov"].shape == (48, 64, 3)
+    obs, info = env.reset(seed=3)
+    assert obs["pov"].dtype == np.uint8 and obs["pov"].shape == (48, 64, 3)
+    assert env.render().shape == (48, 64, 3)
+    env.close()
+
+
+def test_default_resolution_is_minerl_640x360():
+    env = SimEnv(world=SMALL)
+    obs, _ = env.reset(seed=0)
+    assert obs["pov"].shape == (360, 640, 3)
+
+
+def test_passes_gymnasium_env_checker():
+    check_env(SimEnv(resolution=(32, 32), world=SMALL), skip_render_check=False)
+
+
+def rollout(seed: int, n: int = 40) -> list[np.ndarray]:
+    env = SimEnv(resolution=(32, 32), world=SMALL)
+    obs, _ = env.reset(seed=seed)
+    env.action_space.seed(seed)
+    frames = [obs["pov"]]
+    for _ in range(n):
+        a = env.action_space.sample()
+        a["camera"] = (a["camera"] / 20).astype(np.float32)  # keep the view moving, not clamped
+        obs, *_ = env.step(a)
+        frames.append(obs["pov"])
+    return frames
+
+
+def test_same_seed_and_actions_give_identical_frames():
+    a, b = rollout(7), rollout(7)
+    assert all(np.array_equal(x, y) for x, y in zip(a, b))
+    c = rollout(8)
+    assert not all(np.array_equal(x, y) for x, y in zip(a, c))
+
+
+def test_frames_are_copies():
+    env = SimEnv(resolution=(32, 32), world=SMALL)
+    obs0, _ = env.reset(seed=0)
+    keep = obs0["pov"].copy()
+    env.step({"camera": np.array([0.0, 30.0], np.float32)})
+    assert np.array_equal(obs0["pov"], keep)
+
+
+def test_camera_motion_changes_the_view_everywhere():
+    """Procedural textures: a small turn moves texture detail across the frame (optical flow)."""
+    env = SimEnv(resolution=(64, 64), world=SMALL)
+    env.reset(seed=1)
+    a, *_ = env.step({"camera": np.array([30.0, 0.0], np.float32)})  # look at the ground
+    b, *_ = env.step({"camera": np.array([0.0, 2.0], np.float32)})
+    diff = np.abs(a["pov"].astype(int) - b["pov"].astype(int)).sum(-1)
+    assert (diff[:40] > 0).mean() > 0.3
+
+
+def test_missing_keys_mean_not_pressed():
+    env = SimEnv(resolution=(16, 16), world=SMALL)
+    env.reset(seed=0)
+    _, _, _, _, i1 = env.step({})
+    _, _, _, _, i2 = env.step({"forward": 0, "camera": [0.0, 0.0]})
+    assert i1["yaw"] == i2["yaw"] == 0.0
+
+
+@pytest.mark.parametrize("action, match", [
+    ({"forwards": 1}, "unknown action key"),
+    ({"camera": np.zeros(3)}, "camera"),
+    ({"attack": np.array([1, 0])}, "attack"),
+    ({"jump": 2}, "jump"),
+    ({"camera": [np.nan, 0.0]}, "finite"),
+])
+def test_bad_actions_raise_clear_errors(action, match):
+    env = SimEnv(resolution=(16, 16), world=SMALL)
+    env.reset(seed=0)
+    with pytest.raises(InvalidActionError, match=match):
+        env.step(action)
+
+
+def test_accepts_the_agents_batched_single_actions():
+    """vpt's Agent emits (1,)-shaped buttons and a (1, 2) camera."""
+    env = SimEnv(resolution=(16, 16), world=SMALL)
+    env.reset(seed=0)
+    _, _, _, _, info = env.step({"forward": np.array([1]), "camera": np.array([[0.0, 15.0]])})
+    assert info["yaw"] == 15.0
+
+
+def test_bad_options_raise_clear_errors():
+    with pytest.raises(ValueError, match="unknown world options"):
+        SimEnv(world={"sizes": (8, 8)})
+    with pytest.raises(KeyError, match="unknown item"):
+        SimEnv(world={"start_inventory": {"golden_apple": 1}})
+    with pytest.raises(ValueError, match="frameskip"):
+        SimEnv(frameskip=2)
+    with pytest.raises(RuntimeError, match="reset"):
+        SimEnv(world=SMALL).step({})
+
+
+def test_info_fields():
+    env = SimEnv(resolution=(16, 16), world={**SMALL, "start_inventory": {"stick": 3}})
+    _, info = env.reset(seed=0)
+    assert info["inventory"]["stick"] == 3 and info["inventory"]["diamond"] == 0
+    assert info["items_obtained"] == [] and info["obtained"]["stick"] == 0  # the start is not obtained
+    for key in ("position", "yaw", "pitch", "health", "food", "gui", "gui_open", "cursor", "tick", "selected",
+                "equipped"):
+        assert key in info
+    _, _, _, _, info = env.step({})
+    assert info["tick"] == 1 and info["new_items"] == [] and info["health"] == 20 and info["food"] == 20
+
+
+def test_fov_and_resolution_are_honoured():
+    wide = SimEnv(resolution=(48, 32), world=SMALL, fov_range=(100.0, 100.0))
+    narrow = SimEnv(resolution=(48, 32), world=SMALL)
+    a, _ = wide.reset(seed=2)
+    b, _ = narrow.reset(seed=2)
+    assert a["pov"].shape == (32, 48, 3) and not np.array_equal(a["pov"], b["pov"])
+
+
+@pytest.mark.parametrize("vector_cls", [gymnasium.vector.SyncVectorEnv, gymnasium.vector.AsyncVectorEnv])
+def test_vector_envs(vector_cls):
+    fns = [lambda: gymnasium.make("vpt/HumanSurvival-v0", resolution=(16, 16), world=SMALL) for _ in range(2)]
+    envs = vector_cls(fns)
+    try:
+        obs, infos = envs.reset(seed=[0, 1])
+        assert obs["pov"].shape == (2, 16, 16, 3)
+        envs.action_space.seed(0)
+        for _ in range(3):
+            obs, rew, term, trunc, infos = envs.step(envs.action_space.sample())
+        assert obs["pov"].shape == (2, 16, 16, 3) and rew.shape == (2,)
+        assert list(infos["tick"]) == [3, 3]
+    finally:
+        envs.close()
