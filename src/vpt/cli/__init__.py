@@ -37,3 +37,7 @@ def main() -> None:  # pragma: no cover - entry point
 from vpt.cli import idm as _idm  # noqa: E402
 
 app.add_typer(_idm.app, name="idm")
+
+from vpt.cli import play as _play  # noqa: E402
+
+app.command(name="play")(_play.play)
