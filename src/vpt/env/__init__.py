@@ -7,6 +7,11 @@
   survival, no reward, no time limit (pass ``max_episode_steps``). Keyword arguments:
   ``resolution=(W, H)``, ``world={...}`` (:class:`vpt.env.sim.WorldOptions`), ``fov_range``,
   ``view_distance``, ``frameskip=1``, ``rules_path``.
+
+Every id takes ``backend="sim"`` (default) or ``backend="minerl"`` (real Minecraft through MineRL
+1.0, :mod:`vpt.env.minerl_backend`, with MineRL's kwargs). ``vpt/FindCave-v0``,
+``vpt/MakeWaterfall-v0``, ``vpt/CreateVillageAnimalPen-v0``, ``vpt/BuildVillageHouse-v0`` and
+``vpt/ObtainDiamondShovel-v0`` exist in MineRL only (``backend="minerl"``).
 """
 
 from __future__ import annotations
@@ -14,13 +19,20 @@ from __future__ import annotations
 import gymnasium
 
 _ENVS = {"vpt/HumanSurvival-v0": "vpt.env.sim.env:SimEnv"}
+#: Tasks only real Minecraft has (``backend="minerl"``).
+_MINERL_ONLY = ("FindCave", "MakeWaterfall", "CreateVillageAnimalPen", "BuildVillageHouse", "ObtainDiamondShovel")
 
 
 def register_envs() -> None:
     """Register this package's environments with Gymnasium (idempotent)."""
-    for env_id, entry_point in _ENVS.items():
-        if env_id not in gymnasium.registry:
-            gymnasium.register(id=env_id, entry_point=entry_point)
+    minerl_only = {f"vpt/{name}-v0": None for name in _MINERL_ONLY}
+    for env_id, entry_point in {**_ENVS, **minerl_only}.items():
+        if env_id not in gymnasium.registry:  # vpt.env.backends dispatches on backend="sim"|"minerl"
+            gymnasium.register(
+                id=env_id,
+                entry_point="vpt.env.backends:make_env",
+                kwargs={"task": env_id, "sim_entry_point": entry_point},
+            )
 
 
 register_envs()
