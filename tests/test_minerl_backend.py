@@ -330,3 +330,20 @@ def test_gymnasium_make_minerl_backend(monkeypatch: pytest.MonkeyPatch) -> None:
         gymnasium.make("vpt/HumanSurvival-v0", backend="malmo")
     with pytest.raises(ValueError, match="has no vpt/FindCave-v0"):
         gymnasium.make("vpt/FindCave-v0")
+
+
+def test_vpt_play_on_the_minerl_backend(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from vpt.cli import app
+
+    made: list = []
+    fake_minerl(monkeypatch, made)
+    fixtures = __import__("pathlib").Path(__file__).resolve().parents[2] / "shared/reference/fixtures"
+    args = ["play", "--backend", "minerl", "--out", str(tmp_path), "--episodes", "2", "--max-steps", "3",
+            "--resolution", "64x48", "--model", str(fixtures / "policy_small.model"),
+            "--weights", str(fixtures / "policy_small.weights")]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert [m[0] for m in made] == ["HumanSurvival"]  # one MineRL instance served both episodes
+    assert sorted(p.name for p in tmp_path.glob("*.mp4")) == ["episode_000.mp4", "episode_001.mp4"]

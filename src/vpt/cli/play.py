@@ -24,7 +24,8 @@ def _resolution(text: str) -> tuple[int, int]:
 
 def play(
     out: Path = typer.Option(..., "--out", help="folder for episode_NNN.mp4 (and .jsonl)"),
-    backend: str = typer.Option("sim", help="environment backend: 'sim' (the embedded simulator)"),
+    backend: str = typer.Option("sim", help="environment backend: 'sim' (the embedded simulator) or 'minerl' "
+                                "(real Minecraft through MineRL 1.0; see README, 'Real Minecraft (MineRL)')"),
     episodes: int = typer.Option(1, min=1, help="number of episodes"),
     max_steps: int = typer.Option(2400, "--max-steps", min=1, help="steps per episode (20 per second)"),
     model: Path = typer.Option(None, help="a VPT .model file (with --weights); default: a random agent"),
@@ -41,12 +42,21 @@ def play(
     import vpt.env  # noqa: F401  (registers the environments)
     from vpt.env.play import play_episodes, random_policy
 
-    if backend != "sim":
-        raise typer.BadParameter(f"unknown backend {backend!r}; available: sim")
+    if backend not in ("sim", "minerl"):
+        raise typer.BadParameter(f"unknown backend {backend!r}; available: sim, minerl")
     if (model is None) != (weights is None):
         raise typer.BadParameter("--model and --weights go together")
-    env = gymnasium.make("vpt/HumanSurvival-v0", resolution=_resolution(resolution),
-                         world={"size": (world_size, world_size)})
+    if backend == "minerl":  # MineRL's own kwargs; a crashed or frozen game restarts between episodes
+        from vpt.env.minerl_backend import MineRLNotInstalledError
+
+        try:
+            env = gymnasium.make("vpt/HumanSurvival-v0", backend="minerl", resolution=_resolution(resolution))
+        except MineRLNotInstalledError as e:
+            console.print(f"[red]error:[/red] {e}")
+            raise typer.Exit(2) from e
+    else:
+        env = gymnasium.make("vpt/HumanSurvival-v0", resolution=_resolution(resolution),
+                             world={"size": (world_size, world_size)})
     on_start = None
     if model is None:
         policy = random_policy(env.action_space, seed)
