@@ -1,0 +1,136 @@
+"""IDM labelling and training throughput, against a reference-style baseline in the same run.
+
+Run: ``vpt bench idm [--preset 4x|small|tiny] [--videos 2] [--frames 256] [--repeats 3]``.
+
+* **reference style** — what OpenAI's demo does: one video at a time, decoded with OpenCV, cut
+  into consecutive non-overlapping windows of ``timesteps`` frames, each window one fp32 call at
+  batch 1 (conv3d + CNN + transformer), contiguous (NCHW) conv weights.
+* **vpt label** — :func:`vpt.idm.label.label_videos`: decode-ahead threads, each frame's image
+  features computed once, overlapping windows (every frame gets past and future context),
+  channels-last convs; optionally the bf16 image encoder (``--bf16``: a win only on CPUs with
+  AMX/AVX-512-BF16 or on GPUs).
+* **training** — frames/s of ``idm_loss`` forward + backward + AdamW on random windows.
+
+Random weights (speed does not depend on them). Medians of ``--repeats`` runs after a warm-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from vpt.data import resize_to_agent
+from vpt.data.synthetic import synthetic_frame
+from vpt.data.video import write_video
+from vpt.idm import IDMConfig, InverseDynamicsModel
+from vpt.idm.label import label_videos
+from vpt.idm.train import idm_loss, preset_kwargs
+from vpt.train import resolve_device
+
+
+def reference_style(model: InverseDynamicsModel, videos: list[Path]) -> int:
+    """OpenAI's demo loop: OpenCV decode, non-overlapping windows, batch 1, fp32."""
+    n = 0
+    window = model.cfg.window
+    for path in videos:
+        cap = cv2.VideoCapture(str(path))
+        frames = []
+        while True:
+            ok, bgr = cap.read()
+            if not ok:
+                break
+            frames.append(resize_to_agent(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)))
+        cap.release()
+        x = torch.as_tensor(np.stack(frames))
+        with torch.inference_mode():
+            for s in range(0, len(x), window):
+                model(x[s : s + window][None].to(model.device))
+        n += len(x)
+    return n
+
+
+def main(argv: list[str]) -> None:
+    ap = argparse.ArgumentParser(prog="vpt bench idm", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--preset", default="small", help="tiny, small or 4x (OpenAI's IDM size: slow on a CPU)")
+    ap.add_argument("--videos", type=int, default=2)
+    ap.add_argument("--frames", type=int, default=256, help="frames per video")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--bf16", action="store_true", help="also time the bf16 image encoder")
+    ap.add_argument("--train-batch", type=int, default=4)
+    ap.add_argument("--device", default="auto")
+    args = ap.parse_args(argv)
+    device = resolve_device(args.device)
+    torch.manual_seed(0)
+    kwargs = preset_kwargs(args.preset)
+
+    def fresh() -> InverseDynamicsModel:
+        torch.manual_seed(0)
+        return InverseDynamicsModel(IDMConfig.from_kwargs(kwargs, {"temperature": 1.0})).to(device).eval()
+
+    results: dict[str, list[float]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        videos = []
+        for v in range(args.videos):
+            p = Path(tmp) / f"web{v}.mp4"
+            write_video(p, (synthetic_frame(i + 1000 * v) for i in range(args.frames)))
+            videos.append(p)
+        baseline = fresh()
+        ours = fresh()
+        ours.optimize_for_inference(channels_last=True)
+        cases = {
+            "reference style (fp32, batch 1, no overlap)": lambda: reference_style(baseline, videos),
+            "vpt label (channels-last, overlap, decode-ahead)": lambda: label_videos(ours, videos, Path(tmp) / f"l{time.time_ns()}").frames,
+        }
+        if args.bf16:
+            lowp = fresh()
+            lowp.optimize_for_inference(channels_last=True, encoder_dtype=torch.bfloat16)
+            cases["vpt label + bf16 encoder"] = lambda: label_videos(lowp, videos, Path(tmp) / f"b{time.time_ns()}").frames
+        for fn in cases.values():
+            fn()  # warm-up
+        for _ in range(args.repeats):
+            for name, fn in cases.items():
+                t = time.perf_counter()
+                n = fn()
+                results.setdefault(name, []).append(n / (time.perf_counter() - t))
+
+    # Training throughput.
+    model = fresh().train()
+    model.optimize_for_inference(channels_last=True)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    w = model.cfg.window
+    f = torch.randint(0, 256, (args.train_batch, w, 128, 128, 3), dtype=torch.uint8, device=device)
+    b = torch.randint(0, 2, (args.train_batch, w, 20), device=device)
+    c = torch.randint(0, 11, (args.train_batch, w, 2), device=device)
+    times = []
+    for i in range(args.repeats + 1):
+        t = time.perf_counter()
+        opt.zero_grad()
+        loss, _ = idm_loss(model(f), b, c)
+        loss.backward()
+        opt.step()
+        if i:
+            times.append(f.shape[0] * w / (time.perf_counter() - t))
+    results[f"training fp32 (batch {args.train_batch} x {w} frames)"] = times
+
+    base = statistics.median(results["reference style (fp32, batch 1, no overlap)"])
+    params = sum(p.numel() for p in model.parameters())
+    print(f"IDM preset {args.preset} ({params / 1e6:.1f}M params), {args.videos} videos x {args.frames} frames, "
+          f"window {w}, device {device}, torch threads {torch.get_num_threads()}, median of {args.repeats}")  # fmt: skip
+    print(f"{'case':52s} {'frames/s':>10s} {'vs reference':>13s}")
+    for name, fps in results.items():
+        m = statistics.median(fps)
+        ratio = f"{m / base:12.2f}x" if not name.startswith("training") else ""
+        print(f"{name:52s} {m:10.1f} {ratio}")
+
+
+if __name__ == "__main__":
+    import sys
+
+    main(sys.argv[1:])
