@@ -31,6 +31,11 @@ from vpt.cli import agent as _agent  # noqa: E402
 app.add_typer(_agent.app, name="agent")
 
 
+from vpt.cli import submission as _submission  # noqa: E402
+
+app.add_typer(_submission.app, name="submission")
+
+
 def main() -> None:  # pragma: no cover - entry point
     app()
 
