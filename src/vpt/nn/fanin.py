@@ -74,7 +74,7 @@ class FanInInitReLULayer(nn.Module):
             x = self.norm(x)
         x = self.layer(x)
         if self.use_activation:
-            x = F.relu(x)
+            x = F.relu_(x)  # in place: ``x`` is the layer's fresh output
         return x
 
 
