@@ -347,3 +347,13 @@ def test_vpt_play_on_the_minerl_backend(monkeypatch: pytest.MonkeyPatch, tmp_pat
     assert result.exit_code == 0, result.output
     assert [m[0] for m in made] == ["HumanSurvival"]  # one MineRL instance served both episodes
     assert sorted(p.name for p in tmp_path.glob("*.mp4")) == ["episode_000.mp4", "episode_001.mp4"]
+
+
+def test_close_then_reset_starts_a_new_instance_without_counting_a_restart() -> None:
+    env, factory = make()
+    env.reset(seed=0)
+    env.close()
+    assert factory.instances[0].closed
+    _, info = env.reset(seed=0)
+    assert len(factory.instances) == 2 and info["restarts"] == 0
+    env.close()

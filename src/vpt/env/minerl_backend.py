@@ -357,7 +357,7 @@ class MineRLEnv(gymnasium.Env):
         self.failures: list[str] = []
         """One line per failure, oldest first."""
         self._instance: OldGymEnv | None = None
-        self._instances_built = 0
+        self._replace_failed = False
         self._episode_over = True
         self._episode_steps = 0
         self._last_pov: np.ndarray | None = None
@@ -376,6 +376,7 @@ class MineRLEnv(gymnasium.Env):
 
     def _fail(self, failure: _Failure) -> None:
         self.failures.append(f"{failure.kind}: {failure.message}")
+        self._replace_failed = True
         log.warning("MineRL instance failed (%s: %s); it will be replaced", failure.kind, failure.message)
         self._drop_instance()
 
@@ -402,9 +403,9 @@ class MineRLEnv(gymnasium.Env):
         while True:
             try:
                 if self._instance is None:
-                    if self._instances_built > 0:
+                    if self._replace_failed:
                         self.restarts += 1
-                    self._instances_built += 1
+                        self._replace_failed = False
                     self._instance = _call_with_watchdog(self.make_instance, self.reset_timeout_s, "make")
                 inst = self._instance
                 if seed is not None and hasattr(inst, "seed"):
