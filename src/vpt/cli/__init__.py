@@ -46,3 +46,7 @@ app.add_typer(_idm.app, name="idm")
 from vpt.cli import play as _play  # noqa: E402
 
 app.command(name="play")(_play.play)
+
+from vpt.cli import bc as _bc  # noqa: E402
+
+app.add_typer(_bc.app, name="bc")

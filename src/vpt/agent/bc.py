@@ -1,0 +1,313 @@
+"""Behavioural cloning on sequences: the foundation model and its fine-tunes (``vpt bc train``).
+
+The reference's demo trains one frame of one recording at a time, without memory across frames.
+Here the policy trains the way it acts: ``batch_size`` streams each play their episodes in
+order, cut into chunks of ``chunk`` frames; the transformer memory is carried from chunk to
+chunk (truncated backpropagation through time) and reset where an episode starts, even in the
+middle of a chunk. Read top to bottom: data → model → optimiser → resume → loop → files.
+
+Targets come from contractor ``.jsonl`` (``vpt.data.load_recording``) or from IDM label files
+(``vpt.data.labels``). Frames whose action is null in policy space are kept as context but
+carry no loss (the VPT paper drops null actions; dropping frames would break the memory).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.nn.parallel import DistributedDataParallel
+
+from vpt import actions
+from vpt.agent.files import load_policy, save_policy
+from vpt.agent.policy import PolicyState, VPTPolicy
+from vpt.agent.presets import build_policy
+from vpt.data import DatasetReport, iter_recordings, list_recordings, read_video, resize_to_agent
+from vpt.data.jsonl import RecordingError
+from vpt.data.labels import LABEL_SUFFIX, read_labels
+from vpt.nn.attention import AttentionState
+from vpt.train import RunDir, autocast, close_distributed, init_distributed, lr_schedule, rng_state, seed_everything, set_rng_state
+
+__all__ = ["Episode", "load_episodes", "EpisodeStreams", "bc_loss", "BCConfig", "train_bc"]
+
+
+@dataclass
+class Episode:
+    """One episode's frames and joint-action targets."""
+
+    name: str
+    frames: np.ndarray
+    """(T, 128, 128, 3) uint8."""
+    buttons: np.ndarray
+    """(T,) int64 joint buttons index."""
+    camera: np.ndarray
+    """(T,) int64 joint camera index."""
+    mask: np.ndarray
+    """(T,) bool: the frame's action is trained on."""
+
+
+def _null(buttons: np.ndarray, camera: np.ndarray) -> np.ndarray:
+    return (buttons == 0) & (camera == actions.NULL_CAMERA_INDEX)
+
+
+def load_episodes(source: str | Path, *, report: DatasetReport | None = None, legacy_integer_camera: bool = False) -> list[Episode]:
+    """Episodes from a folder of recordings (mp4 + jsonl) or of IDM label files.
+
+    Label files name their video in ``meta["video"]``; its frames are decoded as is (a web video
+    has no cursor overlay to add). Recordings are loaded with every frame (null ones masked), and
+    a recording with bad lines is cut into separate episodes there.
+    """
+    source = Path(source)
+    report = report if report is not None else DatasetReport()
+    episodes: list[Episode] = []
+    label_files = sorted(source.rglob("*" + LABEL_SUFFIX)) if source.is_dir() else []
+    if label_files:
+        for lf in label_files:
+            report.recordings += 1
+            try:
+                lab = read_labels(lf)
+                frames = np.stack([resize_to_agent(f) for f in read_video(lab["meta"]["video"])])
+            except (RecordingError, OSError, KeyError, ValueError) as e:
+                report.bad_files[str(lf)] = str(e)
+                continue
+            if len(frames) != len(lab["buttons"]):
+                report.bad_files[str(lf)] = f"{len(lab['buttons'])} labels for {len(frames)} frames"
+                continue
+            report.ok += 1
+            episodes.append(Episode(lf.name, frames, lab["buttons"], lab["camera"], ~_null(lab["buttons"], lab["camera"])))
+        return episodes
+    refs = list_recordings(source, require_jsonl=True)
+    for ref, rec in iter_recordings(refs, report=report, skip_null=False, legacy_integer_camera=legacy_integer_camera):
+        b, c = rec.policy_actions["buttons"], rec.policy_actions["camera"]
+        cuts = np.nonzero(np.diff(rec.line_index) != 1)[0] + 1
+        for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, len(rec)]):
+            episodes.append(Episode(f"{ref.name}[{lo}:{hi}]", rec.frames[lo:hi], b[lo:hi], c[lo:hi], ~rec.is_null[lo:hi]))
+    return episodes
+
+
+class EpisodeStreams:
+    """``n`` parallel streams, each playing episodes back to back, served in chunks.
+
+    Episodes are dealt from a shuffled queue (reshuffled every pass); a stream that finishes an
+    episode takes the next one, and the first frame of each episode is flagged ``first``.
+    The whole position is a small dict (:meth:`state_dict`), so training resumes exactly.
+    """
+
+    def __init__(self, episodes: list[Episode], n: int, seed: int = 0) -> None:
+        if not episodes:
+            raise ValueError("no episodes to train on")
+        self.episodes = episodes
+        self.rng = np.random.default_rng(seed)
+        self.queue: list[int] = []
+        self.epoch = 0
+        self.current = [self._deal() for _ in range(n)]
+        self.pos = [0] * n
+
+    def _deal(self) -> int:
+        if not self.queue:
+            self.queue = self.rng.permutation(len(self.episodes)).tolist()
+            self.epoch += 1
+        return self.queue.pop()
+
+    def next_chunk(self, t: int) -> dict[str, np.ndarray]:
+        """``{"frames" (n, t, H, W, 3), "first", "buttons", "camera", "mask"}`` for the next ``t`` steps."""
+        n = len(self.current)
+        ep0 = self.episodes[0]
+        frames = np.empty((n, t, *ep0.frames.shape[1:]), dtype=np.uint8)
+        first = np.zeros((n, t), dtype=bool)
+        buttons = np.zeros((n, t), dtype=np.int64)
+        camera = np.zeros((n, t), dtype=np.int64)
+        mask = np.zeros((n, t), dtype=bool)
+        for i in range(n):
+            k = 0
+            while k < t:
+                ep = self.episodes[self.current[i]]
+                if self.pos[i] >= len(ep.frames):
+                    self.current[i], self.pos[i] = self._deal(), 0
+                    continue
+                take = min(t - k, len(ep.frames) - self.pos[i])
+                sl = slice(self.pos[i], self.pos[i] + take)
+                frames[i, k : k + take] = ep.frames[sl]
+                buttons[i, k : k + take], camera[i, k : k + take] = ep.buttons[sl], ep.camera[sl]
+                mask[i, k : k + take] = ep.mask[sl]
+                first[i, k] = self.pos[i] == 0
+                self.pos[i] += take
+                k += take
+        return {"frames": frames, "first": first, "buttons": buttons, "camera": camera, "mask": mask}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"rng": self.rng.bit_generator.state, "queue": list(self.queue), "epoch": self.epoch,
+                "current": list(self.current), "pos": list(self.pos)}  # fmt: skip
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.rng.bit_generator.state = state["rng"]
+        self.queue, self.epoch = list(state["queue"]), int(state["epoch"])
+        self.current, self.pos = list(state["current"]), list(state["pos"])
+
+
+def bc_loss(out, buttons: torch.Tensor, camera: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+    """Mean over trained frames of −log π(buttons) − log π(camera) (the camera term always, as
+    the reference's log-probability)."""
+    lb = out.buttons_logprob.gather(-1, buttons[..., None])[..., 0]
+    lc = out.camera_logprob.gather(-1, camera[..., None])[..., 0]
+    m = mask.to(lb.dtype)
+    n = m.sum().clamp_min(1.0)
+    nll_b, nll_c = -(lb * m).sum() / n, -(lc * m).sum() / n
+    with torch.no_grad():
+        acc_b = ((out.buttons_logprob.argmax(-1) == buttons).to(m.dtype) * m).sum() / n
+        acc_c = ((out.camera_logprob.argmax(-1) == camera).to(m.dtype) * m).sum() / n
+    return nll_b + nll_c, {"nll/buttons": nll_b.item(), "nll/camera": nll_c.item(),
+                           "acc/buttons": acc_b.item(), "acc/camera": acc_c.item(), "trained_frames": n.item()}  # fmt: skip
+
+
+def detach_state(state: PolicyState) -> PolicyState:
+    """Cut the graph between chunks (truncated backpropagation through time)."""
+    return tuple(AttentionState(s.mask, s.k.detach(), s.v.detach()) for s in state)
+
+
+@dataclass
+class BCConfig:
+    """Settings of a BC run (saved as the run's ``config.json``)."""
+
+    data: str
+    out: str
+    preset: str = "small"
+    init_model: str | None = None
+    init_weights: str | None = None
+    batch_size: int = 4
+    """Parallel episode streams per process."""
+    chunk: int = 32
+    """Frames per chunk (memory is carried across chunks)."""
+    grad_accum: int = 1
+    steps: int = 1000
+    lr: float = 1.81e-4
+    weight_decay: float = 0.039
+    warmup: int = 50
+    schedule: str = "cosine"
+    max_grad_norm: float = 5.0
+    freeze: list[str] = field(default_factory=list)
+    """Parameter-name prefixes to keep frozen, e.g. ``net.img_process``."""
+    anchor: float = 0.0
+    """L2 penalty towards the initial weights (fine-tuning), times this coefficient."""
+    precision: str = "fp32"
+    channels_last: bool = True
+    checkpoint_every: int = 100
+    seed: int = 0
+    device: str = "auto"
+    legacy_integer_camera: bool = False
+
+
+def train_bc(cfg: BCConfig, *, progress: Callable[[int, dict[str, float]], None] | None = None) -> dict[str, float]:
+    """Train (or resume) a BC run; writes ``policy.model`` + ``policy.weights`` in the run folder."""
+    # --- setup ---------------------------------------------------------------------------------
+    dist = init_distributed(cfg.device)
+    run = RunDir(cfg.out, is_main=dist.is_main)
+    run.write_config(asdict(cfg))
+    seed_everything(cfg.seed + dist.rank)
+
+    # --- data: this rank's episodes, played by parallel streams ---------------------------------
+    report = DatasetReport()
+    episodes = load_episodes(cfg.data, report=report, legacy_integer_camera=cfg.legacy_integer_camera)
+    mine = episodes[dist.rank :: dist.world_size] or episodes
+    streams = EpisodeStreams(mine, cfg.batch_size, seed=cfg.seed + dist.rank)
+
+    # --- model: from scratch or from a .model/.weights pair --------------------------------------
+    if cfg.init_model:
+        policy: VPTPolicy = load_policy(cfg.init_model, cfg.init_weights or Path(cfg.init_model).with_suffix(".weights"))
+    else:
+        policy = build_policy(cfg.preset, seed=cfg.seed)
+    policy = policy.to(dist.device).train()
+    if cfg.channels_last:
+        policy.optimize_for_inference(channels_last=True)
+    # The value head is not trained by BC (nor by the reference).
+    frozen = ("value_head", *cfg.freeze)
+    for name, p in policy.named_parameters():
+        if name.startswith(frozen):
+            p.requires_grad_(False)
+    trainable = [p for p in policy.parameters() if p.requires_grad]
+    anchor = [p.detach().clone() for p in trainable] if cfg.anchor > 0 else None
+    optimizer = torch.optim.AdamW(trainable, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_schedule(cfg.schedule, warmup=cfg.warmup, total=cfg.steps))
+    model = DistributedDataParallel(policy) if dist.enabled else policy
+    state = policy.initial_state(cfg.batch_size, dist.device)
+
+    # --- resume ----------------------------------------------------------------------------------
+    step = 0
+    ckpt = run.load_checkpoint(dist.device)
+    if ckpt is not None:
+        policy.load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        scheduler.load_state_dict(ckpt["scheduler"])
+        streams.load_state_dict(ckpt["streams"][dist.rank])
+        state = tuple(AttentionState(*s) for s in ckpt["memory"][dist.rank])
+        if anchor is not None:
+            anchor = [a.to(dist.device) for a in ckpt["anchor"]]
+        set_rng_state(ckpt["rng"])
+        step = int(ckpt["step"])
+        run.truncate_metrics(step)
+
+    # --- the loop --------------------------------------------------------------------------------
+    t_last, frames_since, logs = time.perf_counter(), 0, {}
+    while step < cfg.steps:
+        optimizer.zero_grad(set_to_none=True)
+        logs = {}
+        for _ in range(cfg.grad_accum):
+            batch = {k: torch.as_tensor(v, device=dist.device) for k, v in streams.next_chunk(cfg.chunk).items()}
+            with autocast(dist.device, cfg.precision):
+                out, state = model(batch["frames"], batch["first"], state)
+            loss, parts = bc_loss(out, batch["buttons"], batch["camera"], batch["mask"])
+            if anchor is not None:
+                penalty = sum(((p - a) ** 2).sum() for p, a in zip(trainable, anchor))
+                loss = loss + cfg.anchor * penalty
+                parts["anchor_l2"] = penalty.item()
+            (loss / cfg.grad_accum).backward()
+            state = detach_state(state)
+            for k, v in parts.items():
+                logs[k] = logs.get(k, 0.0) + v / cfg.grad_accum
+            frames_since += batch["frames"].shape[0] * batch["frames"].shape[1]
+        grad_norm = torch.nn.utils.clip_grad_norm_(trainable, cfg.max_grad_norm)
+        optimizer.step()
+        scheduler.step()
+        step += 1
+
+        now = time.perf_counter()
+        logs.update({"loss": logs["nll/buttons"] + logs["nll/camera"], "grad_norm": float(grad_norm),
+                     "lr": scheduler.get_last_lr()[0], "epoch": float(streams.epoch),
+                     "frames_per_s": frames_since * dist.world_size / (now - t_last)})  # fmt: skip
+        t_last, frames_since = now, 0
+        run.log(step, logs)
+        if progress is not None:
+            progress(step, logs)
+        if step % cfg.checkpoint_every == 0 or step == cfg.steps:
+            # Every rank's stream position and memory, so that each resumes where it was.
+            streams_all, memory_all = _gather([streams.state_dict(), [tuple(t.cpu() for t in s) for s in state]], dist)
+            run.save_checkpoint({"step": step, "model": policy.state_dict(), "optimizer": optimizer.state_dict(),
+                                 "scheduler": scheduler.state_dict(), "streams": streams_all, "memory": memory_all,
+                                 "anchor": [a.cpu() for a in anchor] if anchor is not None else None, "rng": rng_state()})  # fmt: skip
+            if dist.is_main:
+                save_policy(policy, run.path / "policy.model", run.path / "policy.weights")
+
+    if dist.is_main:
+        summary = {"steps": step, "episodes": len(episodes), "frames": int(sum(len(e.frames) for e in episodes)),
+                   "bad_files": report.bad_files, **{k: v for k, v in logs.items()}}  # fmt: skip
+        (run.path / "summary.json").write_text(json.dumps(summary, indent=1))
+    run.close()
+    close_distributed()
+    return logs
+
+
+def _gather(obj: Any, dist) -> tuple[list, list]:
+    """Collect a per-rank object on every rank (a list indexed by rank)."""
+    if not dist.enabled:
+        return [obj[0]], [obj[1]]
+    import torch.distributed as tdist
+
+    out: list[Any] = [None] * dist.world_size
+    tdist.all_gather_object(out, obj)
+    return [o[0] for o in out], [o[1] for o in out]

@@ -1,0 +1,54 @@
+"""``vpt bc train``: behavioural cloning, from scratch (foundation) or from a model (fine-tuning)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+app = typer.Typer(help="Behavioural cloning on sequences (memory carried across chunks).", no_args_is_help=True)
+console = Console()
+
+
+@app.command()
+def train(
+    data: Path = typer.Option(..., help="recordings (mp4 + jsonl) or IDM label files (.labels.npz)"),
+    out: Path = typer.Option(..., help="run folder (resumes if it holds a checkpoint)"),
+    preset: str = typer.Option("small", help="architecture when training from scratch: tiny, small, 1x, 2x, 3x"),
+    init_model: Path = typer.Option(None, help="fine-tune this .model (ours or OpenAI's)"),
+    init_weights: Path = typer.Option(None, help="... with these .weights"),
+    steps: int = typer.Option(1000),
+    batch_size: int = typer.Option(4, help="parallel episode streams per process"),
+    chunk: int = typer.Option(32, help="frames per chunk (truncated BPTT length)"),
+    grad_accum: int = typer.Option(1),
+    lr: float = typer.Option(1.81e-4),
+    weight_decay: float = typer.Option(0.039),
+    schedule: str = typer.Option("cosine", help="constant, linear or cosine (after warm-up)"),
+    warmup: int = typer.Option(50),
+    freeze: list[str] = typer.Option([], help="parameter-name prefixes to freeze, e.g. net.img_process"),
+    anchor: float = typer.Option(0.0, help="L2 penalty towards the initial weights"),
+    precision: str = typer.Option("fp32", help="fp32, bf16 or fp16 (GPU)"),
+    seed: int = typer.Option(0),
+    device: str = typer.Option("auto"),
+) -> None:
+    """Train a policy by BC; DDP when launched with torchrun. Writes policy.model + policy.weights."""
+    from vpt.agent.bc import BCConfig, train_bc
+
+    cfg = BCConfig(
+        data=str(data), out=str(out), preset=preset, init_model=str(init_model) if init_model else None,
+        init_weights=str(init_weights) if init_weights else None, steps=steps, batch_size=batch_size, chunk=chunk,
+        grad_accum=grad_accum, lr=lr, weight_decay=weight_decay, schedule=schedule, warmup=warmup,
+        freeze=list(freeze), anchor=anchor, precision=precision, seed=seed, device=device,
+    )  # fmt: skip
+    with Progress(TextColumn("[b]bc train"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
+                  TimeRemainingColumn(), console=console) as bar:  # fmt: skip
+        task = bar.add_task("train", total=steps, info="")
+
+        def show(step: int, logs: dict[str, float]) -> None:
+            bar.update(task, completed=step, info=f"loss {logs['loss']:.3f}  {logs['frames_per_s']:.0f} frames/s")
+
+        logs = train_bc(cfg, progress=show)
+    console.print_json(json.dumps(logs))

@@ -1,0 +1,155 @@
+"""Behavioural cloning: chunked memory-carrying loss equals stepwise, streams, resume, DDP, labels."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from vpt.agent import load_policy
+from vpt.agent.bc import BCConfig, Episode, EpisodeStreams, bc_loss, detach_state, load_episodes, train_bc
+from vpt.agent.presets import build_policy
+from vpt.data.synthetic import write_synthetic_recording
+
+FIXTURES = Path(os.environ.get("VPT_FIXTURES", Path(__file__).resolve().parents[2] / "shared/reference/fixtures"))
+
+
+def _episodes(lengths, seed=0):
+    rng = np.random.default_rng(seed)
+    return [
+        Episode(f"e{i}", rng.integers(0, 256, (n, 128, 128, 3), dtype=np.uint8), rng.integers(0, 8641, n),
+                rng.integers(0, 121, n), rng.random(n) < 0.8)
+        for i, n in enumerate(lengths)
+    ]  # fmt: skip
+
+
+def test_chunked_memory_carrying_loss_equals_stepwise():
+    policy = load_policy(FIXTURES / "policy_small.model", FIXTURES / "policy_small.weights")
+    streams = EpisodeStreams(_episodes([7, 30, 5, 12]), n=2, seed=1)
+    chunks = [streams.next_chunk(10) for _ in range(3)]
+    assert any(c["first"][:, 1:].any() for c in chunks), "an episode must start mid-chunk"
+
+    def as_t(c):
+        return {k: torch.as_tensor(v) for k, v in c.items()}
+
+    with torch.no_grad():
+        state = policy.initial_state(2)
+        chunked = []
+        for c in map(as_t, chunks):
+            out, state = policy(c["frames"], c["first"], state)
+            chunked.append(bc_loss(out, c["buttons"], c["camera"], c["mask"])[0] * c["mask"].sum())
+        state = policy.initial_state(2)
+        stepwise = []
+        for c in map(as_t, chunks):
+            for t in range(10):
+                out, state = policy(c["frames"][:, t : t + 1], c["first"][:, t : t + 1], state)
+                sl = {k: c[k][:, t : t + 1] for k in ("buttons", "camera", "mask")}
+                stepwise.append(bc_loss(out, sl["buttons"], sl["camera"], sl["mask"])[0] * sl["mask"].sum())
+    total_mask = sum(c["mask"].sum() for c in chunks)
+    np.testing.assert_allclose(float(sum(chunked) / total_mask), float(sum(stepwise) / total_mask), rtol=1e-5)
+
+
+def test_streams_play_every_episode_in_order_and_resume():
+    eps = _episodes([5, 9, 3])
+    s = EpisodeStreams(eps, n=2, seed=3)
+    a = [s.next_chunk(4) for _ in range(3)]
+    saved = json.loads(json.dumps(s.state_dict()))
+    b = [s.next_chunk(4) for _ in range(5)]
+    s2 = EpisodeStreams(eps, n=2, seed=99)
+    s2.load_state_dict(saved)
+    for x, y in zip(b, [s2.next_chunk(4) for _ in range(5)]):
+        for k in x:
+            np.testing.assert_array_equal(x[k], y[k])
+    # Frames of a stream are consecutive frames of its episodes; 'first' marks each start.
+    frames = np.concatenate([c["frames"][0] for c in a + b])
+    firsts = np.nonzero(np.concatenate([c["first"][0] for c in a + b]))[0]
+    assert firsts[0] == 0
+    for lo, hi in zip(firsts, list(firsts[1:]) + [len(frames)]):
+        ep = next(e for e in eps if np.array_equal(e.frames[0], frames[lo]))
+        np.testing.assert_array_equal(frames[lo:hi], ep.frames[: hi - lo])
+
+
+@pytest.fixture(scope="module")
+def recordings(tmp_path_factory):
+    root = tmp_path_factory.mktemp("bcrecs")
+    for i in range(2):
+        write_synthetic_recording(root / f"r{i}", 40, seed=i, width=128, height=72)
+    return root
+
+
+def test_train_from_scratch_resume_and_fine_tune(recordings, tmp_path):
+    base = dict(data=str(recordings), preset="tiny", batch_size=2, chunk=8, steps=4, warmup=1, checkpoint_every=2)
+    train_bc(BCConfig(out=str(tmp_path / "full"), **base))
+    full = [json.loads(l)["loss"] for l in (tmp_path / "full/metrics.jsonl").read_text().splitlines()]
+
+    def kill(step, logs):
+        if step == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train_bc(BCConfig(out=str(tmp_path / "killed"), **base), progress=kill)
+    train_bc(BCConfig(out=str(tmp_path / "killed"), **base))
+    resumed = [json.loads(l)["loss"] for l in (tmp_path / "killed/metrics.jsonl").read_text().splitlines()]
+    np.testing.assert_allclose(resumed, full, rtol=1e-5)
+
+    # Fine-tune from the written official files, CNN frozen, anchored to the start.
+    model, weights = tmp_path / "full/policy.model", tmp_path / "full/policy.weights"
+    before = load_policy(model, weights).state_dict()
+    train_bc(BCConfig(out=str(tmp_path / "ft"), init_model=str(model), init_weights=str(weights), freeze=["net.img_process"],
+                      anchor=1e-3, **{**base, "steps": 2}))  # fmt: skip
+    after = load_policy(tmp_path / "ft/policy.model", tmp_path / "ft/policy.weights").state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before if k.startswith("net.img_process"))
+    assert any(not torch.equal(before[k], after[k]) for k in before if k.startswith("net.recurrent_layer"))
+
+
+def test_loss_decreases_when_overfitting_one_episode(tmp_path):
+    torch.manual_seed(0)
+    policy = build_policy("tiny", seed=0)
+    ep = _episodes([16])[0]
+    ep.buttons[:] = 288  # always forward
+    ep.camera[:] = 60
+    streams = EpisodeStreams([ep], n=1)
+    opt = torch.optim.Adam(policy.parameters(), lr=1e-3)
+    losses = []
+    for _ in range(15):
+        c = {k: torch.as_tensor(v) for k, v in streams.next_chunk(16).items()}
+        out, _ = policy(c["frames"], c["first"], policy.initial_state(1))
+        loss, _ = bc_loss(out, c["buttons"], c["camera"], c["mask"])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.2 * losses[0]
+
+
+def test_ddp_two_cpu_processes(recordings, tmp_path):
+    script = tmp_path / "ddp.py"
+    script.write_text(
+        "import sys\nfrom vpt.agent.bc import BCConfig, train_bc\n"
+        f"train_bc(BCConfig(data={str(recordings)!r}, out={str(tmp_path / 'ddp')!r}, preset='tiny', batch_size=1,"
+        " chunk=8, steps=2, warmup=1, checkpoint_every=2, device='cpu'))\n"
+    )
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29531",
+                        str(script)], capture_output=True, text=True, timeout=600, env=env)  # fmt: skip
+    assert r.returncode == 0, r.stderr[-3000:]
+    ckpt = torch.load(tmp_path / "ddp/checkpoint.pt", weights_only=True)
+    assert len(ckpt["streams"]) == 2 and len(ckpt["memory"]) == 2
+    assert (tmp_path / "ddp/policy.weights").exists()
+
+
+def test_episodes_from_idm_labels(recordings, tmp_path):
+    from vpt.idm import IDMConfig, InverseDynamicsModel
+    from vpt.idm.label import label_videos
+    from vpt.idm.train import preset_kwargs
+
+    idm = InverseDynamicsModel(IDMConfig.from_kwargs(preset_kwargs("tiny"), {"temperature": 1.0})).eval()
+    label_videos(idm, sorted(recordings.glob("*.mp4")), tmp_path / "labels", window=16)
+    eps = load_episodes(tmp_path / "labels")
+    assert len(eps) == 2 and all(len(e.frames) == 40 == len(e.buttons) for e in eps)
