@@ -153,7 +153,7 @@ def test_one_task_at_a_time(tmp_path: Path) -> None:
         check(out, **SMALL)
     for task in ("BuildVillageHouse", "CreateVillageAnimalPen", "MakeWaterfall"):
         assert f"no model for {task} (played by test_{task}.py); add one with `vpt submission build --task {task}" in str(e.value)
-    assert "FindCave" not in str(e.value).split("add one")[0].split("no model for")[0]
+    assert "no model for FindCave" not in str(e.value)
     (out / "agent.py").write_text((out / "agent.py").read_text() + "# customised\n")
     for task in ("BuildVillageHouse", "CreateVillageAnimalPen", "MakeWaterfall", "FindCave"):
         build(MODEL, WEIGHTS, task, out)
