@@ -1,0 +1,97 @@
+"""BC training throughput: sequence training vs the reference demo's loop, in the same run.
+
+Run: ``vpt bench bc [--preset tiny|small|1x] [--batch 8] [--chunk 32] [--repeats 3]``.
+
+* **reference style** — what OpenAI's ``behavioural_cloning.py`` does: one frame of one
+  recording per forward call (T = 1, batch 1), the loss divided by the batch size and
+  back-propagated per sample, one optimiser step per batch of ``--batch`` samples.
+* **vpt bc** — ``--batch`` episode streams × ``--chunk`` frames per call, memory carried across
+  chunks, one backward per chunk (``vpt.agent.bc``), channels-last convs.
+
+Random weights and frames; frames/s = trained frames per second. Medians after a warm-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+import torch
+
+from vpt.agent.bc import Episode, EpisodeStreams, bc_loss, detach_state
+from vpt.agent.presets import build_policy
+
+
+def main(argv: list[str]) -> None:
+    ap = argparse.ArgumentParser(prog="vpt bench bc", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--preset", default="small")
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--chunk", type=int, default=32)
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args(argv)
+    rng = np.random.default_rng(0)
+    n = 4 * args.chunk
+    eps = [Episode(f"e{i}", rng.integers(0, 256, (n, 128, 128, 3), dtype=np.uint8), rng.integers(0, 8641, n),
+                   rng.integers(0, 121, n), np.ones(n, bool)) for i in range(args.batch)]  # fmt: skip
+
+    # Reference style: one sample per call, per-sample backward, a step per batch.
+    ref = build_policy(args.preset, seed=0).train()
+    ref_opt = torch.optim.Adam(ref.parameters(), lr=1e-4)
+    ref_states = [ref.initial_state(1) for _ in eps]
+    ref_pos = [0] * len(eps)
+
+    def reference_batch() -> int:
+        for i, ep in enumerate(eps):
+            t = ref_pos[i] % n
+            f = torch.as_tensor(ep.frames[t : t + 1])[None]
+            out, s = ref(f, torch.zeros(1, 1, dtype=torch.bool), ref_states[i])
+            ref_states[i] = detach_state(s)
+            loss, _ = bc_loss(out, torch.as_tensor(ep.buttons[t : t + 1])[None], torch.as_tensor(ep.camera[t : t + 1])[None],
+                              torch.ones(1, 1, dtype=torch.bool))  # fmt: skip
+            (loss / len(eps)).backward()
+            ref_pos[i] += 1
+        ref_opt.step()
+        ref_opt.zero_grad()
+        return len(eps)
+
+    ours = build_policy(args.preset, seed=0).train()
+    ours.optimize_for_inference(channels_last=True)
+    opt = torch.optim.Adam(ours.parameters(), lr=1e-4)
+    streams = EpisodeStreams(eps, args.batch)
+    state = {"s": ours.initial_state(args.batch)}
+
+    def sequence_batch() -> int:
+        c = {k: torch.as_tensor(v) for k, v in streams.next_chunk(args.chunk).items()}
+        out, s = ours(c["frames"], c["first"], state["s"])
+        loss, _ = bc_loss(out, c["buttons"], c["camera"], c["mask"])
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+        state["s"] = detach_state(s)
+        return c["frames"].shape[0] * c["frames"].shape[1]
+
+    cases = {"reference style (1 frame x 1 sample per call)": reference_batch, "vpt bc (streams x chunk, TBPTT)": sequence_batch}
+    results: dict[str, list[float]] = {k: [] for k in cases}
+    for fn in cases.values():
+        fn(), fn()  # warm-up
+    for _ in range(args.repeats):
+        for name, fn in cases.items():
+            t = time.perf_counter()
+            frames = fn()
+            results[name].append(frames / (time.perf_counter() - t))
+    params = sum(p.numel() for p in ours.parameters())
+    print(f"BC training, preset {args.preset} ({params / 1e6:.1f}M params), batch {args.batch}, chunk {args.chunk}, "
+          f"torch threads {torch.get_num_threads()}, median of {args.repeats}")  # fmt: skip
+    base = statistics.median(results["reference style (1 frame x 1 sample per call)"])
+    print(f"{'case':48s} {'frames/s':>10s} {'vs reference':>13s}")
+    for name, v in results.items():
+        m = statistics.median(v)
+        print(f"{name:48s} {m:10.1f} {m / base:12.1f}x")
+
+
+if __name__ == "__main__":
+    import sys
+
+    main(sys.argv[1:])
