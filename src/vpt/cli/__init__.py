@@ -50,3 +50,7 @@ app.command(name="play")(_play.play)
 from vpt.cli import bc as _bc  # noqa: E402
 
 app.add_typer(_bc.app, name="bc")
+
+from vpt.cli import rl as _rl  # noqa: E402
+
+app.add_typer(_rl.app, name="rl")
