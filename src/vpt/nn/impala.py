@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from vpt.nn.fanin import FanInInitReLULayer
+from vpt.nn.linear import weight_signature
 
 CNN_OUTSIZE = 256
 """Width of the CNN's dense output. Reference quirk: fixed at 256, not a kwarg."""
@@ -212,11 +213,11 @@ class ImageEncoder(nn.Module):
         dtype = self.__dict__.get("_cnn_lowp_dtype")
         if dtype is None:
             return None
-        params = list(self.cnn.parameters())
-        version = tuple((p._version, p.data_ptr()) for p in params)
+        version = tuple(weight_signature(p) for p in self.cnn.parameters())
         cached = self.__dict__.get("_cnn_lowp")
         if cached is None or cached[0] != version:
-            cached = (version, copy.deepcopy(self.cnn).to(dtype))
+            with torch.inference_mode(False):  # a plain copy, even when first needed in inference mode
+                cached = (version, copy.deepcopy(self.cnn).to(dtype))
             object.__setattr__(self, "_cnn_lowp", cached)
         return cached[1]
 

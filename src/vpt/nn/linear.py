@@ -14,6 +14,15 @@ import torch.nn.functional as F
 from torch import nn
 
 
+def weight_signature(t: torch.Tensor) -> tuple:
+    """Changes whenever ``t`` is modified in place, replaced, or moved: keys derived-weight caches.
+
+    Inference tensors have no version counter; they can only change inside inference mode,
+    which the caches' users never do to weights.
+    """
+    return (0 if t.is_inference() else t._version, t.data_ptr(), t.device, t.dtype)
+
+
 class Linear(nn.Linear):
     """Drop-in ``nn.Linear`` (same parameters and state-dict names) with an optional fast path."""
 
@@ -34,7 +43,7 @@ class Linear(nn.Linear):
         dtype = self.__dict__.get("_lowp_dtype")
         if dtype is None:
             return None
-        version = (self.weight._version, self.weight.data_ptr(), self.weight.device)
+        version = weight_signature(self.weight)
         cached = self.__dict__.get("_lowp")
         if cached is None or cached[0] != version:
             w = self.weight.detach().to(dtype).contiguous()

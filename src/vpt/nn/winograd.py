@@ -16,6 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vpt.nn.linear import weight_signature
+
 _BT = torch.tensor(
     [
         [4, 0, -5, 0, 1, 0],
@@ -87,8 +89,9 @@ def winograd_conv3x3(x: torch.Tensor, u: torch.Tensor, bias: torch.Tensor | None
 class Conv2d(nn.Conv2d):
     """Drop-in ``nn.Conv2d`` (same parameters and state-dict names) with an optional Winograd path.
 
-    When enabled with ``set_winograd(True)``, gradient-free calls of a 3x3 / stride 1 / padding 1
-    convolution on inputs whose height and width are multiples of 4 use ``winograd_conv3x3``.
+    When enabled with ``set_winograd(True)``, gradient-free float32 calls of a 3x3 / stride 1 /
+    padding 1 convolution on inputs whose height and width are multiples of 4 use
+    ``winograd_conv3x3``.
     The transformed weights are cached outside the state dict and rebuilt when the weights change
     in place (optimizer step, ``load_state_dict``).
     """
@@ -109,7 +112,7 @@ class Conv2d(nn.Conv2d):
         object.__setattr__(self, "_winograd_cache", None)
 
     def _winograd_u(self) -> torch.Tensor:
-        version = (self.weight._version, self.weight.data_ptr(), self.weight.device)
+        version = weight_signature(self.weight)
         cached = self.__dict__.get("_winograd_cache")
         if cached is None or cached[0] != version:
             cached = (version, winograd_weights(self.weight))
@@ -122,7 +125,7 @@ class Conv2d(nn.Conv2d):
             and not torch.is_grad_enabled()
             and x.shape[-1] % 4 == 0
             and x.shape[-2] % 4 == 0
-            and x.dtype == self.weight.dtype
+            and x.dtype == self.weight.dtype == torch.float32
         ):
             return winograd_conv3x3(x, self._winograd_u(), self.bias)
         return super().forward(x)
