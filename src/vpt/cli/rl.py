@@ -60,3 +60,35 @@ def train(
 
         summary = train_ppo(cfg, progress=show)
     console.print_json(json.dumps(summary))
+
+
+@app.command()
+def sb3(
+    out: Path = typer.Option(..., help="run folder"),
+    task: str = typer.Option("vpt/ObtainDiamondPickaxe-v0"),
+    steps: int = typer.Option(20_000, help="environment steps"),
+    num_envs: int = typer.Option(4),
+    size: int = typer.Option(64, help="square observation size"),
+    world: str = typer.Option("{}", help="world options as JSON"),
+    seed: int = typer.Option(0),
+) -> None:
+    """RL from scratch with stable-baselines3's PPO (CnnPolicy) on a multi-discrete action view."""
+    from vpt.rl.sb3 import train_sb3
+
+    env_kwargs = {"world": json.loads(world)} if json.loads(world) else {}
+    console.print_json(json.dumps(train_sb3(task, out, total_steps=steps, num_envs=num_envs, env_kwargs=env_kwargs,
+                                            size=size, seed=seed)))  # fmt: skip
+
+
+@app.command()
+def plot(
+    runs: list[Path] = typer.Argument(..., help="run folders (ours or SB3's) to compare"),
+    out: Path = typer.Option(Path("curves.png"), help="PNG to write"),
+    items: str = typer.Option("log,planks,crafting_table", help="items whose success rate to plot"),
+    window: int = typer.Option(20, help="rolling-mean window (episodes)"),
+) -> None:
+    """Reward over episodes and per-item success over environment steps, one line per run."""
+    from vpt.rl.plots import plot_runs
+
+    path = plot_runs({r.name: r for r in runs}, out, items=items.split(","), window=window)
+    console.print(f"wrote {path}")

@@ -41,6 +41,7 @@ from vpt.agent.policy import PolicyState, VPTPolicy
 from vpt.agent.presets import build_policy
 from vpt.nn import CategoricalActionHead
 from vpt.nn.attention import AttentionState
+from vpt.rl.plots import plot_runs
 from vpt.train import RunDir, autocast, resolve_device, rng_state, seed_everything, set_rng_state
 
 __all__ = ["PPOConfig", "Rollout", "gae", "make_vector_env", "collect_rollout", "replay", "train_ppo"]
@@ -353,6 +354,7 @@ def train_ppo(cfg: PPOConfig, *, progress: Callable[[int, dict[str, float]], Non
                                  "rng": rng_state(), "generator": generator.get_state()})  # fmt: skip
             save_policy(policy, run.path / "policy.model", run.path / "policy.weights")
             (run.path / "episodes.jsonl").write_text("".join(json.dumps(e) + "\n" for e in episodes))
+            plot_runs({Path(cfg.out).name: run.path}, run.path / "curves.png")
     envs.close()
     run.close()
     summary = {"iterations": iteration, "env_steps": env_steps, "episodes": len(episodes),

@@ -1,0 +1,71 @@
+"""Plots of RL runs: reward over episodes and per-item success over training.
+
+Every run (ours or the SB3 baseline) writes ``episodes.jsonl``: one line per finished episode
+with ``env_steps`` (when it ended), ``return`` and ``items`` (names first obtained, in order).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["read_episodes", "item_success", "plot_runs"]
+
+
+def read_episodes(run: str | Path) -> list[dict[str, Any]]:
+    """The episodes of a run folder (or of an ``episodes.jsonl`` file)."""
+    p = Path(run)
+    p = p / "episodes.jsonl" if p.is_dir() else p
+    return [json.loads(line) for line in p.read_text().splitlines() if line.strip()] if p.exists() else []
+
+
+def item_success(episodes: Sequence[dict[str, Any]], items: Sequence[str]) -> dict[str, float]:
+    """Fraction of episodes that obtained each item at least once."""
+    n = max(1, len(episodes))
+    return {it: sum(it in e.get("items", []) for e in episodes) / n for it in items}
+
+
+def _rolling(x: np.ndarray, w: int) -> np.ndarray:
+    if len(x) == 0:
+        return x
+    w = max(1, min(w, len(x)))
+    c = np.cumsum(np.r_[0.0, x])
+    out = np.empty(len(x))
+    for i in range(len(x)):
+        lo = max(0, i - w + 1)
+        out[i] = (c[i + 1] - c[lo]) / (i + 1 - lo)
+    return out
+
+
+def plot_runs(runs: dict[str, str | Path], out: str | Path, *, items: Sequence[str] = ("log", "planks", "crafting_table"), window: int = 20) -> Path:
+    """One PNG: return over episodes (rolling mean) and per-item success over env steps, per run."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 1 + len(items), figsize=(4.2 * (1 + len(items)), 3.4))
+    for name, run in runs.items():
+        eps = read_episodes(run)
+        if not eps:
+            continue
+        ret = np.array([e["return"] for e in eps], dtype=float)
+        axes[0].plot(np.arange(1, len(ret) + 1), _rolling(ret, window), label=name)
+        steps = np.array([e.get("env_steps", i) for i, e in enumerate(eps)])
+        for ax, it in zip(axes[1:], items):
+            got = np.array([it in e.get("items", []) for e in eps], dtype=float)
+            ax.plot(steps, _rolling(got, window), label=name)
+    axes[0].set(title="reward over episodes", xlabel="episode", ylabel=f"return (mean of {window})")
+    for ax, it in zip(axes[1:], items):
+        ax.set(title=f"obtained {it}", xlabel="environment steps", ylabel="success rate", ylim=(-0.02, 1.02))
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
