@@ -474,18 +474,21 @@ def _trace(ox, oy, oz, ex0, ey0, ez0, dx, dy, dz, cells, nby, nbz, W, D, top, re
 
 @nb.njit(cache=True, fastmath=True)
 def render_world(frame, cells, shape, top, render_kind, box, textures, tex_index, dirs, eye, basis,
-                 view_dist, target, crack, cracks, sky_top, sky_horizon, info):
+                 view_dist, target, crack, cracks, sky_top, sky_horizon, info, tinfo, focal):
     """Ray-cast the world into ``frame`` (uint8 [H, W, 3]).
 
     ``cells`` is the world's brick-ordered cell codes (``World.cells``: the id of a visible
     block, 0 for an empty cell) of a grid of ``shape``; ``basis`` = rows right, up, forward
     (world); ``target`` the targeted voxel (or -1s) and ``crack`` its break stage (-1 none);
-    ``info`` an int64 [H, W, 3] scratch array.
+    ``info`` (int32 [H, W, 3]) and ``tinfo`` (float64 [H, W]) are scratch arrays; ``focal``
+    is the focal length in pixels (``H / (2 tan(fov / 2))``).
 
-    Pixels on even rows and columns are traced; each other pixel is traced only if its traced
-    neighbours disagree. When they all saw the sky, it gets the sky; when they all hit the same
-    opaque face plane, its ray is intersected with that plane directly and kept if the cell
-    there is an opaque cube with an empty cell in front of it (otherwise it is traced).
+    Every 8th pixel of every 8th row is traced; the others are filled coarse to fine (spacing
+    4, 2, then 1) from their already-rendered neighbours: when the neighbours all saw the sky it
+    gets the sky; when they all hit the same opaque face plane, its ray is intersected with
+    that plane directly and kept if the cell there is an opaque cube with an empty cell in
+    front of it; otherwise it is traced. Reuse is allowed only where no full block could hide
+    between the neighbours: a block nearer than ``focal / spacing`` covers at least one of them.
     """
     Hf, Wf = frame.shape[0], frame.shape[1]
     W, H, D = shape[0], shape[1], shape[2]
@@ -494,36 +497,49 @@ def render_world(frame, cells, shape, top, render_kind, box, textures, tex_index
     ex0, ey0, ez0 = int(math.floor(ox)), int(math.floor(oy)), int(math.floor(oz))
     fog_start = view_dist * 0.6
     inv_fog = 1.0 / (view_dist - fog_start)
-    for stage in range(4):
-        # stage 0: even rows, even columns; 1: even rows, odd columns; 2: odd rows, even
-        # columns; 3: odd rows, odd columns (neighbours from the stages before)
-        ry, rx = stage >> 1, stage & 1
-        for py in range(ry, Hf, 2):
-            for px in range(rx, Wf, 2):
+    # passes: first every 8th pixel of every 8th row is traced; then, for half-spacings
+    # h = 4, 2, 1, the pixels half-way between rendered ones, from their rendered neighbours
+    # at distance h: horizontal (sub 1), vertical (sub 2), diagonal (sub 3)
+    for pas in range(10):
+        if pas == 0:
+            h, sub, step, ry, rx = 4, 0, 8, 0, 0
+        else:
+            h = 4 >> ((pas - 1) // 3)
+            sub = (pas - 1) % 3 + 1
+            step = 2 * h
+            ry = 0 if sub == 1 else h
+            rx = 0 if sub == 2 else h
+        # neighbours 2h apart can only both miss a full block nearer than this (it spans >= 2h px)
+        reach = focal / (2 * h)
+        for py in range(ry, Hf, step):
+            for px in range(rx, Wf, step):
                 cx, cy, cz = dirs[py, px, 0], dirs[py, px, 1], dirs[py, px, 2]
                 dx = cx * basis[0, 0] + cy * basis[1, 0] + cz * basis[2, 0]
                 dy = cx * basis[0, 1] + cy * basis[1, 1] + cz * basis[2, 1]
                 dz = cx * basis[0, 2] + cy * basis[1, 2] + cz * basis[2, 2]
                 kind = -1
-                if stage > 0:
-                    # neighbours: horizontal for stage 1, vertical for 2, diagonal for 3
+                if sub > 0:
                     k0 = -2
                     same = True
+                    tmax = 0.0
                     for n in range(4):
-                        if stage == 1:
-                            qy, qx = py, px - 1 + 2 * (n & 1)
-                        elif stage == 2:
-                            qy, qx = py - 1 + 2 * (n & 1), px
+                        if sub == 1:
+                            qy, qx = py, px - h + 2 * h * (n & 1)
+                        elif sub == 2:
+                            qy, qx = py - h + 2 * h * (n & 1), px
                         else:
-                            qy, qx = py - 1 + 2 * (n >> 1), px - 1 + 2 * (n & 1)
-                        if stage < 3 and n >= 2:
+                            qy, qx = py - h + 2 * h * (n >> 1), px - h + 2 * h * (n & 1)
+                        if sub < 3 and n >= 2:
                             break
                         if qy < 0 or qx < 0 or qy >= Hf or qx >= Wf:
                             continue
+                        tmax = max(tmax, tinfo[qy, qx])
                         if k0 == -2:
                             k0, a0, p0 = info[qy, qx, 0], info[qy, qx, 1], info[qy, qx, 2]
                         elif info[qy, qx, 0] != k0 or info[qy, qx, 1] != a0 or info[qy, qx, 2] != p0:
                             same = False
+                    if tmax > reach:
+                        same = False
                     if same and k0 == 0:
                         kind = 0
                         t = view_dist
@@ -562,6 +578,7 @@ def render_world(frame, cells, shape, top, render_kind, box, textures, tex_index
                 info[py, px, 0] = kind
                 info[py, px, 1] = a0 if kind == 1 else 0
                 info[py, px, 2] = p0 if kind == 1 else 0
+                tinfo[py, px] = t if kind != 0 else view_dist
                 # sky colour for this direction (also the fog colour)
                 gsky = min(1.0, max(0.0, dy * 2.0))
                 sr = sky_horizon[0] + gsky * (sky_top[0] - sky_horizon[0])
@@ -607,7 +624,9 @@ class Renderer:
         self.icons = np.stack([make_icon(spec, rules, self.textures, self.tex_index) for spec in rules.item_icon])
         self.dirs = ray_directions(width, height, fov)
         self.frame = np.zeros((height, width, 3), np.uint8)
-        self._info = np.zeros((height, width, 3), np.int64)
+        self._info = np.zeros((height, width, 3), np.int32)
+        self._tinfo = np.zeros((height, width))
+        self.focal = height / (2 * math.tan(math.radians(fov) / 2))
         self._huds: dict[tuple, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 
     def render(self, cells: np.ndarray, shape: tuple[int, int, int], top: int, eye: tuple[float, float, float], yaw: float, pitch: float,
@@ -618,7 +637,7 @@ class Renderer:
         crack = int(break_progress * 10) if break_progress > 0 else -1
         render_world(self.frame, cells, np.array(shape), top, self.rules.render_kind, self.rules.box, self.textures,
                      self.tex_index, self.dirs, np.array(eye), camera_basis(yaw, pitch), self.view_distance,
-                     tgt, min(crack, 9), self.cracks, SKY_TOP, SKY_HORIZON, self._info)
+                     tgt, min(crack, 9), self.cracks, SKY_TOP, SKY_HORIZON, self._info, self._tinfo, self.focal)
         key = (hotbar_items.tobytes(), hotbar_counts.tobytes(), selected, math.ceil(health), food)
         hud = self._huds.get(key)
         if hud is None:
