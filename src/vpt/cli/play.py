@@ -32,7 +32,7 @@ def play(
     weights: Path = typer.Option(None, help="the .weights file of --model"),
     resolution: str = typer.Option("640x360", help="frame size WxH (MineRL's 640x360 by default)"),
     seed: int = typer.Option(0, help="seed of the first episode (episode k uses seed + k)"),
-    world_size: int = typer.Option(128, "--world-size", min=8, help="world width and depth in blocks"),
+    world_size: int = typer.Option(128, "--world-size", min=8, help="simulator world width and depth in blocks"),
     jsonl: bool = typer.Option(False, help="also write the actions as contractor-format .jsonl"),
     device: str = typer.Option("cpu", help="torch device for --model"),
 ) -> None:
