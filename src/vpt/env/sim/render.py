@@ -338,138 +338,19 @@ def ray_directions(width: int, height: int, fov_deg: float) -> np.ndarray:
 
 
 @nb.njit(cache=True, fastmath=True, inline="always")
-def _cell(cells, nby, nbz, ix, iy, iz):
-    return cells[(((ix >> 2) * nby + (iy >> 2)) * nbz + (iz >> 2)) * 64 + ((ix & 3) << 4) + ((iy & 3) << 2) + (iz & 3)]
+def _brick_index(nby, nbz, ix, iy, iz):
+    """Index of cell (ix, iy, iz) in the 4×4×4-brick order of ``World.cells``."""
+    return (((ix >> 2) * nby + (iy >> 2)) * nbz + (iz >> 2)) * 64 + ((ix & 3) << 4) + ((iy & 3) << 2) + (iz & 3)
 
 
 @nb.njit(cache=True, fastmath=True, inline="always")
-def _shade(blk, ax, dpos, u, v, t, ix, iy, iz, textures, tex_index, target, crack, cracks):
-    """Colour of a textured face hit: (r, g, b, alpha>0)."""
-    if ax == 0:
-        shade = 0.6
-        face = 2
-    elif ax == 1:
-        shade = 1.0 if dpos == 0 else 0.5
-        face = 0 if dpos == 0 else 1
-    else:
-        shade = 0.8
-        face = 2
+def _texel(ax, u, v):
+    """Texture (row, column) of face coordinates (u, v) on a face across axis ``ax``."""
     if ax == 1:
         row = max(0, min(15, int(v * 16.0)))
     else:
         row = max(0, min(15, int((1.0 - v) * 16.0)))
-    col = max(0, min(15, int(u * 16.0)))
-    tex = tex_index[blk, face]
-    if textures[tex, row, col, 3] == 0:
-        return 0.0, 0.0, 0.0, False
-    r = textures[tex, row, col, 0] * shade
-    g = textures[tex, row, col, 1] * shade
-    b = textures[tex, row, col, 2] * shade
-    if ix == target[0] and iy == target[1] and iz == target[2]:
-        if crack >= 0 and cracks[crack, row, col]:
-            r *= 0.35
-            g *= 0.35
-            b *= 0.35
-        if min(min(u, 1.0 - u), min(v, 1.0 - v)) < 0.015:
-            r, g, b = 20.0, 20.0, 20.0
-    return r, g, b, True
-
-
-@nb.njit(cache=True, fastmath=True, inline="always")
-def _trace(ox, oy, oz, ex0, ey0, ez0, dx, dy, dz, cells, nby, nbz, W, D, top, render_kind, box, textures,
-           tex_index, view_dist, target, crack, cracks):
-    """Walk one ray through the grid. Returns (r, g, b, t, kind, axis, plane): kind 0 = no hit
-    (sky/fog), 1 = an opaque cube face (axis, plane = the face's coordinate along it), 2 = a hit
-    that involved water, a cutout or a box (not reusable by neighbours)."""
-    ix, iy, iz = ex0, ey0, ez0
-    sx = 1 if dx > 0 else -1
-    sy = 1 if dy > 0 else -1
-    sz = 1 if dz > 0 else -1
-    tdx = abs(1.0 / dx) if dx != 0 else 1e30
-    tdy = abs(1.0 / dy) if dy != 0 else 1e30
-    tdz = abs(1.0 / dz) if dz != 0 else 1e30
-    tx = ((ix + 1 - ox) if dx > 0 else (ox - ix)) * tdx if dx != 0 else 1e30
-    ty = ((iy + 1 - oy) if dy > 0 else (oy - iy)) * tdy if dy != 0 else 1e30
-    tz = ((iz + 1 - oz) if dz > 0 else (oz - iz)) * tdz if dz != 0 else 1e30
-    t = 0.0
-    axis = 1
-    water_t0 = -1.0
-    water_d = 0.0
-    complex_ = False
-    while t < view_dist:
-        if ix < 0 or iz < 0 or ix >= W or iz >= D or iy < 0:
-            break
-        if iy >= top:
-            if sy > 0:
-                break
-        else:
-            blk = _cell(cells, nby, nbz, ix, iy, iz)
-            if blk != 0:
-                rk = render_kind[blk]
-                if rk == 3:
-                    complex_ = True
-                    if water_t0 < 0:
-                        water_t0 = t
-                else:
-                    if water_t0 >= 0:
-                        water_d += t - water_t0
-                        water_t0 = -1.0
-                    th = t
-                    ax = axis
-                    ok = True
-                    if rk != 1:
-                        complex_ = True
-                    if rk == 4:
-                        t0, t1, ax = ray_box(ox, oy, oz, dx, dy, dz, ix + box[blk, 0], iy + box[blk, 1],
-                                             iz + box[blk, 2], ix + box[blk, 3], iy + box[blk, 4], iz + box[blk, 5])
-                        ok = t0 <= t1 and t1 >= 0
-                        th = max(t0, 0.0)
-                    if ok:
-                        hx, hy, hz = ox + dx * th, oy + dy * th, oz + dz * th
-                        if ax == 0:
-                            u, v = hz - iz, hy - iy
-                        elif ax == 1:
-                            u, v = hx - ix, hz - iz
-                        else:
-                            u, v = hx - ix, hy - iy
-                        r, g, b, ok = _shade(blk, ax, 0 if dy < 0 else 1, u, v, th, ix, iy, iz, textures,
-                                             tex_index, target, crack, cracks)
-                        if ok:
-                            if water_d > 0:
-                                a = min(0.85, 0.35 + 0.08 * water_d)
-                                r += a * (40.0 - r)
-                                g += a * (70.0 - g)
-                                b += a * (190.0 - b)
-                            if ax == 0:
-                                plane = ix if dx > 0 else ix + 1
-                            elif ax == 1:
-                                plane = iy if dy > 0 else iy + 1
-                            else:
-                                plane = iz if dz > 0 else iz + 1
-                            return r, g, b, th, 2 if complex_ else 1, ax, plane
-            elif water_t0 >= 0:
-                water_d += t - water_t0
-                water_t0 = -1.0
-        if tx < ty and tx < tz:
-            t = tx
-            axis = 0
-            ix += sx
-            tx += tdx
-        elif ty < tz:
-            t = ty
-            axis = 1
-            iy += sy
-            ty += tdy
-        else:
-            t = tz
-            axis = 2
-            iz += sz
-            tz += tdz
-    if water_t0 >= 0:
-        water_d += min(t, view_dist) - water_t0
-    if water_d > 0:  # under water, looking at nothing: the water's colour, no fog
-        return 40.0, 70.0, 190.0, 0.0, 2, 0, 0
-    return 0.0, 0.0, 0.0, view_dist, 0, 0, 0
+    return row, max(0, min(15, int(u * 16.0)))
 
 
 @nb.njit(cache=True, fastmath=True)
@@ -489,12 +370,14 @@ def render_world(frame, cells, shape, top, render_kind, box, textures, tex_index
     that plane directly and kept if the cell there is an opaque cube with an empty cell in
     front of it; otherwise it is traced. Reuse is allowed only where no full block could hide
     between the neighbours: a block nearer than ``focal / spacing`` covers at least one of them.
+    (One function on purpose: array-taking helpers cost reference counting per pixel.)
     """
     Hf, Wf = frame.shape[0], frame.shape[1]
     W, H, D = shape[0], shape[1], shape[2]
     nby, nbz = (H + 3) // 4, (D + 3) // 4
     ox, oy, oz = eye[0], eye[1], eye[2]
     ex0, ey0, ez0 = int(math.floor(ox)), int(math.floor(oy)), int(math.floor(oz))
+    tgx, tgy, tgz = target[0], target[1], target[2]
     fog_start = view_dist * 0.6
     inv_fog = 1.0 / (view_dist - fog_start)
     # passes: first every 8th pixel of every 8th row is traced; then, for half-spacings
@@ -517,20 +400,28 @@ def render_world(frame, cells, shape, top, render_kind, box, textures, tex_index
                 dx = cx * basis[0, 0] + cy * basis[1, 0] + cz * basis[2, 0]
                 dy = cx * basis[0, 1] + cy * basis[1, 1] + cz * basis[2, 1]
                 dz = cx * basis[0, 2] + cy * basis[1, 2] + cz * basis[2, 2]
+                # what the ray hit: kind 0 = nothing (sky/fog), 1 = an opaque cube face that
+                # neighbours may reuse (axis, plane), 2 = a hit involving water, a cutout or a box
                 kind = -1
+                t = view_dist
+                blk = 0
+                ax = 0
+                plane = 0
+                u = v = 0.0
+                ix = iy = iz = 0
+                water_d = 0.0
                 if sub > 0:
                     k0 = -2
+                    a0 = p0 = 0
                     same = True
                     tmax = 0.0
-                    for n in range(4):
+                    for n in range(4 if sub == 3 else 2):
                         if sub == 1:
-                            qy, qx = py, px - h + 2 * h * (n & 1)
+                            qy, qx = py, px - h + 2 * h * n
                         elif sub == 2:
-                            qy, qx = py - h + 2 * h * (n & 1), px
+                            qy, qx = py - h + 2 * h * n, px
                         else:
                             qy, qx = py - h + 2 * h * (n >> 1), px - h + 2 * h * (n & 1)
-                        if sub < 3 and n >= 2:
-                            break
                         if qy < 0 or qx < 0 or qy >= Hf or qx >= Wf:
                             continue
                         tmax = max(tmax, tinfo[qy, qx])
@@ -538,59 +429,169 @@ def render_world(frame, cells, shape, top, render_kind, box, textures, tex_index
                             k0, a0, p0 = info[qy, qx, 0], info[qy, qx, 1], info[qy, qx, 2]
                         elif info[qy, qx, 0] != k0 or info[qy, qx, 1] != a0 or info[qy, qx, 2] != p0:
                             same = False
-                    if tmax > reach:
-                        same = False
-                    if same and k0 == 0:
-                        kind = 0
-                        t = view_dist
-                    elif same and k0 == 1:
-                        dd = dx if a0 == 0 else (dy if a0 == 1 else dz)
-                        oo = ox if a0 == 0 else (oy if a0 == 1 else oz)
-                        if dd != 0:
-                            t = (p0 - oo) / dd
-                            if t > 0:
-                                hx, hy, hz = ox + dx * t, oy + dy * t, oz + dz * t
-                                ix, iy, iz = int(math.floor(hx)), int(math.floor(hy)), int(math.floor(hz))
-                                if a0 == 0:
-                                    ix = p0 if dx > 0 else p0 - 1
-                                    fx, fy, fz = ix - (1 if dx > 0 else -1), iy, iz
-                                    u, v = hz - iz, hy - iy
-                                elif a0 == 1:
-                                    iy = p0 if dy > 0 else p0 - 1
-                                    fx, fy, fz = ix, iy - (1 if dy > 0 else -1), iz
-                                    u, v = hx - ix, hz - iz
-                                else:
-                                    iz = p0 if dz > 0 else p0 - 1
-                                    fx, fy, fz = ix, iy, iz - (1 if dz > 0 else -1)
-                                    u, v = hx - ix, hy - iy
-                                if (0 <= ix < W and 0 <= iz < D and 0 <= iy < top and 0 <= fx < W and 0 <= fz < D
-                                        and 0 <= fy < H):
-                                    blk = _cell(cells, nby, nbz, ix, iy, iz)
-                                    front = _cell(cells, nby, nbz, fx, fy, fz) if fy < top else 0
-                                    if render_kind[blk] == 1 and front == 0:
-                                        r, g, b, ok = _shade(blk, a0, 0 if dy < 0 else 1, u, v, t, ix, iy, iz,
-                                                             textures, tex_index, target, crack, cracks)
-                                        kind = 1
+                    if same and tmax <= reach:
+                        if k0 == 0:
+                            kind = 0
+                        elif k0 == 1:
+                            dd = dx if a0 == 0 else (dy if a0 == 1 else dz)
+                            oo = ox if a0 == 0 else (oy if a0 == 1 else oz)
+                            if dd != 0:
+                                th = (p0 - oo) / dd
+                                if th > 0:
+                                    hx, hy, hz = ox + dx * th, oy + dy * th, oz + dz * th
+                                    ix, iy, iz = int(math.floor(hx)), int(math.floor(hy)), int(math.floor(hz))
+                                    fx, fy, fz = ix, iy, iz
+                                    if a0 == 0:
+                                        ix = p0 if dx > 0 else p0 - 1
+                                        fx = ix - (1 if dx > 0 else -1)
+                                        u, v = hz - iz, hy - iy
+                                    elif a0 == 1:
+                                        iy = p0 if dy > 0 else p0 - 1
+                                        fy = iy - (1 if dy > 0 else -1)
+                                        u, v = hx - ix, hz - iz
+                                    else:
+                                        iz = p0 if dz > 0 else p0 - 1
+                                        fz = iz - (1 if dz > 0 else -1)
+                                        u, v = hx - ix, hy - iy
+                                    if (0 <= ix < W and 0 <= iz < D and 0 <= iy < top and 0 <= fx < W
+                                            and 0 <= fz < D and 0 <= fy < H):
+                                        b0 = cells[_brick_index(nby, nbz, ix, iy, iz)]
+                                        front = cells[_brick_index(nby, nbz, fx, fy, fz)] if fy < top else 0
+                                        if render_kind[b0] == 1 and front == 0:
+                                            kind, blk, ax, plane, t = 1, b0, a0, p0, th
                 if kind < 0:
-                    r, g, b, t, kind, a0, p0 = _trace(ox, oy, oz, ex0, ey0, ez0, dx, dy, dz, cells, nby, nbz, W, D,
-                                                      top, render_kind, box, textures, tex_index, view_dist, target,
-                                                      crack, cracks)
+                    # trace: DDA through the grid
+                    ix, iy, iz = ex0, ey0, ez0
+                    sx = 1 if dx > 0 else -1
+                    sy = 1 if dy > 0 else -1
+                    sz = 1 if dz > 0 else -1
+                    tdx = abs(1.0 / dx) if dx != 0 else 1e30
+                    tdy = abs(1.0 / dy) if dy != 0 else 1e30
+                    tdz = abs(1.0 / dz) if dz != 0 else 1e30
+                    tx = ((ix + 1 - ox) if dx > 0 else (ox - ix)) * tdx if dx != 0 else 1e30
+                    ty = ((iy + 1 - oy) if dy > 0 else (oy - iy)) * tdy if dy != 0 else 1e30
+                    tz = ((iz + 1 - oz) if dz > 0 else (oz - iz)) * tdz if dz != 0 else 1e30
+                    tt = 0.0
+                    axis = 1
+                    water_t0 = -1.0
+                    complex_ = False
+                    kind = 0
+                    while tt < view_dist:
+                        if ix < 0 or iz < 0 or ix >= W or iz >= D or iy < 0:
+                            break
+                        if iy >= top:
+                            if sy > 0:
+                                break
+                        else:
+                            c = cells[_brick_index(nby, nbz, ix, iy, iz)]
+                            if c != 0:
+                                rk = render_kind[c]
+                                if rk == 3:
+                                    complex_ = True
+                                    if water_t0 < 0:
+                                        water_t0 = tt
+                                else:
+                                    if water_t0 >= 0:
+                                        water_d += tt - water_t0
+                                        water_t0 = -1.0
+                                    th = tt
+                                    hax = axis
+                                    ok = True
+                                    if rk != 1:
+                                        complex_ = True
+                                    if rk == 4:
+                                        t0, t1, hax = ray_box(ox, oy, oz, dx, dy, dz, ix + box[c, 0], iy + box[c, 1],
+                                                              iz + box[c, 2], ix + box[c, 3], iy + box[c, 4],
+                                                              iz + box[c, 5])
+                                        ok = t0 <= t1 and t1 >= 0
+                                        th = max(t0, 0.0)
+                                    if ok:
+                                        hx, hy, hz = ox + dx * th, oy + dy * th, oz + dz * th
+                                        if hax == 0:
+                                            uu, vv = hz - iz, hy - iy
+                                        elif hax == 1:
+                                            uu, vv = hx - ix, hz - iz
+                                        else:
+                                            uu, vv = hx - ix, hy - iy
+                                        if rk == 2:  # cutout: see-through where the texel is clear
+                                            row, col = _texel(hax, uu, vv)
+                                            face = 2 if hax != 1 else (0 if dy < 0 else 1)
+                                            ok = textures[tex_index[c, face], row, col, 3] != 0
+                                        if ok:
+                                            blk, ax, u, v, t = c, hax, uu, vv, th
+                                            if hax == 0:
+                                                plane = ix if dx > 0 else ix + 1
+                                            elif hax == 1:
+                                                plane = iy if dy > 0 else iy + 1
+                                            else:
+                                                plane = iz if dz > 0 else iz + 1
+                                            kind = 2 if complex_ else 1
+                                            break
+                            elif water_t0 >= 0:
+                                water_d += tt - water_t0
+                                water_t0 = -1.0
+                        if tx < ty and tx < tz:
+                            tt = tx
+                            axis = 0
+                            ix += sx
+                            tx += tdx
+                        elif ty < tz:
+                            tt = ty
+                            axis = 1
+                            iy += sy
+                            ty += tdy
+                        else:
+                            tt = tz
+                            axis = 2
+                            iz += sz
+                            tz += tdz
+                    if kind == 0 and water_t0 >= 0:
+                        water_d += min(tt, view_dist) - water_t0
+                    if kind == 0 and water_d > 0:
+                        kind = 2
                 info[py, px, 0] = kind
-                info[py, px, 1] = a0 if kind == 1 else 0
-                info[py, px, 2] = p0 if kind == 1 else 0
+                info[py, px, 1] = ax if kind == 1 else 0
+                info[py, px, 2] = plane if kind == 1 else 0
                 tinfo[py, px] = t if kind != 0 else view_dist
-                # sky colour for this direction (also the fog colour)
+                # colour
                 gsky = min(1.0, max(0.0, dy * 2.0))
                 sr = sky_horizon[0] + gsky * (sky_top[0] - sky_horizon[0])
                 sg = sky_horizon[1] + gsky * (sky_top[1] - sky_horizon[1])
                 sb = sky_horizon[2] + gsky * (sky_top[2] - sky_horizon[2])
-                if kind == 0:
-                    r, g, b = sr, sg, sb
-                elif t > fog_start:
-                    f = min(1.0, (t - fog_start) * inv_fog)
-                    r += f * (sr - r)
-                    g += f * (sg - g)
-                    b += f * (sb - b)
+                if blk == 0:
+                    if water_d > 0:  # under water, looking at nothing: the water's colour
+                        r, g, b = 40.0, 70.0, 190.0
+                    else:
+                        r, g, b = sr, sg, sb
+                else:
+                    row, col = _texel(ax, u, v)
+                    if ax == 0:
+                        shade, face = 0.6, 2
+                    elif ax == 1:
+                        shade, face = (1.0, 0) if dy < 0 else (0.5, 1)
+                    else:
+                        shade, face = 0.8, 2
+                    tex = tex_index[blk, face]
+                    r = textures[tex, row, col, 0] * shade
+                    g = textures[tex, row, col, 1] * shade
+                    b = textures[tex, row, col, 2] * shade
+                    if ix == tgx and iy == tgy and iz == tgz:
+                        if crack >= 0 and cracks[crack, row, col]:
+                            r *= 0.35
+                            g *= 0.35
+                            b *= 0.35
+                        if min(min(u, 1.0 - u), min(v, 1.0 - v)) < 0.015:
+                            r, g, b = 20.0, 20.0, 20.0
+                    if t > fog_start:
+                        f = min(1.0, (t - fog_start) * inv_fog)
+                        r += f * (sr - r)
+                        g += f * (sg - g)
+                        b += f * (sb - b)
+                    if water_d > 0:
+                        a = min(0.85, 0.35 + 0.08 * water_d)
+                        r += a * (40.0 - r)
+                        g += a * (70.0 - g)
+                        b += a * (190.0 - b)
                 frame[py, px, 0] = np.uint8(r)
                 frame[py, px, 1] = np.uint8(g)
                 frame[py, px, 2] = np.uint8(b)
