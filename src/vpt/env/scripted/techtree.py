@@ -1,0 +1,116 @@
+"""A scripted tech-tree player: wood → … → diamond pickaxe.
+
+The episode is a list of stages. *World* stages are played here: chop logs, dig down to stone
+with a pickaxe (every stone block mined gives cobblestone), tunnel to the nearest coal, iron and
+diamond ore and mine it with the right tier. *Crafting* stages (planks, sticks, crafting table,
+pickaxes, furnace, smelting) go through a :class:`Crafter`, which operates the simulator's GUI
+screens with the cursor; a stage whose item is already in the inventory is skipped, and when no
+crafter is available (a simulator without screens) the episode ends at the first item that
+would need one, with the reason in ``stats.failures``.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+from vpt.env.scripted.base import Script, ScriptedPlayer, SkillFailed
+from vpt.env.scripted.skills import dig_down, gather_logs, nearest_block, tunnel_to
+
+__all__ = ["Crafter", "TechTreePlayer", "TECH_TREE"]
+
+#: (item, how many the player wants) in the order it works for them.
+TECH_TREE: tuple[tuple[str, int], ...] = (
+    ("oak_log", 6), ("oak_planks", 1), ("stick", 1), ("crafting_table", 1), ("wooden_pickaxe", 1),
+    ("cobblestone", 11), ("stone_pickaxe", 1), ("furnace", 1), ("coal", 2), ("iron_ore", 3),
+    ("iron_ingot", 3), ("iron_pickaxe", 1), ("diamond", 3), ("diamond_pickaxe", 1),
+)
+
+_CRAFTED = {"oak_planks", "stick", "crafting_table", "wooden_pickaxe", "stone_pickaxe", "furnace",
+            "iron_ingot", "iron_pickaxe", "diamond_pickaxe"}
+
+
+class Crafter(Protocol):
+    """Makes an item through the game's screens (cursor moves and clicks only)."""
+
+    def craft(self, player: ScriptedPlayer, item: str) -> Script:
+        """Yield the actions that craft (or smelt) ``item``; raise SkillFailed if it cannot."""
+
+
+class TechTreePlayer(ScriptedPlayer):
+    """Climb the tech tree as far as possible. Milestones are the item names of
+    :data:`TECH_TREE`, reached when the player first holds the wanted number.
+
+    Args (beyond :class:`ScriptedPlayer`'s):
+        crafter: how crafting stages are done; None ends the episode at the first one whose
+            item is missing.
+    """
+
+    MILESTONES = tuple(item for item, _ in TECH_TREE)
+
+    def __init__(self, env, rng: np.random.Generator, skill: float | None = None, crafter: Crafter | None = None) -> None:
+        super().__init__(env, rng, skill)
+        self.crafter = crafter
+
+    def run(self) -> Script:
+        yield from self.pause(5, 20)
+        for item, n in TECH_TREE:
+            if self.count(item) >= n:
+                self.milestone(item)
+                continue
+            try:
+                if item in _CRAFTED:
+                    if self.crafter is None:
+                        raise SkillFailed(f"{item} needs crafting screens, which this simulator lacks")
+                    yield from self.crafter.craft(self, item)
+                else:
+                    yield from self.gather(item, n)
+            except SkillFailed as e:
+                self.stats.failures.append(f"{item}: {e}")
+                break
+            if self.count(item) < n:
+                self.stats.failures.append(f"{item}: have {self.count(item)} of {n}")
+                break
+            self.milestone(item)
+            yield from self.pause()
+        yield from self.pause(10, 30)
+
+    # -- world stages ----------------------------------------------------------------------
+    def best_pickaxe(self) -> str | None:
+        for tool in ("diamond_pickaxe", "iron_pickaxe", "stone_pickaxe", "wooden_pickaxe"):
+            if self.count(tool):
+                return tool
+        return None
+
+    def _hold_pickaxe(self) -> Script:
+        tool = self.best_pickaxe()
+        if tool is None:
+            raise SkillFailed("no pickaxe")
+        yield from self.select(tool)
+
+    def gather(self, item: str, n: int) -> Script:
+        """Collect ``n`` of a world item (logs, cobblestone, coal, iron ore, diamond)."""
+        if item == "oak_log":
+            yield from gather_logs(self, n - self.count(item))
+            return
+        yield from self._hold_pickaxe()
+        if item == "cobblestone":
+            while self.count("cobblestone") < n:
+                y = int(np.floor(self.pos[1] + 0.01))
+                if y - 1 <= 2:
+                    raise SkillFailed("reached the bottom without enough stone")
+                yield from dig_down(self, y - 1, avoid={self.bid("water"), self.bid("bedrock")})
+            return
+        block = {"coal": "coal_ore", "iron_ore": "iron_ore", "diamond": "diamond_ore"}[item]
+        failed: set[tuple[int, int, int]] = set()
+        while self.count(item) < n:
+            cell = nearest_block(self, block, exclude=failed, vertical_weight=1.5)
+            if cell is None or len(failed) > 8:
+                raise SkillFailed(f"no reachable {block}")
+            try:
+                yield from tunnel_to(self, cell, avoid={self.bid("water"), self.bid("bedrock")})
+                yield from self._hold_pickaxe()
+                yield from self.mine(cell, max_ticks=400)
+            except SkillFailed:
+                failed.add(cell)
