@@ -4,7 +4,11 @@
 ``gymnasium.make("vpt.env:vpt/HumanSurvival-v0")``):
 
 * ``vpt/HumanSurvival-v0`` — the embedded simulator (:class:`vpt.env.sim.SimEnv`), open-ended
-  survival, no reward, no time limit (pass ``max_episode_steps``). Keyword arguments:
+  survival, no reward, no time limit (pass ``max_episode_steps``).
+* ``vpt/ObtainDiamondPickaxe-v0`` — the VPT item-sequence reward, 10 minutes
+  (:mod:`vpt.env.tasks`; ``max_steps=`` changes the limit).
+* ``vpt/BuildHouse-v0`` — the contractors' house task: building material at the start,
+  10 minutes, ``info["house_score"]`` at the end. Keyword arguments:
   ``resolution=(W, H)``, ``world={...}`` (:class:`vpt.env.sim.WorldOptions`), ``fov_range``,
   ``view_distance``, ``frameskip=1``, ``rules_path``.
 
@@ -18,7 +22,11 @@ from __future__ import annotations
 
 import gymnasium
 
-_ENVS = {"vpt/HumanSurvival-v0": "vpt.env.sim.env:SimEnv"}
+_ENVS = {
+    "vpt/HumanSurvival-v0": "vpt.env.sim.env:SimEnv",
+    "vpt/ObtainDiamondPickaxe-v0": "vpt.env.tasks:make_obtain_diamond_pickaxe",
+    "vpt/BuildHouse-v0": "vpt.env.tasks:make_build_house",
+}
 #: Tasks only real Minecraft has (``backend="minerl"``).
 _MINERL_ONLY = ("FindCave", "MakeWaterfall", "CreateVillageAnimalPen", "BuildVillageHouse", "ObtainDiamondShovel")
 

@@ -28,6 +28,12 @@ def make_env(*, task: str, sim_entry_point: str | None, backend: str = "sim", **
     ``task`` and ``sim_entry_point`` come from the registration; ``kwargs`` go to the backend.
     """
     if backend == "minerl":
+        if task == "vpt/ObtainDiamondPickaxe-v0":
+            # MineRL has no such task: the item-sequence reward over HumanSurvival.
+            from vpt.env.tasks import ItemSequenceReward
+
+            max_steps = kwargs.pop("max_steps", 12_000)
+            return ItemSequenceReward(make_minerl_env("vpt/HumanSurvival-v0", **kwargs), max_steps=max_steps)
         return make_minerl_env(task, **kwargs)
     if backend != "sim":
         raise ValueError(f"{task}: backend must be one of {list(BACKENDS)}, got {backend!r}")
