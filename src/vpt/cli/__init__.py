@@ -54,3 +54,7 @@ app.add_typer(_bc.app, name="bc")
 from vpt.cli import rl as _rl  # noqa: E402
 
 app.add_typer(_rl.app, name="rl")
+
+from vpt.cli import eval as _eval  # noqa: E402
+
+app.command(name="eval")(_eval.eval_command)

@@ -25,6 +25,7 @@ __all__ = [
     "ITEM_SEQUENCE",
     "HOUSE_START_INVENTORY",
     "EPISODE_STEPS",
+    "TASK_IDS",
     "ItemSequenceReward",
     "TaskEnv",
     "BuildHouseTask",
@@ -36,6 +37,10 @@ __all__ = [
 
 #: Ten minutes of game time.
 EPISODE_STEPS = 12_000
+
+#: Ids of the task envs, whose time limit is their own ``max_steps`` kwarg (so that the task
+#: sees the end of the episode, e.g. to score a house).
+TASK_IDS: tuple[str, ...] = ("vpt/ObtainDiamondPickaxe-v0", "vpt/BuildHouse-v0")
 
 
 @dataclass(frozen=True)

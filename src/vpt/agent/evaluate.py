@@ -1,0 +1,181 @@
+"""Evaluating a policy on a task: per-item success rates, returns, house scores, videos.
+
+:func:`evaluate` is the yardstick every stage reports (``vpt eval``, the pipeline, RL): it plays
+``episodes`` episodes with several environments at once and returns an :class:`EvalReport`.
+:func:`write_report` turns a report into Markdown + PNG plots.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import gymnasium
+import numpy as np
+
+from vpt.agent.agent import Agent
+from vpt.data.video import VideoWriter
+
+__all__ = ["EvalReport", "evaluate", "write_report", "TECH_TREE"]
+
+#: Items whose success rate is reported, in tech-tree order.
+TECH_TREE: tuple[str, ...] = ("log", "planks", "stick", "crafting_table", "wooden_pickaxe", "cobblestone", "stone_pickaxe",
+                              "furnace", "coal", "torch", "iron_ore", "iron_ingot", "iron_pickaxe", "diamond", "diamond_pickaxe")  # fmt: skip
+
+
+@dataclass
+class EvalReport:
+    """What a policy did over ``len(returns)`` episodes of ``task``."""
+
+    task: str
+    returns: list[float] = field(default_factory=list)
+    lengths: list[int] = field(default_factory=list)
+    items: list[list[str]] = field(default_factory=list)
+    """Per episode, the items obtained (task names when the task reports them, else env names)."""
+    house_scores: list[float] = field(default_factory=list)
+    videos: list[str] = field(default_factory=list)
+
+    @property
+    def mean_return(self) -> float:
+        return float(np.mean(self.returns)) if self.returns else 0.0
+
+    def item_success(self, items: Sequence[str] | None = None) -> dict[str, float]:
+        """Fraction of episodes that obtained each item at least once."""
+        names = list(items) if items is not None else sorted({i for ep in self.items for i in ep})
+        n = max(1, len(self.items))
+        return {it: sum(it in ep for ep in self.items) / n for it in names}
+
+    def summary(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"task": self.task, "episodes": len(self.returns), "mean_return": self.mean_return,
+                               "item_success": self.item_success(_report_items(self))}  # fmt: skip
+        if self.house_scores:
+            out["mean_house_score"] = float(np.mean(self.house_scores))
+        return out
+
+
+def _report_items(report: EvalReport) -> list[str]:
+    seen = {i for ep in report.items for i in ep}
+    tree = [t for t in TECH_TREE if t in seen or report.task.endswith("ObtainDiamondPickaxe-v0")]
+    return tree + sorted(seen - set(tree))
+
+
+def evaluate(
+    agent: Agent,
+    task: str,
+    *,
+    episodes: int = 10,
+    num_envs: int = 2,
+    max_steps: int | None = None,
+    env_kwargs: dict[str, Any] | None = None,
+    seed: int = 0,
+    deterministic: bool = False,
+    video_dir: str | Path | None = None,
+    videos: int = 2,
+) -> EvalReport:
+    """Play ``episodes`` episodes of ``task`` (a gymnasium id) with ``agent``.
+
+    ``max_steps`` caps episode length (the task's own limit otherwise). The first ``videos``
+    episodes of environment 0 are written as mp4 to ``video_dir``.
+    """
+    import vpt.env  # noqa: F401
+    from vpt.env.tasks import TASK_IDS
+
+    kwargs = dict(env_kwargs or {})
+    if max_steps is not None:
+        kwargs["max_steps" if task in TASK_IDS else "max_episode_steps"] = max_steps
+    envs = gymnasium.vector.SyncVectorEnv(
+        [lambda: gymnasium.make(task, **kwargs) for _ in range(num_envs)],
+        autoreset_mode=gymnasium.vector.AutoresetMode.SAME_STEP,
+    )
+    report = EvalReport(task)
+    obs, _ = envs.reset(seed=seed)
+    agent.reset(num_envs)
+    first = np.ones(num_envs, dtype=bool)
+    ret = np.zeros(num_envs)
+    length = np.zeros(num_envs, dtype=int)
+    started = num_envs  # episodes begun
+    active = np.ones(num_envs, dtype=bool)
+    writer: VideoWriter | None = None
+    video_dir = Path(video_dir) if video_dir is not None else None
+
+    def open_video() -> VideoWriter | None:
+        if video_dir is None or len(report.videos) >= videos:
+            return None
+        h, w = obs["pov"].shape[1:3]
+        path = video_dir / f"episode{len(report.videos):03d}.mp4"
+        report.videos.append(str(path))
+        return VideoWriter(path, w - w % 2, h - h % 2)
+
+    writer = open_video()
+    while active.any():
+        if writer is not None:
+            f = obs["pov"][0]
+            writer.write(f[: f.shape[0] - f.shape[0] % 2, : f.shape[1] - f.shape[1] % 2])
+        action = agent.get_actions(obs, first=first, deterministic=deterministic)
+        action = {**action, **{k: np.zeros(num_envs, np.int64) for k in ("ESC", "swapHands", "pickItem")}}
+        action["camera"] = np.asarray(action["camera"], np.float32)
+        obs, reward, terminated, truncated, info = envs.step(action)
+        ret += reward * active
+        length += active
+        done = (terminated | truncated) & active
+        final = info.get("final_info", info)
+        for i in np.nonzero(done)[0]:
+            ep_items = final.get("task_obtained", final.get("items_obtained"))
+            report.items.append(list(ep_items[i]) if ep_items is not None else [])
+            report.returns.append(float(ret[i]))
+            report.lengths.append(int(length[i]))
+            if "house_score" in final:
+                report.house_scores.append(float(final["house_score"][i]))
+            ret[i], length[i] = 0.0, 0
+            if i == 0 and writer is not None:
+                writer.close()
+                writer = open_video()
+            if started < episodes:
+                started += 1
+            else:
+                active[i] = False
+        first = terminated | truncated
+    if writer is not None:
+        writer.abort()
+        report.videos.pop()
+    envs.close()
+    return report
+
+
+def write_report(report: EvalReport, out: str | Path, *, title: str | None = None) -> Path:
+    """Write ``report.md``, ``report.json`` and plots (``items.png``, ``returns.png``) to ``out``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    summary = report.summary()
+    (out / "report.json").write_text(json.dumps({**summary, "episodes_detail": asdict(report)}, indent=1))
+    success = summary["item_success"]
+    fig, ax = plt.subplots(figsize=(max(4, 0.55 * len(success) + 1), 3.2))
+    ax.bar(range(len(success)), list(success.values()), color="#4c72b0")
+    ax.set_xticks(range(len(success)), list(success.keys()), rotation=45, ha="right")
+    ax.set(ylim=(0, 1.02), ylabel="episodes that obtained it", title=f"{report.task}: per-item success")
+    fig.tight_layout()
+    fig.savefig(out / "items.png", dpi=110)
+    plt.close(fig)
+    fig, ax = plt.subplots(figsize=(4.5, 3.2))
+    ax.hist(report.returns, bins=min(20, max(3, len(report.returns))), color="#55a868")
+    ax.set(xlabel="episode return", ylabel="episodes", title=f"mean return {report.mean_return:.2f}")
+    fig.tight_layout()
+    fig.savefig(out / "returns.png", dpi=110)
+    plt.close(fig)
+    lines = [f"# {title or 'Evaluation'}: {report.task}", "",
+             f"{len(report.returns)} episodes, mean return **{report.mean_return:.3f}**"
+             + (f", mean house score **{np.mean(report.house_scores):.3f}**" if report.house_scores else ""), "",
+             "| item | success |", "| --- | --- |"]  # fmt: skip
+    lines += [f"| {k} | {v:.0%} |" for k, v in success.items()]
+    lines += ["", "![per-item success](items.png) ![returns](returns.png)", ""]
+    lines += [f"- video: [{Path(v).name}]({Path(v).relative_to(out) if Path(v).is_relative_to(out) else v})" for v in report.videos]
+    (out / "report.md").write_text("\n".join(lines) + "\n")
+    return out / "report.md"

@@ -1,0 +1,44 @@
+"""``vpt eval``: run a policy on a task and write a report (Markdown, JSON, plots, videos)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+console = Console()
+
+
+def eval_command(
+    model: Path = typer.Option(..., help="policy .model"),
+    weights: Path = typer.Option(..., help="policy .weights"),
+    task: str = typer.Option("vpt/ObtainDiamondPickaxe-v0", help="gymnasium id of the task"),
+    episodes: int = typer.Option(10),
+    num_envs: int = typer.Option(2, help="environments played at once"),
+    max_steps: int = typer.Option(0, help="cap on episode length (0: the task's own limit)"),
+    resolution: int = typer.Option(128, help="square frames rendered by the simulator (the agent sees 128x128)"),
+    world: str = typer.Option("{}", help="world options as JSON"),
+    videos: int = typer.Option(2, help="episodes to save as mp4"),
+    deterministic: bool = typer.Option(False, help="argmax actions instead of sampling"),
+    out: Path = typer.Option(Path("eval"), help="report folder"),
+    seed: int = typer.Option(0),
+    device: str = typer.Option("auto"),
+) -> None:
+    """Play EPISODES episodes and report per-item success, mean return, house score, videos."""
+    from vpt.agent import Agent
+    from vpt.agent.evaluate import evaluate, write_report
+    from vpt.train import resolve_device
+
+    agent = Agent.load(model, weights, device=str(resolve_device(device)), seed=seed)
+    env_kwargs = {"resolution": (resolution, resolution)}
+    if json.loads(world):
+        env_kwargs["world"] = json.loads(world)
+    with console.status(f"playing {episodes} episodes of {task}"):
+        report = evaluate(agent, task, episodes=episodes, num_envs=num_envs, max_steps=max_steps or None,
+                          env_kwargs=env_kwargs, seed=seed, deterministic=deterministic, video_dir=out / "videos",
+                          videos=videos)  # fmt: skip
+    path = write_report(report, out, title=model.name)
+    console.print_json(json.dumps(report.summary()))
+    console.print(f"report: {path}")
