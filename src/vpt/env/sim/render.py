@@ -369,7 +369,9 @@ def render_world(frame, cells, shape, top, render_kind, box, textures, tex_index
     gets the sky; when they all hit the same opaque face plane, its ray is intersected with
     that plane directly and kept if the cell there is an opaque cube with an empty cell in
     front of it; otherwise it is traced. Reuse is allowed only where no full block could hide
-    between the neighbours: a block nearer than ``focal / spacing`` covers at least one of them.
+    between the neighbours: a block nearer than ``focal / spacing`` covers at least one of
+    them, and a ray that saw the sky met nothing before it left the world (above the highest
+    block, or past the border) or reached the view distance, whichever came first.
     (One function on purpose: array-taking helpers cost reference counting per pixel.)
     """
     Hf, Wf = frame.shape[0], frame.shape[1]
@@ -394,6 +396,7 @@ def render_world(frame, cells, shape, top, render_kind, box, textures, tex_index
             rx = 0 if sub == 2 else h
         # neighbours 2h apart can only both miss a full block nearer than this (it spans >= 2h px)
         reach = focal / (2 * h)
+        lasty, lastx = (Hf - 1) // (2 * h) * (2 * h), (Wf - 1) // (2 * h) * (2 * h)
         for py in range(ry, Hf, step):
             for px in range(rx, Wf, step):
                 cx, cy, cz = dirs[py, px, 0], dirs[py, px, 1], dirs[py, px, 2]
@@ -411,27 +414,22 @@ def render_world(frame, cells, shape, top, render_kind, box, textures, tex_index
                 ix = iy = iz = 0
                 water_d = 0.0
                 if sub > 0:
-                    k0 = -2
-                    a0 = p0 = 0
-                    same = True
-                    tmax = 0.0
-                    for n in range(4 if sub == 3 else 2):
-                        if sub == 1:
-                            qy, qx = py, px - h + 2 * h * n
-                        elif sub == 2:
-                            qy, qx = py - h + 2 * h * n, px
-                        else:
-                            qy, qx = py - h + 2 * h * (n >> 1), px - h + 2 * h * (n & 1)
-                        if qy < 0 or qx < 0 or qy >= Hf or qx >= Wf:
-                            continue
-                        tmax = max(tmax, tinfo[qy, qx])
-                        if k0 == -2:
-                            k0, a0, p0 = info[qy, qx, 0], info[qy, qx, 1], info[qy, qx, 2]
-                        elif info[qy, qx, 0] != k0 or info[qy, qx, 1] != a0 or info[qy, qx, 2] != p0:
-                            same = False
+                    # the 2 (sub 1, 2) or 4 (sub 3) rendered neighbours; one past the image edge
+                    # is replaced by the last rendered row/column (a duplicate of another)
+                    ya, yb, xa, xb = py, py, px, px
+                    if sub != 1:
+                        ya, yb = py - h, min(py + h, lasty)
+                    if sub != 2:
+                        xa, xb = px - h, min(px + h, lastx)
+                    k0, a0, p0 = info[ya, xa, 0], info[ya, xa, 1], info[ya, xa, 2]
+                    tmax = max(max(tinfo[ya, xa], tinfo[yb, xb]), max(tinfo[ya, xb], tinfo[yb, xa]))
+                    same = (info[yb, xb, 0] == k0 and info[yb, xb, 1] == a0 and info[yb, xb, 2] == p0
+                            and info[ya, xb, 0] == k0 and info[ya, xb, 1] == a0 and info[ya, xb, 2] == p0
+                            and info[yb, xa, 0] == k0 and info[yb, xa, 1] == a0 and info[yb, xa, 2] == p0)
                     if same and tmax <= reach:
                         if k0 == 0:
                             kind = 0
+                            t = tmax
                         elif k0 == 1:
                             dd = dx if a0 == 0 else (dy if a0 == 1 else dz)
                             oo = ox if a0 == 0 else (oy if a0 == 1 else oz)
@@ -545,6 +543,8 @@ def render_world(frame, cells, shape, top, render_kind, box, textures, tex_index
                             axis = 2
                             iz += sz
                             tz += tdz
+                    if kind == 0:
+                        t = min(tt, view_dist)  # where the ray left the world: nothing beyond
                     if kind == 0 and water_t0 >= 0:
                         water_d += min(tt, view_dist) - water_t0
                     if kind == 0 and water_d > 0:
@@ -552,7 +552,7 @@ def render_world(frame, cells, shape, top, render_kind, box, textures, tex_index
                 info[py, px, 0] = kind
                 info[py, px, 1] = ax if kind == 1 else 0
                 info[py, px, 2] = plane if kind == 1 else 0
-                tinfo[py, px] = t if kind != 0 else view_dist
+                tinfo[py, px] = t
                 # colour
                 gsky = min(1.0, max(0.0, dy * 2.0))
                 sr = sky_horizon[0] + gsky * (sky_top[0] - sky_horizon[0])
