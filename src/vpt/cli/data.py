@@ -1,4 +1,4 @@
-"""``vpt data ...``: inspect recordings and datasets."""
+"""``vpt data ...``: inspect recordings and datasets, generate them with scripted players, filter web videos."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from rich.table import Table
 from vpt.data.inspect import inspect_dataset, inspect_recording
 from vpt.data.jsonl import RecordingError
 
-app = typer.Typer(help="Recordings and datasets: inspect (generate and filter come with the simulator).", no_args_is_help=True)
+app = typer.Typer(help="Recordings and datasets: inspect, generate (scripted players), filter (web videos).", no_args_is_help=True)
 console = Console()
 
 
@@ -72,3 +72,92 @@ def inspect(
         console.print(f"[red]{len(total.bad_files)} bad file(s):[/red]")
         for f, why in total.bad_files.items():
             console.print(f"  {f}: {why}")
+
+
+@app.command()
+def generate(
+    player: str = typer.Option(..., "--player", help="scripted player: tech-tree or house"),
+    episodes: int = typer.Option(..., "--episodes", min=1, help="number of episodes"),
+    out: Path = typer.Option(..., "--out", help="output folder (rerun the same command to resume)"),
+    workers: int = typer.Option(1, "--workers", min=1, help="worker processes"),
+    max_steps: int = typer.Option(12000, "--max-steps", min=1, help="cap on ticks per episode"),
+    seed: int = typer.Option(0, "--seed", help="base seed (episode seeds derive from it)"),
+    web: bool = typer.Option(False, "--web", help="web videos: mp4 only, varied looks, overlays, ground truth aside"),
+) -> None:
+    """Play scripted episodes on the simulator and write contractor recordings (mp4 + jsonl) or
+    web videos, in parallel, resumably, with a manifest of seeds and settings."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from vpt.data.generate import GenerateConfig, episode_plan, load_results, success_rates
+    from vpt.data.generate import generate as run_generate
+    from vpt.env.scripted import PLAYERS
+
+    try:
+        cfg = GenerateConfig(player=player, episodes=episodes, seed=seed, max_steps=max_steps, web=web)
+    except ValueError as e:
+        console.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from e
+    already = len(load_results(out))
+    frames = 0
+    with Progress(TextColumn("[b]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TextColumn("{task.fields[rate]}"), console=console) as progress:
+        task = progress.add_task(f"{player}{' (web)' if web else ''}", total=len(episode_plan(cfg)),
+                                 completed=min(already, episodes), rate="")
+        t0 = __import__("time").perf_counter()
+
+        def on_result(r: dict) -> None:
+            nonlocal frames
+            frames += r["frames"]
+            dt = __import__("time").perf_counter() - t0
+            progress.update(task, advance=1, rate=f"{frames / max(dt, 1e-9):.0f} frames/s")
+
+        try:
+            results = run_generate(cfg, out, workers=workers, on_result=on_result)
+        except ValueError as e:
+            console.print(f"[red]error:[/red] {e}")
+            raise typer.Exit(2) from e
+    rates = success_rates(results, PLAYERS[player].MILESTONES)
+    t = Table(title=f"{out}: {len(results)} episodes")
+    t.add_column("milestone")
+    t.add_column("success")
+    for m, r in rates.items():
+        t.add_row(m, f"{100 * r:.0f}%")
+    console.print(t)
+
+
+@app.command("filter")
+def filter_cmd(
+    videos: Path = typer.Argument(..., help="folder of web videos (mp4) to filter"),
+    out: Path = typer.Option(..., "--out", help="output folder: filter.json (+ classifier.npz when trained)"),
+    train: Path = typer.Option(None, "--train", help="videos with ground_truth/ to train the classifier from"),
+    model: Path = typer.Option(None, "--model", help="a saved classifier.npz instead of training"),
+    budget: int = typer.Option(300, "--budget", min=2, help="frames to label (active learning)"),
+    batch: int = typer.Option(50, "--batch", min=1, help="frames labelled per round"),
+    bad_recall: float = typer.Option(0.95, "--bad-recall", min=0.0, max=1.0, help="share of bad frames the threshold must reject"),
+    similarity: float = typer.Option(0.97, "--similarity", help="cosine similarity of near-duplicate frames"),
+    seed: int = typer.Option(0, "--seed"),
+) -> None:
+    """Keep clean gameplay segments of web videos and drop near-duplicates; report precision and
+    recall against the ground truth where it exists."""
+    from vpt.data.filter import run_filter
+
+    try:
+        with console.status("reading videos") as status:
+            report = run_filter(videos, out, train_dir=train, model=model, budget=budget, batch=batch,
+                                bad_recall=bad_recall, similarity=similarity, seed=seed,
+                                on_video=lambda name: status.update(f"features: {name}"))
+    except (ValueError, RecordingError) as e:
+        console.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from e
+    kept = sum(e - s for v in report["videos"].values() for s, e in v["segments"])
+    total = sum(v["frames"] for v in report["videos"].values())
+    dups = sum(len(v["duplicate_segments"]) for v in report["videos"].values())
+    console.print(f"kept {kept} of {total} frames in {len(report['videos'])} videos; {dups} near-duplicate "
+                  f"segment(s) dropped; threshold p(clean) >= {report['classifier']['threshold']:.3f}")
+    m = report["metrics"]
+    if m:
+        console.print(f"clean frames: precision {m['clean_precision']:.3f}, recall {m['clean_recall']:.3f}; "
+                      f"bad frames rejected {m['bad_recall']:.3f}; duplicates: precision "
+                      f"{m['duplicate_precision']:.2f}, recall {m['duplicate_recall']:.2f} "
+                      f"({m['duplicates_found']} found, {m['duplicate_videos']} true)")
+    console.print(f"wrote {out / 'filter.json'}")
