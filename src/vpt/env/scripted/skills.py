@@ -61,11 +61,16 @@ def dig_down(p: ScriptedPlayer, to_y: int, *, avoid: set[int] | None = None, max
     while p.pos[1] > to_y + 0.01:
         if int(p.info.get("tick", 0)) - start > max_ticks:
             raise SkillFailed(f"digging down to y={to_y} took too long")
-        x, y, z = int(math.floor(p.pos[0])), int(math.floor(p.pos[1] + 0.01)) - 1, int(math.floor(p.pos[2]))
-        b = int(p.blocks[x, y, z])
-        if b == 0 or not p.sim.rules.solid[b]:
+        half = p.sim.player.p["width"] / 2 - 1e-3
+        y = int(math.floor(p.pos[1] + 0.01)) - 1
+        under = {(int(math.floor(p.pos[0] + sx * half)), y, int(math.floor(p.pos[2] + sz * half)))
+                 for sx in (-1, 1) for sz in (-1, 1)}  # every block the hitbox stands on
+        solid = [c for c in under if p.sim.rules.solid[p.blocks[c]]]
+        if not solid:
             yield p.action()  # falling / swimming
             continue
+        x, y, z = min(solid, key=lambda c: abs(c[0] + 0.5 - p.pos[0]) + abs(c[2] + 0.5 - p.pos[2]))
+        b = int(p.blocks[x, y, z])
         if b in avoid or p.sim.rules.hardness[b] < 0:
             raise SkillFailed(f"cannot dig through block {b} at {(x, y, z)}")
         yield from p.mine((x, y, z), max_ticks=400, avoid=avoid)

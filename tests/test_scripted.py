@@ -1,0 +1,82 @@
+"""Scripted players: they act only through valid action dicts, with whole-pixel mouse moves, and
+reach their goals in small worlds (a house with door and roof; the tech tree's world stages)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from vpt.actions import validate_env_action
+from vpt.data.jsonl import CAMERA_DEGREES_PER_PIXEL as K
+from vpt.env.scripted import PLAYERS, HouseBuilder, TechTreePlayer
+from vpt.env.sim import SimEnv
+
+
+def _play(env: SimEnv, player, seed: int, max_steps: int) -> tuple[list[dict], dict]:
+    obs, info = env.reset(seed=seed)
+    player.reset(info)
+    sent = []
+    for _ in range(max_steps):
+        a = player.act(info)
+        if a is None:
+            break
+        sent.append(a)
+        obs, _, term, _, info = env.step(a)
+        assert not term, "the scripted player died"
+    return sent, info
+
+
+def _check_actions(sent: list[dict]) -> None:
+    px = []
+    for a in sent:
+        validate_env_action(a)  # raises on anything outside MineRL's interface
+        p = np.asarray(a["camera"], np.float64) / K
+        np.testing.assert_allclose(p, np.round(p), atol=1e-3)  # whole mouse pixels
+        px.append(np.round(p))
+    px = np.array(px)
+    moving = px[np.abs(px).sum(axis=1) > 0]
+    assert len(moving) > 20 and len(np.unique(moving[:, 1])) > 5, "mouse motion should be smooth and varied"
+    assert (np.abs(px).sum(axis=1) == 0).sum() > 5, "there should be still moments (pauses)"
+    assert not sent[0].get("attack", 0), "no attack on the first tick (the loader would call it stuck)"
+
+
+def test_house_builder_builds_a_closed_house():
+    env = SimEnv(resolution=(32, 18), world={"size": (40, 40), "height": 32, "terrain_amplitude": 0.0,
+                                             "tree_density": 0.03, "caves": 0.0,
+                                             "start_inventory": HouseBuilder.START_INVENTORY})
+    player = HouseBuilder(env, np.random.default_rng(1), skill=0.8)
+    sent, info = _play(env, player, seed=3, max_steps=4000)
+    _check_actions(sent)
+    assert set(player.stats.milestones) >= {"site", "walls", "door", "roof", "house"}, player.stats
+    door = env.rules.block_id("oak_door")
+    assert (env.world.blocks == door).sum() == 1
+    assert info["inventory"]["oak_door"] == 0
+
+
+def test_tech_tree_world_stages_with_tools_given():
+    tools = {"oak_planks": 8, "stick": 4, "crafting_table": 1, "wooden_pickaxe": 1, "stone_pickaxe": 1,
+             "furnace": 1, "iron_ingot": 3, "iron_pickaxe": 1}
+    env = SimEnv(resolution=(32, 18), world={"size": (48, 48), "height": 40, "tree_density": 0.04,
+                                             "iron": 3.0, "diamond": 6.0, "coal": 2.0, "start_inventory": tools})
+    player = TechTreePlayer(env, np.random.default_rng(0), skill=0.8)
+    sent, info = _play(env, player, seed=2, max_steps=8000)
+    _check_actions(sent)
+    m = player.stats.milestones
+    assert {"oak_log", "cobblestone", "coal", "iron_ore", "diamond"} <= set(m), player.stats
+    assert info["inventory"]["diamond"] >= 3
+    # without screens, the first crafted item it lacks ends the episode with a clear reason
+    assert player.stats.failures and "diamond_pickaxe" in player.stats.failures[0]
+
+
+def test_tech_tree_without_crafting_stops_after_logs():
+    env = SimEnv(resolution=(32, 18), world={"size": (40, 40), "height": 32, "tree_density": 0.05})
+    player = TechTreePlayer(env, np.random.default_rng(3))
+    _play(env, player, seed=1, max_steps=3000)
+    assert "oak_log" in player.stats.milestones
+    assert "needs crafting screens" in player.stats.failures[0]
+
+
+def test_players_registry_and_bad_env():
+    assert set(PLAYERS) == {"tech-tree", "house"}
+    with pytest.raises(TypeError, match="SimEnv"):
+        HouseBuilder(object(), np.random.default_rng(0))
