@@ -117,6 +117,8 @@ class SimEnv(gymnasium.Env):
         self.tick = 0
         self._prev = np.zeros(len(ENV_BUTTONS), np.int8)
         self._items_obtained: list[str] = []
+        self._inventory_key: tuple | None = None
+        self._inventory_dicts: tuple[dict[str, int], dict[str, int]] = ({}, {})
         self._obtained_before = self.player.inventory.obtained.copy()
         return {"pov": self._render()}, self._info([])
 
@@ -125,7 +127,7 @@ class SimEnv(gymnasium.Env):
         if self.player is None:
             raise RuntimeError("call reset() before step()")
         act = validate_env_action(action)
-        b = np.fromiter((act[k] for k in ENV_BUTTONS), np.int8, len(ENV_BUTTONS))
+        b = np.array([act[k] for k in ENV_BUTTONS], np.int8)
         pressed = b & ~self._prev
         self._prev = b
         cam = act["camera"]
@@ -175,6 +177,8 @@ class SimEnv(gymnasium.Env):
     # -- internals -------------------------------------------------------------------------
     def _first_time(self) -> list[str]:
         obtained = self.player.inventory.obtained
+        if np.array_equal(obtained, self._obtained_before):
+            return []
         fresh = np.nonzero((obtained > 0) & (self._obtained_before == 0))[0]
         self._obtained_before = obtained.copy()
         new = [self.rules.item_names[i] for i in fresh]
@@ -216,9 +220,14 @@ class SimEnv(gymnasium.Env):
         p = self.player
         names = self.rules.item_names
         held = p.held_item
+        inv = p.inventory
+        key = (inv.item.tobytes(), inv.count.tobytes(), inv.obtained.tobytes())
+        if key != self._inventory_key:  # rebuild the item dicts only when the inventory changed
+            self._inventory_key = key
+            self._inventory_dicts = (dict(zip(names, inv.counts().tolist())), dict(zip(names, inv.obtained.tolist())))
         return {
-            "inventory": dict(zip(names, p.inventory.counts().tolist())),
-            "obtained": dict(zip(names, p.inventory.obtained.tolist())),
+            "inventory": dict(self._inventory_dicts[0]),
+            "obtained": dict(self._inventory_dicts[1]),
             "new_items": new_items,
             "items_obtained": list(self._items_obtained),
             "position": np.array(p.position),
