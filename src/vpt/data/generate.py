@@ -169,8 +169,9 @@ def _check_manifest(out: Path, cfg: GenerateConfig, plan: list[dict[str, Any]]) 
     path = out / "manifest.json"
     if path.exists():
         old = json.loads(path.read_text())
-        if old.get("config") != cfg.to_dict():
-            diff = {k: (old.get("config", {}).get(k), v) for k, v in cfg.to_dict().items()
+        new = json.loads(json.dumps(cfg.to_dict()))  # as stored (tuples become lists)
+        if old.get("config") != new:
+            diff = {k: (old.get("config", {}).get(k), v) for k, v in new.items()
                     if old.get("config", {}).get(k) != v}
             raise ValueError(f"{out} holds a run with other settings {diff} (old, new); use another folder")
         return
