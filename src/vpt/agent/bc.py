@@ -34,7 +34,7 @@ from vpt.data.labels import LABEL_SUFFIX, read_labels
 from vpt.nn.attention import AttentionState
 from vpt.train import RunDir, autocast, close_distributed, init_distributed, lr_schedule, rng_state, seed_everything, set_rng_state
 
-__all__ = ["Episode", "load_episodes", "EpisodeStreams", "bc_loss", "BCConfig", "train_bc"]
+__all__ = ["Episode", "load_episodes", "read_keep_segments", "EpisodeStreams", "bc_loss", "BCConfig", "train_bc"]
 
 
 @dataclass
@@ -56,12 +56,27 @@ def _null(buttons: np.ndarray, camera: np.ndarray) -> np.ndarray:
     return (buttons == 0) & (camera == actions.NULL_CAMERA_INDEX)
 
 
-def load_episodes(source: str | Path, *, report: DatasetReport | None = None, legacy_integer_camera: bool = False) -> list[Episode]:
+def read_keep_segments(filter_json: str | Path) -> dict[str, list[tuple[int, int]]]:
+    """Kept (clean, not duplicate) frame ranges per video name from ``vpt data filter``'s
+    ``filter.json``."""
+    videos = json.loads(Path(filter_json).read_text())["videos"]
+    return {name: [(int(s), int(e)) for s, e in v["segments"]] for name, v in videos.items()}
+
+
+def load_episodes(
+    source: str | Path,
+    *,
+    report: DatasetReport | None = None,
+    legacy_integer_camera: bool = False,
+    keep: dict[str, list[tuple[int, int]]] | None = None,
+) -> list[Episode]:
     """Episodes from a folder of recordings (mp4 + jsonl) or of IDM label files.
 
     Label files name their video in ``meta["video"]``; its frames are decoded as is (a web video
-    has no cursor overlay to add). Recordings are loaded with every frame (null ones masked), and
-    a recording with bad lines is cut into separate episodes there.
+    has no cursor overlay to add). With ``keep`` (video name → frame ranges, from the web-video
+    filter), only those ranges of a labelled video become episodes; videos the filter did not
+    see are used whole. Recordings are loaded with every frame (null ones masked), and a
+    recording with bad lines is cut into separate episodes there.
     """
     source = Path(source)
     report = report if report is not None else DatasetReport()
@@ -80,7 +95,11 @@ def load_episodes(source: str | Path, *, report: DatasetReport | None = None, le
                 report.bad_files[str(lf)] = f"{len(lab['buttons'])} labels for {len(frames)} frames"
                 continue
             report.ok += 1
-            episodes.append(Episode(lf.name, frames, lab["buttons"], lab["camera"], ~_null(lab["buttons"], lab["camera"])))
+            name = Path(lab["meta"]["video"]).stem
+            ranges = keep.get(name, [(0, len(frames))]) if keep is not None else [(0, len(frames))]
+            for lo, hi in ranges:
+                b, c = lab["buttons"][lo:hi], lab["camera"][lo:hi]
+                episodes.append(Episode(f"{lf.name}[{lo}:{hi}]", frames[lo:hi], b, c, ~_null(b, c)))
         return episodes
     refs = list_recordings(source, require_jsonl=True)
     for ref, rec in iter_recordings(refs, report=report, skip_null=False, legacy_integer_camera=legacy_integer_camera):
@@ -201,6 +220,8 @@ class BCConfig:
     seed: int = 0
     device: str = "auto"
     legacy_integer_camera: bool = False
+    keep_segments: str | None = None
+    """``filter.json`` of ``vpt data filter``: train only on the kept segments of labelled videos."""
 
 
 def train_bc(cfg: BCConfig, *, progress: Callable[[int, dict[str, float]], None] | None = None) -> dict[str, float]:
@@ -213,7 +234,8 @@ def train_bc(cfg: BCConfig, *, progress: Callable[[int, dict[str, float]], None]
 
     # --- data: this rank's episodes, played by parallel streams ---------------------------------
     report = DatasetReport()
-    episodes = load_episodes(cfg.data, report=report, legacy_integer_camera=cfg.legacy_integer_camera)
+    keep = read_keep_segments(cfg.keep_segments) if cfg.keep_segments else None
+    episodes = load_episodes(cfg.data, report=report, legacy_integer_camera=cfg.legacy_integer_camera, keep=keep)
     mine = episodes[dist.rank :: dist.world_size] or episodes
     streams = EpisodeStreams(mine, cfg.batch_size, seed=cfg.seed + dist.rank)
 

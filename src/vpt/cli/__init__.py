@@ -58,3 +58,7 @@ app.add_typer(_rl.app, name="rl")
 from vpt.cli import eval as _eval  # noqa: E402
 
 app.command(name="eval")(_eval.eval_command)
+
+from vpt.cli import pipeline as _pipeline  # noqa: E402
+
+app.command(name="pipeline")(_pipeline.pipeline_command)

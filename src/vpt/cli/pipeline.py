@@ -1,0 +1,37 @@
+"""``vpt pipeline``: the whole VPT method end to end, stages cached and resumable."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+console = Console()
+
+
+def pipeline_command(
+    scale: str = typer.Option("tiny", help="tiny (minutes), small (about an hour), full (GPUs / real data)"),
+    out: Path = typer.Option(Path("runs/pipeline"), help="output folder (rerun to resume)"),
+    contractor: Path = typer.Option(None, help="use these contractor recordings instead of generating them"),
+    web: Path = typer.Option(None, help="use these web videos instead of generating them"),
+    house: Path = typer.Option(None, help="use these house-building recordings instead of generating them"),
+    redo: list[str] = typer.Option([], help="stages to run again"),
+    seed: int = typer.Option(0),
+) -> None:
+    """Generate data → filter → train IDM → label → BC foundation → BC fine-tune → evaluate → report."""
+    from vpt.pipeline import SCALES, run_pipeline
+
+    if scale not in SCALES:
+        raise typer.BadParameter(f"unknown scale {scale!r}; choose from {', '.join(SCALES)}")
+    sources = {k: v for k, v in {"contractor": contractor, "web": web, "house": house}.items() if v is not None}
+    start = time.perf_counter()
+
+    def log(msg: str) -> None:
+        console.log(msg)
+
+    results = run_pipeline(scale, out, seed=seed, sources=sources, log=log, redo=tuple(redo))
+    console.print(f"done in {(time.perf_counter() - start) / 60:.1f} min; report: {results['report']['report']}")
+    console.print_json(json.dumps({k: v for k, v in results["eval"].items()}))
