@@ -7,7 +7,8 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from vpt.cli.progress import progress_bar
 
 app = typer.Typer(help="Behavioural cloning on sequences (memory carried across chunks).", no_args_is_help=True)
 console = Console()
@@ -43,12 +44,10 @@ def train(
         grad_accum=grad_accum, lr=lr, weight_decay=weight_decay, schedule=schedule, warmup=warmup,
         freeze=list(freeze), anchor=anchor, precision=precision, seed=seed, device=device,
     )  # fmt: skip
-    with Progress(TextColumn("[b]bc train"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
-                  TimeRemainingColumn(), console=console) as bar:  # fmt: skip
-        task = bar.add_task("train", total=steps, info="")
+    with progress_bar("bc train", steps, console) as update:
 
         def show(step: int, logs: dict[str, float]) -> None:
-            bar.update(task, completed=step, info=f"loss {logs['loss']:.3f}  {logs['frames_per_s']:.0f} frames/s")
+            update(completed=step, info=f"loss {logs['loss']:.3f}  {logs['frames_per_s']:.0f} frames/s")
 
         logs = train_bc(cfg, progress=show)
     console.print_json(json.dumps(logs))

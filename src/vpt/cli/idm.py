@@ -7,7 +7,8 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from vpt.cli.progress import progress_bar
 
 app = typer.Typer(help="Inverse dynamics model: train on recordings, label videos.", no_args_is_help=True)
 console = Console()
@@ -41,15 +42,13 @@ def train(
         grad_accum=grad_accum, lr=lr, precision=precision, eval_every=eval_every, val_recordings=val_recordings,
         max_hours=max_hours, seed=seed, device=device,
     )  # fmt: skip
-    with Progress(TextColumn("[b]idm train"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
-                  TimeRemainingColumn(), console=console) as bar:  # fmt: skip
-        task = bar.add_task("train", total=steps, info="")
+    with progress_bar("idm train", steps, console) as update:
 
         def show(step: int, logs: dict[str, float]) -> None:
             info = f"loss {logs['loss']:.3f}  {logs['frames_per_s']:.0f} frames/s"
             if "val/keypress_accuracy" in logs:
                 info += f"  val keypress {logs['val/keypress_accuracy']:.3f} camera R² {logs['val/camera_r2']:.3f}"
-            bar.update(task, completed=step, info=info)
+            update(completed=step, info=info)
 
         metrics = train_idm(cfg, progress=show)
     console.print_json(json.dumps({k: v for k, v in metrics.items() if not k.startswith("val_button/")}))
@@ -88,14 +87,12 @@ def label(
             files += [r.mp4 for r in list_recordings(v)]
         else:
             files.append(v)
-    with Progress(TextColumn("[b]idm label"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
-                  TimeRemainingColumn(), console=console) as bar:  # fmt: skip
-        task = bar.add_task("label", total=len(files[dist.rank :: dist.world_size]), info="")
+    with progress_bar("idm label", len(files[dist.rank :: dist.world_size]), console) as update:
         seen = {"frames": 0}
 
         def done(path: Path, n: int) -> None:
             seen["frames"] += n
-            bar.update(task, advance=1, info=f"{path.name} ({n} frames)")
+            update(advance=1, info=f"{path.name} ({n} frames)")
             if jsonl:
                 p = label_path(out, path, root)
                 labels_to_jsonl(p, p.with_name(p.name.removesuffix(".labels.npz") + ".jsonl"))
@@ -103,7 +100,7 @@ def label(
         report = label_videos(idm, files, out, root=root, window=window or None, stride=stride or None,
                               batch_size=batch_size, chunk=chunk, rank=dist.rank, world_size=dist.world_size,
                               model_name=str(model), on_video=done)  # fmt: skip
-        bar.update(task, completed=report.videos)
+        update(completed=report.videos)
     console.print(
         f"labelled {report.labelled}, already done {report.skipped_existing}, failed {len(report.failed)}; "
         f"{report.frames} frames at {report.frames_per_second:.1f} frames/s"

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from vpt.cli.progress import progress_bar
 
 app = typer.Typer(help="Reinforcement learning on a task (item-sequence reward).", no_args_is_help=True)
 console = Console()
@@ -51,12 +52,10 @@ def train(
                     preset=preset, num_envs=num_envs, async_envs=not sync, rollout_steps=rollout_steps,
                     iterations=iterations, epochs=epochs, minibatch_envs=minibatch_envs, chunk=chunk, lr=lr,
                     kl_coef=kl_coef, kl_decay=kl_decay, value_warmup=value_warmup, seed=seed, device=device)  # fmt: skip
-    with Progress(TextColumn("[b]rl train"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
-                  TimeRemainingColumn(), console=console) as bar:  # fmt: skip
-        t = bar.add_task("train", total=iterations, info="")
+    with progress_bar("rl train", iterations, console) as update:
 
         def show(it: int, logs: dict[str, float]) -> None:
-            bar.update(t, completed=it, info=f"return {logs['return_recent']:.2f}  {logs['env_steps_per_s']:.0f} steps/s")
+            update(completed=it, info=f"return {logs['return_recent']:.2f}  {logs['env_steps_per_s']:.0f} steps/s")
 
         summary = train_ppo(cfg, progress=show)
     console.print_json(json.dumps(summary))

@@ -1,0 +1,23 @@
+"""The progress bar every long ``vpt`` command shows (rich): a title, a bar, N/M, a status
+text and the time left."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+
+@contextmanager
+def progress_bar(title: str, total: int, console: Console | None = None) -> Iterator[Callable[..., None]]:
+    """Yield ``update(completed=None, advance=None, info="")`` for a bar of ``total`` units."""
+    with Progress(TextColumn(f"[b]{title}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
+                  TimeRemainingColumn(), console=console) as bar:  # fmt: skip
+        task = bar.add_task(title, total=total, info="")
+
+        def update(completed: int | None = None, advance: int | None = None, info: str = "") -> None:
+            bar.update(task, completed=completed, advance=advance, info=info)
+
+        yield update

@@ -1,0 +1,33 @@
+"""The training commands end to end through the CLI: idm train → idm label → bc train."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from vpt.cli import app
+from vpt.data.synthetic import write_synthetic_recording
+
+
+def test_idm_train_label_then_bc_train(tmp_path):
+    for i in range(2):
+        write_synthetic_recording(tmp_path / "recs" / f"r{i}", 40, seed=i, width=128, height=72)
+    run = CliRunner()
+    r = run.invoke(app, ["idm", "train", "--data", str(tmp_path / "recs"), "--out", str(tmp_path / "idm"), "--preset", "tiny",
+                         "--steps", "2", "--batch-size", "2", "--window", "16", "--eval-every", "2", "--val-recordings", "1",
+                         "--precision", "fp32"])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    r = run.invoke(app, ["idm", "label", str(tmp_path / "recs"), "--model", str(tmp_path / "idm/idm.model"),
+                         "--weights", str(tmp_path / "idm/idm.weights"), "--out", str(tmp_path / "labels"), "--window", "16",
+                         "--no-bf16", "--jsonl"])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert len(list((tmp_path / "labels").glob("*.labels.npz"))) == 2 and len(list((tmp_path / "labels").glob("*.jsonl"))) == 2
+    r = run.invoke(app, ["bc", "train", "--data", str(tmp_path / "labels"), "--out", str(tmp_path / "bc"), "--preset", "tiny",
+                         "--steps", "2", "--batch-size", "2", "--chunk", "8", "--warmup", "1"])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "bc/policy.weights").exists()
+    r = run.invoke(app, ["agent", "info", str(tmp_path / "bc/policy.model"), str(tmp_path / "bc/policy.weights")])
+    assert r.exit_code == 0, r.output
+    summary = json.loads((tmp_path / "bc/summary.json").read_text())
+    assert summary["episodes"] == 2 and summary["steps"] == 2
