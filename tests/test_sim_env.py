@@ -33,7 +33,8 @@ def test_default_resolution_is_minerl_640x360():
 
 
 def test_passes_gymnasium_env_checker():
-    check_env(SimEnv(resolution=(32, 32), world=SMALL), skip_render_check=False)
+    check_env(gymnasium.make("vpt/HumanSurvival-v0", resolution=(32, 32), world=SMALL).unwrapped,
+              skip_render_check=False)
 
 
 def rollout(seed: int, n: int = 40) -> list[np.ndarray]:

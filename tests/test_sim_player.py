@@ -214,3 +214,38 @@ def test_falling_hurts():
     info = step_n(env, 30, forward=1)  # walk off the pillar
     assert info["position"][1] == pytest.approx(11.0)
     assert info["health"] < 20.0
+
+
+def test_a_deadly_fall_terminates_the_episode():
+    env = SimEnv(resolution=(16, 16), world={**FLAT, "height": 48, "start_inventory": {"dirt": 64}})
+    env.reset(seed=0)
+    turn_to(env, 0.0, 90.0)
+    for _ in range(26):  # pillar up 26 blocks: jump and place below
+        step_n(env, 1, jump=1)
+        for _ in range(12):
+            step_n(env, 1, use=1)
+        step_n(env, 4)
+    turn_to(env, 0.0, 0.0)
+    terminated = False
+    for _ in range(80):
+        _, _, terminated, truncated, info = env.step({"forward": 1})
+        if terminated:
+            break
+    assert terminated and info["health"] == 0
+
+
+def test_hud_shows_the_selected_slot_and_break_cracks():
+    env = SimEnv(resolution=(64, 64), world={**FLAT, "start_inventory": {"oak_log": 1}})
+    env.reset(seed=0)
+    turn_to(env, 0.0, 45.0)
+    step_n(env, 1, use=1)  # a log in front
+    step_n(env, 2)
+    a, *_ = env.step({})
+    b, *_ = env.step({"hotbar.5": 1})
+    hud_rows = np.abs(a["pov"].astype(int) - b["pov"].astype(int)).sum(-1).nonzero()[0]
+    assert len(hud_rows) and hud_rows.min() >= 56  # only the hotbar (bottom) changed
+    before, *_ = env.step({"attack": 1})
+    step_n(env, 40, attack=1)
+    cracked, *_ = env.step({"attack": 1})
+    diff = np.abs(before["pov"].astype(int) - cracked["pov"].astype(int)).sum(-1)
+    assert (diff[:56] > 0).sum() > 20  # the cracks on the targeted block
