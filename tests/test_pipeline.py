@@ -1,0 +1,25 @@
+"""The whole pipeline at its smallest scale: every stage runs, a rerun resumes instantly."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from vpt.pipeline import STAGES, run_pipeline
+
+
+def test_micro_pipeline_runs_end_to_end_and_resumes(tmp_path):
+    out = tmp_path / "pipe"
+    results = run_pipeline("micro", out, log=lambda m: None)
+    assert [p.stem for p in sorted((out / "stages").glob("*.json"))] == sorted(name for name, _ in STAGES)
+    report = (out / "report.md").read_text()
+    assert "IDM (held-out)" in report and "| foundation | vpt/ObtainDiamondPickaxe-v0 |" in report
+    for png in ("idm.png", "bc_loss.png", "items.png"):
+        assert (out / "plots" / png).stat().st_size > 5000
+    assert results["filter"]["filtered"] and results["label"]["web_videos"] == 2
+    ev = results["eval"]["house_ft@vpt/BuildHouse-v0"]
+    assert ev["episodes"] == 2 and 0 <= ev["mean_house_score"] <= 1
+    # Every stage is cached: a rerun does no work and returns the same results.
+    t = time.perf_counter()
+    again = run_pipeline("micro", out, log=lambda m: None)
+    assert time.perf_counter() - t < 5 and json.dumps(again, default=str) == json.dumps(results, default=str)
