@@ -358,3 +358,11 @@ def test_winograd_policy_matches_fixture_and_follows_weights(policy, inputs, exp
     finally:
         policy.load_state_dict(torch.load(FIXTURES / "policy_small.weights", weights_only=True))
         policy.optimize_for_inference(channels_last=False, winograd=False)
+
+
+def test_numpy_inputs_accepted(policy, inputs, expected):
+    with torch.inference_mode():
+        out, _ = policy(inputs["frames"][:, :2], inputs["first"][:, :2], policy.initial_state(2))
+    np.testing.assert_allclose(
+        out.buttons_logprob.numpy(), expected["stepwise_buttons_logprob"][:, :2], atol=ATOL_LOGP, rtol=0
+    )

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -321,18 +322,21 @@ class VPTPolicy(nn.Module):
         return self.net.recurrent_layer.initial_state(batch_size, device or self.device)
 
     def forward(
-        self, frames: torch.Tensor, first: torch.Tensor, state: PolicyState
+        self, frames: torch.Tensor | np.ndarray, first: torch.Tensor | np.ndarray, state: PolicyState
     ) -> tuple[PolicyOutput, PolicyState]:
         """Run ``T`` steps for ``B`` rows.
 
         Args:
-            frames: (B, T, H, W, C) images, uint8 (or float in [0, 255]), RGB, at ``img_shape``.
-            first: (B, T) bool episode-start flags.
+            frames: (B, T, H, W, C) images, uint8 (or float in [0, 255]), RGB, at ``img_shape``;
+                a tensor or numpy array (moved to the policy's device).
+            first: (B, T) bool episode-start flags (tensor or array).
             state: from ``initial_state`` or a previous call.
 
         Returns:
             ``(PolicyOutput, new_state)``.
         """
+        frames = torch.as_tensor(frames, device=self.device)
+        first = torch.as_tensor(first, device=self.device)
         if frames.ndim != 5 or tuple(frames.shape[2:]) != tuple(self.cfg.img_shape):
             raise ValueError(
                 f"frames must have shape (B, T, {', '.join(map(str, self.cfg.img_shape))}), got {tuple(frames.shape)}"
