@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from vpt.cli import app
@@ -12,6 +15,7 @@ from vpt.env.play import play_episodes, random_policy
 from vpt.env.sim.env import SimEnv
 
 SMALL = {"size": (16, 16), "height": 24}
+FIXTURES = Path(os.environ.get("VPT_FIXTURES", Path(__file__).resolve().parents[2] / "shared/reference/fixtures"))
 
 
 def test_play_episodes_writes_mp4_and_jsonl(tmp_path):
@@ -36,3 +40,12 @@ def test_cli_play_random_agent(tmp_path):
     assert (tmp_path / "episode_000.mp4").exists()
     bad = CliRunner().invoke(app, ["play", "--out", str(tmp_path), "--resolution", "33x32"])
     assert bad.exit_code != 0 and "even" in bad.output
+
+
+@pytest.mark.skipif(not (FIXTURES / "policy_small.model").exists(), reason="needs the shared policy fixture")
+def test_cli_play_with_a_vpt_policy(tmp_path):
+    result = CliRunner().invoke(app, [
+        "play", "--out", str(tmp_path), "--max-steps", "3", "--resolution", "64x64", "--world-size", "16",
+        "--model", str(FIXTURES / "policy_small.model"), "--weights", str(FIXTURES / "policy_small.weights")])
+    assert result.exit_code == 0, result.output
+    assert sum(1 for _ in read_video(tmp_path / "episode_000.mp4")) == 3
