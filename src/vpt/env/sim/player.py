@@ -104,7 +104,7 @@ def _clip(blocks, solid, box, lo, hi, axis, d):
 
 
 @nb.njit(cache=True)
-def _move(blocks, solid, box, s, dx, dy, dz, half, height, sneak_edge):
+def _move(blocks, solid, box, s, dx, dy, dz, half, height, sneak_edge, safe_fall):
     """Move the player AABB by (dx, dy, dz) with collisions; update position, velocity,
     on-ground, horizontal collision and fall distance in ``s``. Returns the fall damage."""
     lo = np.array([s[X] - half, s[Y], s[Z] - half])
@@ -159,8 +159,8 @@ def _move(blocks, solid, box, s, dx, dy, dz, half, height, sneak_edge):
         s[VY] = 0.0
     damage = 0.0
     if s[ON_GROUND] > 0:
-        if s[FALL] > 3.0:
-            damage = math.ceil(s[FALL] - 3.0)
+        if s[FALL] > safe_fall:
+            damage = math.ceil(s[FALL] - safe_fall)
         s[FALL] = 0.0
     elif dy < 0:
         s[FALL] -= dy
@@ -197,7 +197,7 @@ def travel(blocks, solid, box, water, s, forward, strafe, yaw_deg, jumping, spri
     in_water = s[IN_WATER] > 0
     if jumping:
         if in_water:
-            s[VY] += p[10]
+            s[VY] += p[9]
         elif s[ON_GROUND] > 0 and s[JUMP_TICKS] == 0:
             s[VY] = p[5]
             if sprinting:
@@ -207,12 +207,12 @@ def travel(blocks, solid, box, water, s, forward, strafe, yaw_deg, jumping, spri
     else:
         s[JUMP_TICKS] = 0
     if in_water:
-        accel = p[11]
+        accel = p[10]
     elif s[ON_GROUND] > 0:
         speed = p[1] * (p[2] if sprinting else 1.0)
         accel = speed * (0.21600002 / (p[3] * p[3] * p[3]))
     else:
-        accel = p[13] if sprinting else p[12]
+        accel = p[12] if sprinting else p[11]
     l2 = forward * forward + strafe * strafe
     if l2 >= 1e-7:
         f, st = forward, strafe
@@ -224,11 +224,11 @@ def travel(blocks, solid, box, water, s, forward, strafe, yaw_deg, jumping, spri
         s[VX] += st * cs - f * sn
         s[VZ] += f * cs + st * sn
     slip = p[3] * p[4] if s[ON_GROUND] > 0 else p[4]
-    damage = _move(blocks, solid, box, s, s[VX], s[VY], s[VZ], half, height, sneaking)
+    damage = _move(blocks, solid, box, s, s[VX], s[VY], s[VZ], half, height, sneaking, p[15])
     if in_water:
-        s[VX] *= p[14]
-        s[VZ] *= p[14]
-        s[VY] = s[VY] * p[14] - p[15]
+        s[VX] *= p[13]
+        s[VZ] *= p[13]
+        s[VY] = s[VY] * p[13] - p[14]
         if s[COLL_H] > 0:
             s[VY] = 0.3
     else:
@@ -247,8 +247,8 @@ def physics_params(rules: Rules) -> np.ndarray:
     p = rules.player
     return np.array([p["width"], p["walk_speed"], p["sprint_multiplier"], p["ground_slipperiness"],
                      p["air_drag"], p["jump_velocity"], p["sprint_jump_boost"], p["gravity"],
-                     p["vertical_drag"], 0.0, p["water_swim_up"], p["water_accel"], p["air_accel"],
-                     p["sprint_air_accel"], p["water_drag"], p["water_gravity"]])
+                     p["vertical_drag"], p["water_swim_up"], p["water_accel"], p["air_accel"],
+                     p["sprint_air_accel"], p["water_drag"], p["water_gravity"], p["safe_fall"]])
 
 
 # ------------------------------------------------------------------------------------------

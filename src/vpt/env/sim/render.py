@@ -31,8 +31,6 @@ from vpt.env.sim.rules import Rules
 
 SKY_TOP = np.array([120.0, 167.0, 255.0])
 SKY_HORIZON = np.array([192.0, 216.0, 255.0])
-#: Face shading of Minecraft: by hit axis (x, y-top, y-bottom, z).
-SHADE_X, SHADE_TOP, SHADE_BOTTOM, SHADE_Z = 0.6, 1.0, 0.5, 0.8
 
 
 # ------------------------------------------------------------------------------------------
