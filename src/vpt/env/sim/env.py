@@ -54,7 +54,7 @@ class SimEnv(gymnasium.Env):
     the order first obtained this episode), ``position`` (feet x, y, z), ``yaw``, ``pitch``,
     ``health`` (0–20), ``food`` (0–20), ``selected`` (hotbar slot 0–8), ``equipped`` (held item
     name or ``"air"``), ``gui`` (open screen name or ``""``), ``gui_open``, ``cursor`` (x, y in
-    1280×720 window pixels), ``tick``.
+    1280×720 window pixels), ``on_ground``, ``in_water``, ``tick``.
 
     One step is one game tick (1/20 s). The episode terminates when health reaches 0; it has no
     time limit of its own (pass ``max_episode_steps`` to ``gymnasium.make``). Everything is

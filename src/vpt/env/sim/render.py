@@ -1,8 +1,11 @@
 """First-person renderer of the embedded simulator: a Numba ray caster over the block grid, plus
 the HUD.
 
-Per pixel, one ray walks the grid voxel by voxel (Amanatides–Woo DDA) from the eye until it
-hits a visible block, leaves the world upwards, or passes the view distance. Each block face is
+A ray walks the grid voxel by voxel (Amanatides–Woo DDA) from the eye until it hits a visible
+block, leaves the world, or passes the view distance. Rays are traced on a sparse grid first
+and the pixels between are filled coarse to fine from their neighbours' hits where no block
+could hide between them (see :func:`render_world`), so only a few percent of the pixels need
+a full walk. Each block face is
 textured with a procedural 16×16 texture generated from ``rules.yaml`` (so camera motion gives
 optical flow), shaded by face direction (top 1.0, south/north 0.8, east/west 0.6, bottom 0.5,
 Minecraft's values) and blended into the sky colour by linear distance fog. Water is
