@@ -39,7 +39,7 @@ from vpt.data.video import open_video
 __all__ = [
     "CleanClassifier", "FilterResult", "VideoFeatures", "decode_small", "evaluate", "filter_videos",
     "frame_features", "load_video_features", "train_active", "ground_truth", "run_filter", "list_videos",
-    "clean_segments", "find_duplicates", "dedup_embedding", "conservative_threshold",
+    "clean_segments", "find_duplicates", "median_smooth", "dedup_embedding", "conservative_threshold",
 ]
 
 FEATURE_SIZE = (128, 72)
@@ -66,30 +66,27 @@ def decode_small(path: str | Path, size: tuple[int, int] = FEATURE_SIZE) -> np.n
 def frame_features(frames: np.ndarray) -> np.ndarray:
     """(N, h, w, 3) RGB uint8 → (N, F) float32 features for the clean classifier."""
     n, h, w, _ = frames.shape
-    f = frames.astype(np.float32) / 255.0
+    if h % 4 or w % 4:
+        raise ValueError(f"frame size must be a multiple of 4, got {w}x{h}")
+    f = frames.astype(np.float32) * (1.0 / 255.0)
     grey = f.mean(axis=3)
-    gx = np.abs(np.diff(grey, axis=2))[:, :-1, :]
-    gy = np.abs(np.diff(grey, axis=1))[:, :, :-1]
-    edges = ((gx + gy) > 0.15).astype(np.float32)
-    feats = []
-    for grid in (4,):
-        hs, ws = h // grid, w // grid
-        for i in range(grid):
-            for j in range(grid):
-                cell = f[:, i * hs:(i + 1) * hs, j * ws:(j + 1) * ws]
-                feats.append(cell.mean(axis=(1, 2)))
-                feats.append(cell.std(axis=(1, 2)))
-                feats.append(edges[:, i * hs:(i + 1) * hs - 1, j * ws:(j + 1) * ws - 1].mean(axis=(1, 2))[:, None])
-                # saturated pure colours (logos, banners, captions)
-                sat = (cell.max(axis=3) - cell.min(axis=3))
-                feats.append((sat > 0.6).mean(axis=(1, 2))[:, None])
+    edges = np.zeros((n, h, w), np.float32)
+    edges[:, :-1, :-1] = (np.abs(np.diff(grey, axis=2))[:, :-1, :] + np.abs(np.diff(grey, axis=1))[:, :, :-1]) > 0.15
+    sat = (frames.max(axis=3).astype(np.int16) - frames.min(axis=3)) > 153  # saturated colours (logos, captions)
+    # per pixel: R, G, B, their squares, edge, saturated → sums over a 4×4 grid of cells
+    planes = np.concatenate([f, f * f, edges[..., None], sat[..., None].astype(np.float32)], axis=3)
+    cells = planes.reshape(n, 4, h // 4, 4, w // 4, 8).mean(axis=(2, 4)).reshape(n, 16, 8)
+    mean, sq = cells[..., :3], cells[..., 3:6]
+    std = np.sqrt(np.maximum(sq - mean * mean, 0.0))
+    feats = [mean.reshape(n, -1), std.reshape(n, -1), cells[..., 6], cells[..., 7]]
     # border bands: uniform rows/columns (letterbox, title cards)
     for band in (grey[:, : h // 10], grey[:, -h // 10:], grey[:, :, : w // 12], grey[:, :, -w // 12:]):
         feats.append(band.std(axis=(1, 2))[:, None])
         feats.append(band.mean(axis=(1, 2))[:, None])
-    hsv = np.stack([cv2.cvtColor(fr, cv2.COLOR_RGB2HSV) for fr in frames]).reshape(n, -1, 3)
-    hue = np.stack([np.bincount(x // 12, minlength=16)[:16] for x in hsv[..., 0]]) / (h * w)
-    val = np.stack([np.bincount(x // 32, minlength=8)[:8] for x in hsv[..., 2]]) / (h * w)
+    hsv = cv2.cvtColor(np.ascontiguousarray(frames.reshape(n * h, w, 3)), cv2.COLOR_RGB2HSV).reshape(n, -1, 3)
+    rows = np.arange(n)[:, None]
+    hue = np.bincount((rows * 16 + np.minimum(hsv[..., 0] // 12, 15)).ravel(), minlength=n * 16).reshape(n, 16) / (h * w)
+    val = np.bincount((rows * 8 + hsv[..., 2] // 32).ravel(), minlength=n * 8).reshape(n, 8) / (h * w)
     feats += [hue, val, grey.std(axis=(1, 2))[:, None], edges.mean(axis=(1, 2))[:, None]]
     return np.concatenate(feats, axis=1).astype(np.float32)
 
@@ -277,7 +274,7 @@ def _kmeans(x: np.ndarray, k: int, rng: np.random.Generator, iters: int = 20) ->
 
 
 def find_duplicates(videos: Sequence[VideoFeatures], segments: dict[str, list[tuple[int, int]]], *,
-                    similarity: float = 0.97, min_match: float = 0.5, seed: int = 0) -> dict[str, dict[int, str]]:
+                    similarity: float = 0.95, min_match: float = 0.5, seed: int = 0) -> dict[str, dict[int, str]]:
     """For each video, the kept segments (by index) that duplicate an earlier video (by name
     order): ≥ ``min_match`` of the segment's frames have a frame of that video with cosine
     similarity ≥ ``similarity`` in the same k-means cluster."""
@@ -286,7 +283,7 @@ def find_duplicates(videos: Sequence[VideoFeatures], segments: dict[str, list[tu
     order = sorted(videos, key=lambda v: v.name)
     for vi, v in enumerate(order):
         for si, (s, e) in enumerate(segments.get(v.name, [])):
-            rows.append(v.embeddings[s:e:2])
+            rows.append(v.embeddings[s:e])
             owner += [vi] * len(rows[-1])
             seg_of += [si] * len(rows[-1])
     if not rows:
@@ -343,12 +340,23 @@ class FilterResult:
                 for name, segs in self.segments.items()}
 
 
-def filter_videos(videos: Sequence[VideoFeatures], clf: CleanClassifier, *, erode: int = 3, min_segment: int = 20,
-                  similarity: float = 0.97) -> FilterResult:
-    """Classify every frame, keep clean segments, and find near-duplicate segments."""
+def median_smooth(x: np.ndarray, window: int) -> np.ndarray:
+    """Running median over ``window`` frames (odd), edges padded with the end values."""
+    if window <= 1 or len(x) == 0:
+        return x
+    r = window // 2
+    padded = np.concatenate([np.full(r, x[0]), x, np.full(r, x[-1])])
+    return np.median(np.lib.stride_tricks.sliding_window_view(padded, window), axis=1)
+
+
+def filter_videos(videos: Sequence[VideoFeatures], clf: CleanClassifier, *, smooth: int = 5, erode: int = 3,
+                  min_segment: int = 20, similarity: float = 0.95) -> FilterResult:
+    """Classify every frame (scores median-smoothed over ``smooth`` frames), keep clean segments
+    (see :func:`clean_segments`), and find near-duplicate segments."""
     segments, masks, frames = {}, {}, {}
     for v in videos:
-        segs = clean_segments(clf.proba(v.features) >= clf.threshold, erode=erode, min_segment=min_segment)
+        score = median_smooth(clf.proba(v.features), smooth)
+        segs = clean_segments(score >= clf.threshold, erode=erode, min_segment=min_segment)
         mask = np.zeros(len(v.features), bool)
         for s, e in segs:
             mask[s:e] = True
@@ -362,8 +370,9 @@ def filter_videos(videos: Sequence[VideoFeatures], clf: CleanClassifier, *, erod
 
 
 def evaluate(result: FilterResult, truths: dict[str, dict[str, Any]]) -> dict[str, float]:
-    """Frame-level precision/recall of "kept = clean" (before dedup), recall of bad frames, and
-    video-level duplicate precision/recall, against the ground truth."""
+    """Against the ground truth: frame precision/recall of "kept = clean" (before dedup), the
+    share of bad frames rejected, and frame precision/recall of near-duplicate removal (None
+    when there was nothing to find / nothing dropped)."""
     tp = fp = fn = tn = 0
     for name, truth in truths.items():
         clean = np.asarray(truth["clean"], bool)
@@ -376,15 +385,35 @@ def evaluate(result: FilterResult, truths: dict[str, dict[str, Any]]) -> dict[st
         fp += int((kept & ~clean).sum())
         fn += int((~kept & clean).sum())
         tn += int((~kept & ~clean).sum())
-    true_dups = {n for n, t in truths.items() if t.get("duplicate_of")}
-    found = {n for n in result.duplicates if n in truths}
+    # near-duplicates, frame by frame: a kept frame of a re-upload is a true duplicate when the
+    # gameplay frame it shows is also kept in the video it re-uploads
+    kept_game: dict[str, set[int]] = {}
+    for name, truth in truths.items():
+        gi = np.asarray(truth.get("gameplay_index", []), np.int64)
+        mask = result.keep_mask.get(name, np.zeros(0, bool))[: len(gi)]
+        kept_game[name] = set(gi[: len(mask)][mask].tolist()) - {-1}
+    dtp = dfp = dfn = 0
+    for name, truth in truths.items():
+        gi = np.asarray(truth.get("gameplay_index", []), np.int64)
+        src = truth.get("duplicate_of")
+        dropped = np.zeros(len(gi), bool)
+        for si in result.duplicates.get(name, {}):
+            s, e = result.segments[name][si]
+            dropped[s:e] = True
+        before = np.zeros(len(gi), bool)
+        for s, e in result.segments.get(name, []):
+            before[s:e] = True
+        true_dup = before & np.isin(gi, list(kept_game.get(src, ()))) if src in kept_game else np.zeros(len(gi), bool)
+        dtp += int((dropped & true_dup).sum())
+        dfp += int((dropped & ~true_dup).sum())
+        dfn += int((~dropped & true_dup).sum())
     return {
         "frames": tp + fp + fn + tn,
         "clean_precision": tp / max(1, tp + fp), "clean_recall": tp / max(1, tp + fn),
         "bad_recall": tn / max(1, tn + fp),
-        "duplicate_videos": len(true_dups), "duplicates_found": len(found),
-        "duplicate_precision": len(found & true_dups) / max(1, len(found)) if found else 1.0,
-        "duplicate_recall": len(found & true_dups) / max(1, len(true_dups)) if true_dups else 1.0,
+        "duplicate_frames": dtp + dfn, "duplicate_frames_dropped": dtp + dfp,
+        "duplicate_precision": dtp / (dtp + dfp) if dtp + dfp else None,
+        "duplicate_recall": dtp / (dtp + dfn) if dtp + dfn else None,
     }
 
 
@@ -401,7 +430,7 @@ def list_videos(folder: str | Path) -> list[Path]:
 
 def run_filter(videos_dir: str | Path, out: str | Path, *, train_dir: str | Path | None = None,
                model: str | Path | None = None, budget: int = 300, batch: int = 50, bad_recall: float = 0.95,
-               similarity: float = 0.97, seed: int = 0,
+               similarity: float = 0.95, seed: int = 0,
                on_video: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Filter every video of ``videos_dir`` and write ``out/filter.json`` (kept segments,
     duplicates, the classifier's training log, and metrics where ground truth exists).

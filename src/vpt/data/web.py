@@ -12,8 +12,9 @@ of gameplay frames into the video's frames, switching every few seconds between 
 * ``menu`` — the pause menu (game dimmed, buttons), the game not advancing;
 * ``title`` — a title card (no gameplay at all) at the start and now and then.
 
-Every output frame gets a label: clean (1) or not (0), plus the segment kind. Non-gameplay
-segments (menu, title) do not consume gameplay frames.
+Every output frame gets a label: clean (1) or not (0), the segment kind, and the index of the
+gameplay frame it shows (so re-uploads of the same gameplay can be matched frame by frame).
+Non-gameplay segments (menu, title) do not consume gameplay frames.
 """
 
 from __future__ import annotations
@@ -76,6 +77,9 @@ class WebComposer:
         self.lut = _grade_lut(style)
         self.labels: list[int] = []
         self.kinds: list[str] = []
+        self.gameplay_index: list[int] = []
+        """per output frame: the gameplay frame it shows (-1 for title cards)"""
+        self._fed = -1
         self._kind, self._left, self._params = "title", self._length(), self._new_params("title")
         self._last: np.ndarray | None = None
         self._title_text = f"EP {int(rng.integers(1, 300))}: " + str(rng.choice(
@@ -104,6 +108,7 @@ class WebComposer:
     def feed(self, frame: np.ndarray) -> list[np.ndarray]:
         """Output frames for one gameplay frame (RGB uint8 of any size)."""
         out: list[np.ndarray] = []
+        self._fed += 1
         game = self._grade(frame)
         self._last = game
         while self._kind in ("menu", "title"):  # non-gameplay: the game waits
@@ -116,13 +121,15 @@ class WebComposer:
     def _tick(self) -> None:
         self.labels.append(int(self._kind == "clean"))
         self.kinds.append(self._kind)
+        self.gameplay_index.append(-1 if self._kind == "title" else self._fed)
         self._left -= 1
         if self._left <= 0:
             self._next_segment()
 
     def ground_truth(self) -> dict[str, Any]:
-        """``{"clean": [0/1 per frame], "kinds": [...], "style": {...}}``."""
-        return {"clean": list(self.labels), "kinds": list(self.kinds), "style": self.style.to_dict(),
+        """``{"clean": [0/1 per frame], "kinds": [...], "gameplay_index": [...], "style": {...}}``."""
+        return {"clean": list(self.labels), "kinds": list(self.kinds), "gameplay_index": list(self.gameplay_index),
+                "style": self.style.to_dict(),
                 "channel": self._channel}
 
     # -- drawing ---------------------------------------------------------------------------
