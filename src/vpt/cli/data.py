@@ -134,7 +134,7 @@ def filter_cmd(
     budget: int = typer.Option(300, "--budget", min=2, help="frames to label (active learning)"),
     batch: int = typer.Option(50, "--batch", min=1, help="frames labelled per round"),
     bad_recall: float = typer.Option(0.95, "--bad-recall", min=0.0, max=1.0, help="share of bad frames the threshold must reject"),
-    similarity: float = typer.Option(0.97, "--similarity", help="cosine similarity of near-duplicate frames"),
+    similarity: float = typer.Option(0.95, "--similarity", help="cosine similarity of near-duplicate frames"),
     seed: int = typer.Option(0, "--seed"),
 ) -> None:
     """Keep clean gameplay segments of web videos and drop near-duplicates; report precision and
@@ -156,8 +156,9 @@ def filter_cmd(
                   f"segment(s) dropped; threshold p(clean) >= {report['classifier']['threshold']:.3f}")
     m = report["metrics"]
     if m:
+        fmt = lambda v: "n/a" if v is None else f"{v:.3f}"  # noqa: E731
         console.print(f"clean frames: precision {m['clean_precision']:.3f}, recall {m['clean_recall']:.3f}; "
-                      f"bad frames rejected {m['bad_recall']:.3f}; duplicates: precision "
-                      f"{m['duplicate_precision']:.2f}, recall {m['duplicate_recall']:.2f} "
-                      f"({m['duplicates_found']} found, {m['duplicate_videos']} true)")
+                      f"bad frames rejected {m['bad_recall']:.3f}; near-duplicate frames: precision "
+                      f"{fmt(m['duplicate_precision'])}, recall {fmt(m['duplicate_recall'])} "
+                      f"({m['duplicate_frames_dropped']} dropped, {m['duplicate_frames']} true)")
     console.print(f"wrote {out / 'filter.json'}")
