@@ -63,43 +63,57 @@ def _overlaps_solid(blocks, solid, box, x0, y0, z0, x1, y1, z1) -> bool:
 
 
 @nb.njit(cache=True)
-def _clip(blocks, solid, box, lo, hi, axis, d):
-    """Clip the movement ``d`` along ``axis`` of the AABB (``lo``, ``hi``) against solid boxes
-    (cells outside the grid sideways or below are solid cubes)."""
+def _clip(blocks, solid, box, x0, y0, z0, x1, y1, z1, axis, d):
+    """Clip the movement ``d`` along ``axis`` of the AABB (x0, y0, z0)-(x1, y1, z1) against
+    solid boxes (cells outside the grid sideways or below are solid cubes)."""
     if d == 0.0:
         return 0.0
     W, H, D = blocks.shape
-    r0 = [lo[0], lo[1], lo[2]]
-    r1 = [hi[0], hi[1], hi[2]]
-    if d > 0:
-        r1[axis] += d
+    sx0, sy0, sz0, sx1, sy1, sz1 = x0, y0, z0, x1, y1, z1  # the swept box
+    if axis == 0:
+        if d > 0:
+            sx1 += d
+        else:
+            sx0 += d
+    elif axis == 1:
+        if d > 0:
+            sy1 += d
+        else:
+            sy0 += d
+    elif d > 0:
+        sz1 += d
     else:
-        r0[axis] += d
+        sz0 += d
     eps = 1e-7
-    for bx in range(int(math.floor(r0[0])), int(math.floor(r1[0])) + 1):
-        for bz in range(int(math.floor(r0[2])), int(math.floor(r1[2])) + 1):
-            for by in range(int(math.floor(r0[1])) - 1, int(math.floor(r1[1])) + 1):
+    for bx in range(int(math.floor(sx0)), int(math.floor(sx1)) + 1):
+        for bz in range(int(math.floor(sz0)), int(math.floor(sz1)) + 1):
+            for by in range(int(math.floor(sy0)) - 1, int(math.floor(sy1)) + 1):
                 if by >= H:
                     continue
-                m0 = [float(bx), float(by), float(bz)]
-                m1 = [bx + 1.0, by + 1.0, bz + 1.0]
+                cx0, cy0, cz0 = float(bx), float(by), float(bz)
+                cx1, cy1, cz1 = bx + 1.0, by + 1.0, bz + 1.0
                 if not (bx < 0 or bz < 0 or bx >= W or bz >= D or by < 0):
                     b = blocks[bx, by, bz]
                     if not solid[b]:
                         continue
-                    for k in range(3):
-                        m0[k] += box[b, k]
-                        m1[k] += box[b, k + 3] - 1.0
-                ok = True
-                for k in range(3):
-                    if k != axis and not (m0[k] < hi[k] - eps and m1[k] > lo[k] + eps):
-                        ok = False
-                if not ok:
+                    cx0, cy0, cz0 = bx + box[b, 0], by + box[b, 1], bz + box[b, 2]
+                    cx1, cy1, cz1 = bx + box[b, 3], by + box[b, 4], bz + box[b, 5]
+                if axis != 0 and not (cx0 < x1 - eps and cx1 > x0 + eps):
                     continue
-                if d > 0 and m0[axis] >= hi[axis] - eps:
-                    d = min(d, m0[axis] - hi[axis])
-                elif d < 0 and m1[axis] <= lo[axis] + eps:
-                    d = max(d, m1[axis] - lo[axis])
+                if axis != 1 and not (cy0 < y1 - eps and cy1 > y0 + eps):
+                    continue
+                if axis != 2 and not (cz0 < z1 - eps and cz1 > z0 + eps):
+                    continue
+                if axis == 0:
+                    lo, hi, c0, c1 = x0, x1, cx0, cx1
+                elif axis == 1:
+                    lo, hi, c0, c1 = y0, y1, cy0, cy1
+                else:
+                    lo, hi, c0, c1 = z0, z1, cz0, cz1
+                if d > 0 and c0 >= hi - eps:
+                    d = min(d, c0 - hi)
+                elif d < 0 and c1 <= lo + eps:
+                    d = max(d, c1 - lo)
     return d
 
 
@@ -107,21 +121,19 @@ def _clip(blocks, solid, box, lo, hi, axis, d):
 def _move(blocks, solid, box, s, dx, dy, dz, half, height, sneak_edge, safe_fall):
     """Move the player AABB by (dx, dy, dz) with collisions; update position, velocity,
     on-ground, horizontal collision and fall distance in ``s``. Returns the fall damage."""
-    lo = np.array([s[X] - half, s[Y], s[Z] - half])
-    hi = np.array([s[X] + half, s[Y] + height, s[Z] + half])
+    x0, y0, z0 = s[X] - half, s[Y], s[Z] - half
+    x1, y1, z1 = s[X] + half, s[Y] + height, s[Z] + half
     if sneak_edge and s[ON_GROUND] > 0 and dy <= 0.0:
         # Minecraft's sneaking: back off while the step would leave no support within 0.6
         step = 0.05
-        while dx != 0.0 and not _overlaps_solid(blocks, solid, box, lo[0] + dx, lo[1] - 0.6, lo[2],
-                                                hi[0] + dx, hi[1] - 0.6, hi[2]):
+        while dx != 0.0 and not _overlaps_solid(blocks, solid, box, x0 + dx, y0 - 0.6, z0, x1 + dx, y1 - 0.6, z1):
             if abs(dx) < step:
                 dx = 0.0
             elif dx > 0:
                 dx -= step
             else:
                 dx += step
-        while dz != 0.0 and not _overlaps_solid(blocks, solid, box, lo[0], lo[1] - 0.6, lo[2] + dz,
-                                                hi[0], hi[1] - 0.6, hi[2] + dz):
+        while dz != 0.0 and not _overlaps_solid(blocks, solid, box, x0, y0 - 0.6, z0 + dz, x1, y1 - 0.6, z1 + dz):
             if abs(dz) < step:
                 dz = 0.0
             elif dz > 0:
@@ -129,23 +141,19 @@ def _move(blocks, solid, box, s, dx, dy, dz, half, height, sneak_edge, safe_fall
             else:
                 dz += step
     ody, odx, odz = dy, dx, dz
-    dy = _clip(blocks, solid, box, lo, hi, 1, dy)
-    lo[1] += dy
-    hi[1] += dy
+    dy = _clip(blocks, solid, box, x0, y0, z0, x1, y1, z1, 1, dy)
+    y0 += dy
+    y1 += dy
     if abs(dx) < abs(dz):
-        dz = _clip(blocks, solid, box, lo, hi, 2, dz)
-        lo[2] += dz
-        hi[2] += dz
-        dx = _clip(blocks, solid, box, lo, hi, 0, dx)
-        lo[0] += dx
-        hi[0] += dx
+        dz = _clip(blocks, solid, box, x0, y0, z0, x1, y1, z1, 2, dz)
+        z0 += dz
+        z1 += dz
+        dx = _clip(blocks, solid, box, x0, y0, z0, x1, y1, z1, 0, dx)
     else:
-        dx = _clip(blocks, solid, box, lo, hi, 0, dx)
-        lo[0] += dx
-        hi[0] += dx
-        dz = _clip(blocks, solid, box, lo, hi, 2, dz)
-        lo[2] += dz
-        hi[2] += dz
+        dx = _clip(blocks, solid, box, x0, y0, z0, x1, y1, z1, 0, dx)
+        x0 += dx
+        x1 += dx
+        dz = _clip(blocks, solid, box, x0, y0, z0, x1, y1, z1, 2, dz)
     s[X] += dx
     s[Y] += dy
     s[Z] += dz
@@ -256,28 +264,27 @@ def physics_params(rules: Rules) -> np.ndarray:
 
 
 @nb.njit(cache=True, inline="always")
+def _slab(o, d, lo, hi, tmin, tmax, axis, k):
+    """One axis of the slab test: the updated (tmin, tmax, axis of tmin)."""
+    if abs(d) < 1e-12:
+        if o < lo or o > hi:
+            return 1e30, -1e30, axis
+        return tmin, tmax, axis
+    t0 = (lo - o) / d
+    t1 = (hi - o) / d
+    if t0 > t1:
+        t0, t1 = t1, t0
+    if t0 > tmin:
+        tmin, axis = t0, k
+    return tmin, min(tmax, t1), axis
+
+
+@nb.njit(cache=True, inline="always")
 def ray_box(ox, oy, oz, dx, dy, dz, x0, y0, z0, x1, y1, z1):
     """Slab test of a ray against an AABB: (t_enter, t_exit, axis of the entered face)."""
-    tmin, tmax, axis = -1e30, 1e30, 0
-    o = (ox, oy, oz)
-    d = (dx, dy, dz)
-    lo = (x0, y0, z0)
-    hi = (x1, y1, z1)
-    for k in range(3):
-        if abs(d[k]) < 1e-12:
-            if o[k] < lo[k] or o[k] > hi[k]:
-                return 1e30, -1e30, 0
-        else:
-            inv = 1.0 / d[k]
-            t0 = (lo[k] - o[k]) * inv
-            t1 = (hi[k] - o[k]) * inv
-            if t0 > t1:
-                t0, t1 = t1, t0
-            if t0 > tmin:
-                tmin, axis = t0, k
-            if t1 < tmax:
-                tmax = t1
-    return tmin, tmax, axis
+    tmin, tmax, axis = _slab(ox, dx, x0, x1, -1e30, 1e30, 0, 0)
+    tmin, tmax, axis = _slab(oy, dy, y0, y1, tmin, tmax, axis, 1)
+    return _slab(oz, dz, z0, z1, tmin, tmax, axis, 2)
 
 
 @nb.njit(cache=True)
