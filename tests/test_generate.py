@@ -93,3 +93,14 @@ def test_cli_generate_two_workers(tmp_path):
     res = CliRunner().invoke(app, ["data", "generate", "--player", "nobody", "--episodes", "1", "--out", str(tmp_path)])
     assert res.exit_code == 2 and "unknown player" in res.output
     assert np.isfinite(results[0]["seconds"])
+
+
+def test_measure_players_uses_the_run_seeds_and_writes_nothing(tmp_path):
+    from vpt.data.generate import measure_players, success_rates
+
+    cfg = _cfg(player="tech-tree", max_steps=400)
+    results = measure_players(cfg)
+    assert [r["seed"] for r in results] == [e["seed"] for e in episode_plan(cfg)]
+    rates = success_rates(results, ("oak_log", "diamond"))
+    assert set(rates) == {"oak_log", "diamond"} and rates["diamond"] == 0.0
+    assert not list(tmp_path.iterdir())

@@ -30,7 +30,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["GenerateConfig", "generate", "run_episode", "episode_plan", "success_rates", "load_results"]
+__all__ = ["GenerateConfig", "generate", "run_episode", "episode_plan", "success_rates", "load_results",
+           "measure_players"]
 
 MANIFEST_VERSION = 1
 
@@ -124,21 +125,9 @@ def run_episode(cfg: GenerateConfig, out: str | Path, entry: dict[str, Any]) -> 
         env = ContractorRecorder(_make_env(cfg, cfg.resolution, 70.0), out, name_fn=lambda _: name,
                                  resolution=cfg.resolution)
     player = PLAYERS[cfg.player](env, np.random.default_rng(gameplay_seed))
-    steps = 0
     try:
-        obs, info = env.reset(seed=gameplay_seed)
-        player.reset(info)
-        while steps < cfg.max_steps:
-            action = player.act(info)
-            if action is None:
-                break
-            if composer is not None:
-                for f in composer.feed(obs["pov"]):
-                    writer.write(f)
-            obs, _, terminated, truncated, info = env.step(action)
-            steps += 1
-            if terminated or truncated:
-                break
+        steps = _play(env, player, gameplay_seed, cfg.max_steps,
+                      None if composer is None else lambda pov: [writer.write(f) for f in composer.feed(pov)])
         if composer is not None:
             truth = composer.ground_truth()
             truth["duplicate_of"] = entry.get("duplicate_of")
@@ -156,6 +145,57 @@ def run_episode(cfg: GenerateConfig, out: str | Path, entry: dict[str, Any]) -> 
     }
     _atomic_json(out / "results" / f"{name}.json", result)
     return result
+
+
+def _play(env, player, seed: int, max_steps: int, on_frame: Callable[[np.ndarray], Any] | None) -> int:
+    """Run one episode of ``player`` (up to ``max_steps`` ticks); returns the ticks played."""
+    obs, info = env.reset(seed=seed)
+    player.reset(info)
+    steps = 0
+    while steps < max_steps:
+        action = player.act(info)
+        if action is None:
+            break
+        if on_frame is not None:
+            on_frame(obs["pov"])
+        obs, _, terminated, truncated, info = env.step(action)
+        steps += 1
+        if terminated or truncated:
+            break
+    return steps
+
+
+def _measure_one(args: tuple[dict[str, Any], dict[str, Any]]) -> dict[str, Any]:
+    from vpt.env.scripted import PLAYERS
+
+    cfg_dict, entry = args
+    cfg = GenerateConfig(**{**cfg_dict, "resolution": tuple(cfg_dict["resolution"])})
+    t0 = time.perf_counter()
+    env = _make_env(cfg, (32, 18), 70.0)  # the players act on privileged state: pixels do not matter
+    player = PLAYERS[cfg.player](env, np.random.default_rng(entry["seed"]))
+    steps = _play(env, player, entry["seed"], cfg.max_steps, None)
+    return {"name": entry["name"], "seed": entry["seed"], "steps": steps, "milestones": player.stats.milestones,
+            "failures": player.stats.failures, "seconds": time.perf_counter() - t0}
+
+
+def measure_players(cfg: GenerateConfig, *, workers: int = 1,
+                    on_result: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
+    """Play the episodes of ``cfg`` (same seeds as :func:`generate`) without writing videos, at a
+    tiny render size, to measure the players' success rates; returns the results in order."""
+    jobs = [(cfg.to_dict(), e) for e in episode_plan(cfg)]
+    results = []
+    if workers <= 1:
+        for job in jobs:
+            results.append(_measure_one(job))
+            if on_result:
+                on_result(results[-1])
+    else:
+        with mp.get_context("spawn").Pool(workers) as pool:
+            for r in pool.imap_unordered(_measure_one, jobs):
+                results.append(r)
+                if on_result:
+                    on_result(r)
+    return sorted(results, key=lambda r: r["name"])
 
 
 def _worker(args: tuple[dict[str, Any], str, dict[str, Any]]) -> dict[str, Any]:

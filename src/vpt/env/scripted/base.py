@@ -23,7 +23,7 @@ import numpy as np
 
 from vpt.data.jsonl import CAMERA_DEGREES_PER_PIXEL
 from vpt.env.sim.env import SimEnv
-from vpt.env.sim.player import COLL_H, IN_WATER, X, Y, Z
+from vpt.env.sim.player import COLL_H, IN_WATER, ON_GROUND, X, Y, Z
 
 __all__ = ["Action", "Script", "ScriptedPlayer", "SkillFailed", "angles_to", "camera_from_pixels"]
 
@@ -297,10 +297,11 @@ class ScriptedPlayer:
             raise SkillFailed(f"could not place {item} into {cell}")
 
     def walk_to(self, goal: tuple[float, float], *, within: float = 1.0, max_ticks: int = 1200,
-                dig: bool = False, avoid: Iterable[int] = ()) -> Script:
+                dig: bool = False, avoid: Iterable[int] = (), climb: str | None = None) -> Script:
         """Walk to within ``within`` blocks (horizontally) of ``goal`` = (x, z): turn towards it,
         hold forward (sprinting now and then), jump over steps, swim, take short random detours,
-        and when stuck step sideways or (with ``dig``) break the block in the way."""
+        and when stuck step sideways, (with ``dig``, mostly) break the blocks in the way, or (with
+        ``climb``, an item to build with) pillar up one block in front of a wall."""
         gx, gz = goal
         last_pos, last_t, stuck = self.pos, 0, 0
         sprint = False
@@ -333,7 +334,10 @@ class ScriptedPlayer:
                 last_pos, last_t = pos, t
                 if moved < 0.6:
                     stuck += 1
-                    if dig:
+                    ax, ay, az = self._ahead_cells(p.yaw)
+                    if climb is not None and self.count(climb) and (self.solid(ax, ay + 1, az) or stuck % 2 == 0):
+                        yield from self._pillar_once(climb)  # a wall or a pit: climb out rather than tunnel
+                    elif dig and stuck % 3 != 0:  # break what is in the way; every third time step aside
                         yield from self._dig_ahead(avoid)
                     else:
                         side = "left" if self.rng.random() < 0.5 else "right"
@@ -344,6 +348,26 @@ class ScriptedPlayer:
                     continue
             yield self.action(px, forward=forward, jump=jump, sprint=int(sprint and forward))
         raise SkillFailed(f"could not reach {goal} in {max_ticks} ticks")
+
+    def _pillar_once(self, item: str, max_ticks: int = 40) -> Script:
+        """Jump and place ``item`` under the feet (one block higher)."""
+        try:
+            yield from self.select(item)
+        except SkillFailed:
+            return
+        y0 = self.pos[1]
+        head = (int(math.floor(self.pos[0])), int(math.floor(y0 + 0.01)) + 2, int(math.floor(self.pos[2])))
+        if self.solid(*head):  # make headroom first
+            try:
+                yield from self.mine(head, max_ticks=300, avoid=(self.bid("water"),))
+            except SkillFailed:
+                return
+        yield from self.look(self.sim.player.yaw, 89.0, tol=3.0)
+        for _ in range(max_ticks):
+            if self.pos[1] >= y0 + 0.99 and self.sim.player.state[ON_GROUND] > 0:
+                break
+            yield self.action(self._jitter(), jump=1, use=1)
+        yield self.action()
 
     def _ahead_cells(self, yaw: float) -> tuple[int, int, int]:
         pos = self.pos

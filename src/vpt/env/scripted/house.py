@@ -47,7 +47,8 @@ BLUEPRINTS: tuple[Blueprint, ...] = tuple(
 
 
 class HouseBuilder(ScriptedPlayer):
-    """Gather logs, pick a flat site near by, build a house from a random blueprint.
+    """Gather logs, pick a flat site near by, build a house from a random blueprint (up to three
+    tries, each at a new site with a new blueprint).
 
     Milestones: ``log``, ``site``, ``walls``, ``door``, ``roof``, ``house`` (every planned block
     in place at the end).
@@ -64,32 +65,40 @@ class HouseBuilder(ScriptedPlayer):
             self.stats.failures.append(f"logs: {e}")
         if self.count("oak_log") > 0:
             self.milestone("log")
-        bp = BLUEPRINTS[int(self.rng.integers(len(BLUEPRINTS)))]
-        self.blueprint = bp
-        try:
-            yield from self.build(bp)
-        except SkillFailed as e:
-            self.stats.failures.append(f"house: {e}")
+        self._failed_sites: list[tuple[int, int]] = []
+        for _ in range(3):  # a failed build is abandoned for another site, as a person would
+            bp = BLUEPRINTS[int(self.rng.integers(len(BLUEPRINTS)))]
+            self.blueprint = bp
+            try:
+                yield from self.build(bp)
+                break
+            except SkillFailed as e:
+                self.stats.failures.append(f"house: {e}")
+                yield from self.pause(10, 40)
         yield from self.pause(10, 30)
 
     # -- planning --------------------------------------------------------------------------
     def find_site(self, w: int, d: int, radius: int = 64) -> tuple[int, int, int] | None:
-        """(x0, ground y, z0) of the nearest flat, dry, tree-free w×d footprint, or None."""
+        """(x0, ground y, z0) of the nearest flat, dry, tree-free w×d footprint (away from sites
+        that failed before), or None."""
         blocks = self.blocks
         W, H, D = blocks.shape
         rules = self.sim.rules
         solid = rules.solid[blocks]
         top = H - 1 - np.argmax(solid[:, ::-1, :], axis=1)  # highest solid per column
         water, log, leaves = self.bid("water"), self.bid("oak_log"), self.bid("oak_leaves")
-        px, pz = int(self.pos[0]), int(self.pos[2])
+        px, py, pz = int(self.pos[0]), self.pos[1], int(self.pos[2])
         best, best_d = None, 1e9
         for x0 in range(max(2, px - radius), min(W - 2 - w, px + radius)):
             for z0 in range(max(2, pz - radius), min(D - 2 - d, pz + radius)):
                 dist = math.hypot(x0 + w / 2 - px, z0 + d / 2 - pz)
-                if dist >= best_d:
+                if dist >= best_d or any(abs(x0 - fx) < 8 and abs(z0 - fz) < 8 for fx, fz in self._failed_sites):
                     continue
                 t = top[x0:x0 + w, z0:z0 + d]
                 g = int(t[0, 0])
+                dist += 4.0 * abs(g + 1 - py)  # climbing is slow: prefer sites at the player's level
+                if dist >= best_d:
+                    continue
                 if (t != g).any() or g + 6 >= H:
                     continue
                 ground = blocks[x0:x0 + w, g, z0:z0 + d]
@@ -131,15 +140,20 @@ class HouseBuilder(ScriptedPlayer):
         if site is None:
             raise SkillFailed(f"no flat {bp.width}x{bp.depth} site within reach")
         x0, g, z0 = site
+        self._failed_sites.append((x0, z0))  # until it is finished
         plan = self.plan(bp, x0, g, z0)
         self.milestone("site")
         cx, cz = plan["centre"]
-        yield from self.walk_to((cx + 0.5, cz + 0.5), within=0.35, max_ticks=1500)
+        yield from self.walk_to((cx + 0.5, cz + 0.5), within=0.35, max_ticks=2000, dig=True,
+                                avoid={self.bid("water")}, climb="oak_log")
         yield from self.pause()
         for layer in (1, 2):
             for x, z in plan["ring"]:
                 cell = (x, g + layer, z)
                 item = "glass" if cell in plan["windows"] else bp.wall
+                below = (x, g + layer - 1, z)
+                if layer == 1 and not self.sim.rules.solid[self.blocks[below]]:
+                    yield from self._place_from_centre(below, bp.wall, (cx, cz))  # fill a hole first
                 if not self.sim.rules.solid[self.blocks[cell]]:
                     yield from self._place_from_centre(cell, item, (cx, cz))
             yield from self.pause(3, 15)
@@ -165,6 +179,7 @@ class HouseBuilder(ScriptedPlayer):
         for cell in deferred:
             yield from self.place(cell, bp.roof)
         self.milestone("roof")
+        self._failed_sites.pop()
         if self._complete(plan, bp):
             self.milestone("house")
 

@@ -95,21 +95,22 @@ class TechTreePlayer(ScriptedPlayer):
             yield from gather_logs(self, n - self.count(item))
             return
         yield from self._hold_pickaxe()
-        if item == "cobblestone":
-            while self.count("cobblestone") < n:
-                y = int(np.floor(self.pos[1] + 0.01))
-                if y - 1 <= 2:
-                    raise SkillFailed("reached the bottom without enough stone")
-                yield from dig_down(self, y - 1, avoid={self.bid("water"), self.bid("bedrock")})
-            return
-        block = {"coal": "coal_ore", "iron_ore": "iron_ore", "diamond": "diamond_ore"}[item]
+        avoid = {self.bid("water"), self.bid("bedrock")}
+        if item == "cobblestone":  # dig down to the stone layer, then mine the stone nearest by
+            stone = self.bid("stone")
+            while self.pos[1] > 6:
+                x, y, z = int(np.floor(self.pos[0])), int(np.floor(self.pos[1] + 0.01)) - 1, int(np.floor(self.pos[2]))
+                if self.blocks[x, y, z] == stone:
+                    break
+                yield from dig_down(self, y, avoid=avoid)
+        block = {"cobblestone": "stone", "coal": "coal_ore", "iron_ore": "iron_ore", "diamond": "diamond_ore"}[item]
         failed: set[tuple[int, int, int]] = set()
         while self.count(item) < n:
             cell = nearest_block(self, block, exclude=failed, vertical_weight=1.5)
             if cell is None or len(failed) > 8:
                 raise SkillFailed(f"no reachable {block}")
             try:
-                yield from tunnel_to(self, cell, avoid={self.bid("water"), self.bid("bedrock")})
+                yield from tunnel_to(self, cell, avoid=avoid)
                 yield from self._hold_pickaxe()
                 yield from self.mine(cell, max_ticks=400)
             except SkillFailed:
