@@ -83,12 +83,13 @@ def generate(
     max_steps: int = typer.Option(12000, "--max-steps", min=1, help="cap on ticks per episode"),
     seed: int = typer.Option(0, "--seed", help="base seed (episode seeds derive from it)"),
     web: bool = typer.Option(False, "--web", help="web videos: mp4 only, varied looks, overlays, ground truth aside"),
+    stats_only: bool = typer.Option(False, "--stats-only", help="only measure success rates (no videos): DIR/stats.json"),
 ) -> None:
     """Play scripted episodes on the simulator and write contractor recordings (mp4 + jsonl) or
     web videos, in parallel, resumably, with a manifest of seeds and settings."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from vpt.data.generate import GenerateConfig, episode_plan, load_results, success_rates
+    from vpt.data.generate import GenerateConfig, episode_plan, load_results, measure_players, success_rates
     from vpt.data.generate import generate as run_generate
     from vpt.env.scripted import PLAYERS
 
@@ -97,7 +98,7 @@ def generate(
     except ValueError as e:
         console.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from e
-    already = len(load_results(out))
+    already = 0 if stats_only else len(load_results(out))
     frames = 0
     with Progress(TextColumn("[b]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   TextColumn("{task.fields[rate]}"), console=console) as progress:
@@ -107,16 +108,22 @@ def generate(
 
         def on_result(r: dict) -> None:
             nonlocal frames
-            frames += r["frames"]
+            frames += r.get("frames", r["steps"])
             dt = __import__("time").perf_counter() - t0
             progress.update(task, advance=1, rate=f"{frames / max(dt, 1e-9):.0f} frames/s")
 
         try:
-            results = run_generate(cfg, out, workers=workers, on_result=on_result)
+            if stats_only:
+                results = measure_players(cfg, workers=workers, on_result=on_result)
+            else:
+                results = run_generate(cfg, out, workers=workers, on_result=on_result)
         except ValueError as e:
             console.print(f"[red]error:[/red] {e}")
             raise typer.Exit(2) from e
     rates = success_rates(results, PLAYERS[player].MILESTONES)
+    if stats_only:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "stats.json").write_text(json.dumps({"config": cfg.to_dict(), "success": rates, "episodes": results}, indent=1))
     t = Table(title=f"{out}: {len(results)} episodes")
     t.add_column("milestone")
     t.add_column("success")
