@@ -114,6 +114,10 @@ def env_action_space() -> gymnasium.spaces.Dict:
     return gymnasium.spaces.Dict({k: spaces[k] for k in ENV_KEYS})
 
 
+_NOOP_BUTTONS: dict[str, Any] = {k: 0 for k in ENV_KEYS}  # "camera" is set by each copy
+_SCALAR_TYPES = (int, bool, np.integer, np.bool_)
+
+
 def noop_env_action() -> dict[str, Any]:
     """A complete env action with nothing pressed and no camera motion (all 24 keys)."""
     action: dict[str, Any] = {k: 0 for k in ENV_BUTTONS}
@@ -134,23 +138,28 @@ def validate_env_action(action: Mapping[str, Any]) -> dict[str, Any]:
         raise InvalidActionError(
             f"unknown action key(s) {unknown}; valid keys are MineRL's 24: {list(ENV_KEYS)}"
         )
-    out = noop_env_action()
+    out = dict(_NOOP_BUTTONS)
+    out["camera"] = np.zeros(2, dtype=np.float32)
     for key, value in action.items():
-        arr = np.asarray(value)
         if key == "camera":
-            if arr.size != 2:
-                raise InvalidActionError(f"'camera' must have 2 values [pitch, yaw], got shape {arr.shape}")
-            cam = arr.reshape(2).astype(np.float32)
-            if not np.all(np.isfinite(cam)):
+            cam = np.asarray(value, dtype=np.float32)
+            if cam.size != 2:
+                raise InvalidActionError(f"'camera' must have 2 values [pitch, yaw], got shape {cam.shape}")
+            cam = cam.reshape(2)
+            if not np.isfinite(cam).all():
                 raise InvalidActionError(f"'camera' must be finite, got {cam.tolist()}")
             out["camera"] = cam
+            continue
+        if isinstance(value, _SCALAR_TYPES):  # the common case, without array conversion
+            v = int(value)
         else:
+            arr = np.asarray(value)
             if arr.size != 1:
                 raise InvalidActionError(f"button {key!r} must be a single 0/1 value, got shape {arr.shape}")
             v = arr.reshape(()).item()
-            if v not in (0, 1, True, False):
-                raise InvalidActionError(f"button {key!r} must be 0 or 1, got {v!r}")
-            out[key] = int(v)
+        if v not in (0, 1):
+            raise InvalidActionError(f"button {key!r} must be 0 or 1, got {v!r}")
+        out[key] = int(v)
     return out
 
 
