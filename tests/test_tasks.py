@@ -118,3 +118,11 @@ def test_build_house_reports_the_score_at_the_end():
     assert trunc and info["house_enclosed_cells"] >= 1 and info["house_roof"] == 1 and info["house_door"] == 1
     assert info["house_score"] > 0.5
     env.close()
+
+
+def test_terrain_pits_are_not_houses():
+    b = _grid()
+    b[4:8, 1, 4:8] = 0  # a pit dug... in the original terrain
+    before = b.copy()
+    b[9, 2, 9] = 2  # one block placed elsewhere
+    assert house_score(b, before, SOLID, DOOR).score == 0

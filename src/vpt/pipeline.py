@@ -71,8 +71,8 @@ SCALES: dict[str, Scale] = {
     "micro": Scale(contractor=3, house=1, web=2, max_steps=60, world=_EASY_WORLD, workers=1, idm_steps=4, idm_batch=2,
                    idm_window=16, bc_steps=4, bc_batch=2, bc_chunk=16, ft_steps=2, eval_episodes=2, eval_steps=20,
                    eval_resolution=64),
-    "tiny": Scale(contractor=6, house=2, web=4, max_steps=400, world=_EASY_WORLD, idm_steps=120, bc_steps=80, ft_steps=40,
-                  eval_episodes=4, eval_steps=300),
+    "tiny": Scale(contractor=4, house=2, web=3, max_steps=300, world=_EASY_WORLD, idm_steps=40, bc_steps=40, ft_steps=20,
+                  eval_episodes=4, eval_steps=200),
     "small": Scale(contractor=60, house=20, web=40, max_steps=3000, world=_EASY_WORLD, idm_preset="small", idm_steps=3000,
                    idm_batch=8, idm_window=64, policy_preset="small", bc_steps=3000, bc_batch=8, bc_chunk=64,
                    ft_steps=600, eval_episodes=20, eval_steps=3000),
@@ -169,7 +169,7 @@ def stage_idm(ctx: Context) -> dict[str, Any]:
     s = ctx.scale
     cfg = IDMTrainConfig(data=str(data), out=str(ctx.path("idm")), preset=s.idm_preset, window=s.idm_window,
                          batch_size=s.idm_batch, steps=s.idm_steps, warmup=max(1, s.idm_steps // 20),
-                         eval_every=max(1, s.idm_steps // 4), checkpoint_every=max(1, s.idm_steps // 10),
+                         eval_every=max(1, s.idm_steps // 2), checkpoint_every=max(1, s.idm_steps // 10),
                          val_recordings=len(held), precision=s.precision, seed=ctx.seed)  # fmt: skip
     metrics = train_idm(cfg, progress=lambda st, lg: ctx.log(f"idm: step {st}/{s.idm_steps} loss {lg['loss']:.3f}"))
     return {"model": str(ctx.path("idm", "idm.model")), "weights": str(ctx.path("idm", "idm.weights")),

@@ -213,8 +213,9 @@ def house_score(blocks: np.ndarray, before: np.ndarray, solid: np.ndarray, door_
     Only the neighbourhood of placed blocks is examined. For each floor level, a cell is *floor*
     when it has a solid block under it and two free blocks above it, and it is *enclosed* when it
     cannot be reached from outside that neighbourhood through free cells (doors count as closed).
-    The best level is scored: floor area, wall height around it, roof cover and a door in the
-    wall. A pillar or a line of blocks encloses nothing and scores 0; an open box scores below a
+    Levels whose wall ring is less than half player-built are skipped (a pit in the terrain is
+    not a house). The best level is scored: floor area, height of the built wall around it, cover
+    by a built roof, and a door in the wall. A pillar or a line of blocks encloses nothing and scores 0; an open box scores below a
     roofed house with a door.
     """
     placed = (blocks != before) & (blocks != 0)
@@ -226,6 +227,7 @@ def house_score(blocks: np.ndarray, before: np.ndarray, solid: np.ndarray, door_
     z0, z1 = max(0, zs.min() - m), min(blocks.shape[2], zs.max() + m + 1)
     y_lo, y_hi = max(1, ys.min() - 1), min(blocks.shape[1] - 2, ys.max() + 1)
     region = blocks[x0:x1, :, z0:z1]
+    built = placed[x0:x1, :, z0:z1]
     is_solid = solid[region]
     is_door = np.isin(region, list(door_ids))
     wall = is_solid | is_door
@@ -244,9 +246,12 @@ def house_score(blocks: np.ndarray, before: np.ndarray, solid: np.ndarray, door_
         ring[:, :-1] |= enclosed[:, 1:]
         ring &= ~enclosed
         top = min(region.shape[1], y + 3)
-        heights = wall[:, y:top, :].sum(axis=1)[ring]
-        walls = float(np.clip(heights, 0, 3).mean() / 3) if heights.size else 0.0
-        above = is_solid[:, y + 2 : min(region.shape[1], y + 7), :].any(axis=1)
+        # Walls count only what the player built: a pit in the terrain is not a house.
+        heights = built[:, y:top, :].sum(axis=1)[ring]
+        if not heights.size or (heights > 0).mean() < 0.5:
+            continue
+        walls = float(np.clip(heights, 0, 3).mean() / 3)
+        above = (built & is_solid)[:, y + 2 : min(region.shape[1], y + 7), :].any(axis=1)
         roof = float(above[enclosed].mean())
         door = float((is_door[:, y, :] | is_door[:, y + 1, :])[ring].any())
         floor_part = min(n, 25) / 25
