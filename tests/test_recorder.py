@@ -106,3 +106,28 @@ def test_bad_arguments_raise(tmp_path):
     env = ContractorRecorder(SimEnv(resolution=(64, 36), world=SMALL), tmp_path, resolution=(64, 36))
     with pytest.raises(RuntimeError, match="reset"):
         env.step({})
+
+
+class _Bare(SimEnv):
+    """An env whose info has none of the simulator's extras (like MineRL's)."""
+
+    def reset(self, **kw):
+        obs, _ = super().reset(**kw)
+        return obs, {}
+
+    def step(self, action):
+        obs, r, term, trunc, _ = super().step(action)
+        return obs, r, term, trunc, {}
+
+
+def test_env_without_info_extras_follows_hotbar_keys(tmp_path):
+    env = ContractorRecorder(_Bare(resolution=(64, 36), world=SMALL), tmp_path, resolution=(64, 36))
+    env.reset(seed=1)
+    for a in ({"forward": 1}, {"hotbar.4": 1}, {"forward": 1}, {"hotbar.2": 1, "camera": [0.0, 3 * K]}):
+        env.step(a)
+    env.close()
+    lines = [json.loads(s) for s in env.last_paths[1].read_text().splitlines()]
+    assert [line["hotbar"] for line in lines] == [0, 3, 3, 1]
+    assert "yaw" not in lines[0] and lines[0]["isGuiOpen"] is False
+    rec = load_recording(env.last_paths[0], skip_null=False)
+    assert rec.env_actions[1]["hotbar.4"] == 1 and rec.env_actions[3]["hotbar.2"] == 1

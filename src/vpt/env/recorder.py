@@ -6,7 +6,8 @@ format of OpenAI's contractor data (``shared/reference/vpt.md`` §3): ``name.mp4
 *after* frame ``i`` was shown, like the recorder: ``keyboard.keys`` (held keys),
 ``mouse.dx``/``dy`` (pixels, 0.15° each), ``mouse.buttons``/``newButtons``, ``mouse.x``/``y``
 (the cursor in 1280×720 window pixels while a screen is open), ``isGuiOpen``, ``hotbar`` (the
-slot selected after the action), and, when the env's ``info`` has them, ``yaw``, ``pitch``,
+slot selected after the action: ``info["selected"]``, or followed from the number keys for envs
+that do not report it), and, when the env's ``info`` has them, ``yaw``, ``pitch``,
 ``xpos``/``ypos``/``zpos``, ``tick`` and ``inventory``.
 
 Camera degrees are written as mouse pixels chosen so that the loader's ``dx * 0.15`` gives back
@@ -113,13 +114,14 @@ class ContractorRecorder(gymnasium.Wrapper):
         self._pending: tuple[np.ndarray, dict[str, Any]] | None = None
         self._buttons: set[int] = set()
         self._keys: set[str] = set()
+        self._hotbar = 0
 
     # -- gymnasium API ---------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict]:
         self._finish()
         obs, info = self.env.reset(seed=seed, options=options)
         self.episode += 1
-        self._lines, self._buttons, self._keys = [], set(), set()
+        self._lines, self._buttons, self._keys, self._hotbar = [], set(), set(), 0
         self._pending = (self._frame(obs), dict(info))
         return obs, info
 
@@ -132,7 +134,15 @@ class ContractorRecorder(gymnasium.Wrapper):
             mp4, _ = recording_paths(self.out_dir / self.name_fn(self.episode))
             self._writer = VideoWriter(mp4, *self.resolution, fps=self.fps, crf=self.crf)
         self._writer.write(frame)
-        line = recorder_line(action, before, info, self._buttons, self._keys)
+        if "selected" not in info:  # an env that does not report the slot: follow the number keys
+            if not before.get("gui_open", False):
+                for i in range(9, 0, -1):
+                    if int(np.asarray(action.get(f"hotbar.{i}", 0)).reshape(-1)[0]):
+                        self._hotbar = i - 1
+            info_for_line = {**info, "selected": self._hotbar}
+        else:
+            info_for_line = info
+        line = recorder_line(action, before, info_for_line, self._buttons, self._keys)
         self._buttons, self._keys = set(line["mouse"]["buttons"]), set(line["keyboard"]["keys"])
         self._lines.append(line)
         self._pending = (self._frame(obs), dict(info))
