@@ -10,6 +10,7 @@ import gymnasium
 import numpy as np
 
 from vpt.actions import ENV_BUTTONS, env_action_space, validate_env_action
+from vpt.env.sim.gui import LEFT, RIGHT, Screens
 from vpt.env.sim.player import HOTBAR, IN_WATER, ON_GROUND, Player
 from vpt.env.sim.render import Renderer
 from vpt.env.sim.rules import Rules, load_rules
@@ -40,10 +41,14 @@ class SimEnv(gymnasium.Env):
     when pressed (0 → 1), like key presses in the game. ``drop`` with ``sprint`` (Ctrl+Q) drops the
     whole stack.
 
-    **Screens**: ``inventory`` opens the player's inventory screen; ``inventory`` or ``ESC``
-    closes it, and ``use`` on a crafting table or furnace opens its screen. While a screen is
-    open, ``camera`` moves the mouse cursor (MineRL's 0.15° per pixel of the 1280×720 window)
-    instead of the view, movement keys do nothing, the world is dimmed and the cursor drawn.
+    **Screens** (:mod:`vpt.env.sim.gui`): ``inventory`` opens the player's inventory screen;
+    ``inventory`` or ``ESC`` closes any screen, and ``use`` on a crafting table or furnace opens
+    its screen. While a screen is open, ``camera`` moves the mouse cursor (MineRL's 0.15° per
+    pixel of the 1280×720 window) instead of the view, then pressing ``attack`` (0 → 1) is a left
+    click and pressing ``use`` a right click at the cursor, with ``sneak`` held a quick move;
+    movement keys (sneak included) do nothing, the world is dimmed, the screen and the cursor
+    are drawn. Closing puts the crafting grid and the cursor stack back into the inventory.
+    Furnaces smelt every tick, screen open or not.
 
     **Observation**: ``{"pov": uint8[H, W, 3]}`` RGB at ``resolution=(W, H)`` (default 640×360,
     MineRL's), rendered directly at that size.
@@ -112,7 +117,7 @@ class SimEnv(gymnasium.Env):
         if fov not in self._renderers:
             self._renderers[fov] = Renderer(self.rules, self.width, self.height, fov, self.view_distance)
         self.renderer = self._renderers[fov]
-        self.gui = ""
+        self.screens = Screens(self.rules, self.player.inventory)
         self.cursor = np.array([WINDOW[0] / 2, WINDOW[1] / 2])
         self.tick = 0
         self._prev = np.zeros(len(ENV_BUTTONS), np.int8)
@@ -132,13 +137,19 @@ class SimEnv(gymnasium.Env):
         self._prev = b
         cam = act["camera"]
         p = self.player
-        if self.gui:
+        screens = self.screens
+        if screens.screen:
             if pressed[_B["ESC"]] or pressed[_B["inventory"]]:
-                self.gui = ""
+                screens.close()
             else:
                 self.cursor[0] = min(WINDOW[0] - 1.0, max(0.0, self.cursor[0] + float(cam[1]) / CAMERA_DEG_PER_PIXEL))
                 self.cursor[1] = min(WINDOW[1] - 1.0, max(0.0, self.cursor[1] + float(cam[0]) / CAMERA_DEG_PER_PIXEL))
-            p.move(0, 0, 0, 0, False, bool(b[_B["sneak"]]), False)
+                quick = bool(b[_B["sneak"]])
+                if pressed[_B["attack"]]:
+                    screens.click(self.cursor[0], self.cursor[1], LEFT, quick)
+                if pressed[_B["use"]]:
+                    screens.click(self.cursor[0], self.cursor[1], RIGHT, quick)
+            p.move(0, 0, 0, 0, False, False, False)
             p.mine(False)
             p.use(False, False)
         else:
@@ -149,7 +160,9 @@ class SimEnv(gymnasium.Env):
             p.move(b[_B["forward"]], b[_B["back"]], b[_B["left"]], b[_B["right"]], bool(b[_B["jump"]]),
                    bool(b[_B["sneak"]]), bool(b[_B["sprint"]]))
             p.update_target()
-            p.mine(bool(b[_B["attack"]]))
+            target = p.target
+            if p.mine(bool(b[_B["attack"]])) is not None:
+                screens.block_broken(target)
             screen = p.use(bool(b[_B["use"]]), bool(b[_B["sneak"]]))
             if pressed[_B["drop"]]:
                 p.drop(whole_stack=bool(b[_B["sprint"]]))
@@ -160,8 +173,9 @@ class SimEnv(gymnasium.Env):
             if pressed[_B["inventory"]]:
                 screen = "inventory"
             if screen:
-                self.gui = screen
+                screens.open(screen, p.target, p.selected)
                 self.cursor[:] = (WINDOW[0] / 2, WINDOW[1] / 2)
+        screens.tick()
         p.survival_tick()
         self.tick += 1
         new = self._first_time()
@@ -173,6 +187,11 @@ class SimEnv(gymnasium.Env):
         if self.render_mode != "rgb_array" or self._pov is None:
             return None
         return self._pov.copy()
+
+    @property
+    def gui(self) -> str:
+        """The open screen's name, ``""`` when none is open."""
+        return self.screens.screen
 
     # -- internals -------------------------------------------------------------------------
     def _first_time(self) -> list[str]:
@@ -188,12 +207,14 @@ class SimEnv(gymnasium.Env):
     def _render(self) -> np.ndarray:
         p, w = self.player, self.world
         inv = p.inventory
-        frame = self.renderer.render(w.cells, w.shape, w.top, p.eye, p.yaw, p.pitch, p.target, p.break_progress,
-                                     inv.item[:HOTBAR], inv.count[:HOTBAR], p.selected, p.health, p.food)
-        if self.gui:
-            np.right_shift(frame, 2, out=frame)
-            frame += 12
+        args = (w.cells, w.shape, w.top, p.eye, p.yaw, p.pitch, p.target, p.break_progress, inv.item[:HOTBAR],
+                inv.count[:HOTBAR], p.selected, p.health, p.food)
+        if self.screens.screen:
+            cursor = (float(self.cursor[0]), float(self.cursor[1]))
+            frame = self.renderer.render_screen(self.screens.view(cursor), cursor, *args)
             self._draw_cursor(frame)
+        else:
+            frame = self.renderer.render(*args)
         self._pov = frame.copy()
         return self._pov
 

@@ -18,6 +18,12 @@ directly (the HUD is laid out at Minecraft's GUI scale 1 on 640×360 and resized
 The HUD (crosshair, hotbar with item icons, counts and the selected slot, health and food) is
 built only for states not seen recently (a small cache keyed by what it shows), and
 composited per frame from a sparse pixel list.
+
+While a GUI screen is open (:meth:`Renderer.render_screen`) the world behind it cannot change,
+so the dimmed world and HUD are rendered once and reused; the screen panel (Minecraft's 176×166
+layout of :mod:`.gui`: slots, icons with counts, the hovered slot, crafting arrow, furnace
+progress and flame) is built per content change and pasted, and the stack on the cursor is
+drawn at the cursor. A GUI frame costs a copy and a paste, far less than a world frame.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ import cv2
 import numba as nb
 import numpy as np
 
+from vpt.env.sim.gui import GUI_SCALE, LAYOUTS, SCREEN_ORIGIN, SCREEN_SIZE, WINDOW, ScreenView
 from vpt.env.sim.player import ray_box
 from vpt.env.sim.rules import Rules
 
@@ -294,6 +301,66 @@ def build_hud(items: np.ndarray, counts: np.ndarray, selected: int, health: floa
         img = meat if food >= 2 * i + 2 else (half_meat if food == 2 * i + 1 else empty_meat)
         _blit(hud, img, 360 - 39, x0 + 182 - 9 - 8 * i)
     return hud
+
+
+_ARROW = ["000000000000000100000000", "000000000000000110000000", "111111111111111111000000",
+          "111111111111111111100000", "111111111111111111110000", "111111111111111111100000",
+          "111111111111111111000000", "000000000000000110000000", "000000000000000100000000"]
+_FLAME = ["00000010000000", "00000110000000", "00001111000000", "00011111100000", "00111111110000",
+          "00111111111000", "01111111111100", "01111111111100", "11111111111110", "11111111111110",
+          "11111111111110", "01111111111100", "00111111111000", "00011111110000"]
+
+
+def _mask(rows: list[str]) -> np.ndarray:
+    return np.array([[c == "1" for c in r] for r in rows])
+
+
+def build_screen(view: ScreenView, icons: np.ndarray) -> np.ndarray:
+    """A GUI screen at GUI scale 1 as opaque RGBA [166, 176, 4]: Minecraft's grey panel, the
+    slots of ``LAYOUTS[view.screen]`` with icons and counts, the hovered slot's highlight, the
+    crafting arrow or the furnace's progress arrow and flame."""
+    w, h = SCREEN_SIZE
+    panel = np.zeros((h, w, 4), np.uint8)
+    panel[...] = (198, 198, 198, 255)
+    panel[0, :, :3] = panel[:, 0, :3] = 255
+    panel[-1, :, :3] = panel[:, -1, :3] = 85
+    slots = LAYOUTS[view.screen]
+    if view.screen == "inventory":
+        panel[8:78, 26:76, :3] = 0  # the player's portrait
+    for i, s in enumerate(slots):
+        cell = panel[s.y - 1:s.y + 17, s.x - 1:s.x + 17]
+        big = s.kind in ("result", "output")
+        if big:  # Minecraft's 26×26 result frame
+            panel[s.y - 5:s.y + 21, s.x - 5:s.x + 21, :3] = (139, 139, 139)
+            panel[s.y - 5, s.x - 5:s.x + 21, :3] = panel[s.y - 5:s.y + 21, s.x - 5, :3] = 55
+            panel[s.y + 20, s.x - 5:s.x + 21, :3] = panel[s.y - 5:s.y + 21, s.x + 20, :3] = 255
+        else:
+            cell[..., :3] = (139, 139, 139)
+            cell[0, :, :3] = cell[:, 0, :3] = 55
+            cell[-1, :, :3] = cell[:, -1, :3] = 255
+        if view.items[i] >= 0:
+            _blit(panel, icons[view.items[i]], s.y, s.x)
+            if view.counts[i] > 1:
+                draw_number(panel, int(view.counts[i]), s.x + 17, s.y + 17)
+        if i == view.hovered:
+            icon = panel[s.y:s.y + 16, s.x:s.x + 16, :3]
+            icon[...] = (icon.astype(np.uint16) + 255) // 2
+    arrow = _mask(_ARROW)
+    if view.screen == "furnace":
+        y, x = 35, 80
+        panel[y:y + 9, x:x + 24, :3][arrow] = (139, 139, 139)
+        done = arrow.copy()
+        done[:, view.arrow:] = False
+        panel[y:y + 9, x:x + 24, :3][done] = (255, 255, 255)
+        flame = _mask(_FLAME)
+        panel[36:50, 57:71, :3][flame] = (139, 139, 139)
+        lit = flame.copy()
+        lit[:14 - view.flame] = False
+        panel[36:50, 57:71, :3][lit] = (255, 160, 20)
+    else:
+        y, x = (31, 134) if view.screen == "inventory" else (39, 90)
+        panel[y:y + 9, x:x + 18, :3][arrow[:, 6:]] = (139, 139, 139)
+    return panel
 
 
 def hud_pixels(hud: np.ndarray, width: int, height: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -630,11 +697,21 @@ class Renderer:
         self._tinfo = np.zeros((height, width))
         self.focal = height / (2 * math.tan(math.radians(fov) / 2))
         self._huds: dict[tuple, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._background: np.ndarray | None = None  # the dimmed world + HUD behind a screen
+        self._background_key: tuple | None = None
+        self._panels: dict[tuple, np.ndarray] = {}
+        self._held: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+        sx, sy = width / (WINDOW[0] / GUI_SCALE), height / (WINDOW[1] / GUI_SCALE)
+        self._scale = (sx, sy)
+        x0, y0 = round(SCREEN_ORIGIN[0] * sx), round(SCREEN_ORIGIN[1] * sy)
+        self._panel_box = (x0, y0, max(1, round((SCREEN_ORIGIN[0] + SCREEN_SIZE[0]) * sx) - x0),
+                           max(1, round((SCREEN_ORIGIN[1] + SCREEN_SIZE[1]) * sy) - y0))
 
     def render(self, cells: np.ndarray, shape: tuple[int, int, int], top: int, eye: tuple[float, float, float], yaw: float, pitch: float,
                target: tuple[int, int, int] | None, break_progress: float, hotbar_items: np.ndarray,
                hotbar_counts: np.ndarray, selected: int, health: float, food: int) -> np.ndarray:
         """Render one frame; returns the internal buffer (copy it to keep it)."""
+        self._background_key = None  # the world may have changed
         tgt = np.array(target if target is not None else (-1, -1, -1), np.int64)
         crack = int(break_progress * 10) if break_progress > 0 else -1
         render_world(self.frame, cells, np.array(shape), top, self.rules.render_kind, self.rules.box, self.textures,
@@ -650,3 +727,64 @@ class Renderer:
             self._huds[key] = hud
         composite(self.frame, *hud)
         return self.frame
+
+    def render_screen(self, view: ScreenView, cursor: tuple[float, float], cells: np.ndarray,
+                      shape: tuple[int, int, int], top: int, eye: tuple[float, float, float], yaw: float,
+                      pitch: float, target: tuple[int, int, int] | None, break_progress: float,
+                      hotbar_items: np.ndarray, hotbar_counts: np.ndarray, selected: int, health: float,
+                      food: int) -> np.ndarray:
+        """Render a frame with a GUI screen open: the dimmed world and HUD (the arguments after
+        ``cursor`` are :meth:`render`'s; re-rendered only when they change, since nothing else
+        changes the world while a screen is open), the screen of ``view``, and the cursor
+        stack centred at ``cursor`` (window pixels). Returns the internal buffer."""
+        key = (eye, yaw, pitch, target, break_progress, hotbar_items.tobytes(), hotbar_counts.tobytes(), selected,
+               math.ceil(health), food)
+        if key != self._background_key:
+            self.render(cells, shape, top, eye, yaw, pitch, target, break_progress, hotbar_items, hotbar_counts,
+                        selected, health, food)
+            np.right_shift(self.frame, 2, out=self.frame)
+            self.frame += 12
+            self._background, self._background_key = self.frame.copy(), key
+        else:
+            self.frame[...] = self._background
+        pkey = (view.screen, view.items.tobytes(), view.counts.tobytes(), view.hovered, view.arrow, view.flame)
+        panel = self._panels.get(pkey)
+        if panel is None:
+            if len(self._panels) >= 64:
+                del self._panels[next(iter(self._panels))]
+            x0, y0, w, h = self._panel_box
+            rgba = build_screen(view, self.icons)
+            interp = cv2.INTER_AREA if w < SCREEN_SIZE[0] else cv2.INTER_NEAREST
+            panel = np.ascontiguousarray(cv2.resize(rgba[..., :3], (w, h), interpolation=interp))
+            self._panels[pkey] = panel
+        x0, y0, w, h = self._panel_box
+        self.frame[y0:y0 + h, x0:x0 + w] = panel[:self.height - y0, :self.width - x0]
+        if view.held_count > 0:
+            self._draw_held(view.held_item, view.held_count, cursor)
+        return self.frame
+
+    def _draw_held(self, item: int, count: int, cursor: tuple[float, float]) -> None:
+        """The cursor stack, its icon centred on the cursor like Minecraft's."""
+        sprite = self._held.get((item, count))
+        sx, sy = self._scale
+        if sprite is None:
+            canvas = np.zeros((18, 18, 4), np.uint8)
+            _blit(canvas, self.icons[item], 0, 0)
+            if count > 1:
+                draw_number(canvas, count, 17, 17)
+            size = (max(1, round(18 * sx)), max(1, round(18 * sy)))
+            canvas = cv2.resize(canvas, size, interpolation=cv2.INTER_AREA if sx < 1 else cv2.INTER_NEAREST)
+            sprite = (canvas[..., :3].astype(np.float32), canvas[..., 3:].astype(np.float32) / 255.0)
+            if len(self._held) >= 64:
+                del self._held[next(iter(self._held))]
+            self._held[(item, count)] = sprite
+        rgb, a = sprite
+        x = round((cursor[0] / GUI_SCALE - 8) * sx)
+        y = round((cursor[1] / GUI_SCALE - 8) * sy)
+        xa, ya = max(0, x), max(0, y)
+        xb, yb = min(self.width, x + rgb.shape[1]), min(self.height, y + rgb.shape[0])
+        if xa >= xb or ya >= yb:
+            return
+        region = self.frame[ya:yb, xa:xb]
+        src, al = rgb[ya - y:yb - y, xa - x:xb - x], a[ya - y:yb - y, xa - x:xb - x]
+        region[...] = (region * (1 - al) + src * al).astype(np.uint8)
