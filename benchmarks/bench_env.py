@@ -11,6 +11,9 @@ Crafter is taken per window on CPU time. Rows:
   uniform in ±180°, so the view is mostly clamped straight up or down.
 * ``sim, human camera``: the same buttons with a small camera motion (normal, 5°), so the view
   stays around the horizon like a player's — the costlier case for the ray caster.
+* ``sim, GUI open``: the inventory screen stays open (``inventory`` and ``ESC`` never pressed),
+  the human-like camera moves the cursor and random ``attack``/``use`` presses click slots —
+  what a GUI frame costs next to a world frame.
 * ``crafter``: ``crafter.Env(size=...)`` with uniformly random actions (``pip install crafter``,
   the ``bench`` extra); the ratio column is sim / crafter at the same resolution.
 
@@ -31,7 +34,7 @@ import numpy as np
 class _Sim:
     """One simulator env with pre-sampled random actions and a timer around its renderer."""
 
-    def __init__(self, resolution: tuple[int, int], camera_std: float | None, seed: int = 0) -> None:
+    def __init__(self, resolution: tuple[int, int], camera_std: float | None, seed: int = 0, gui: bool = False) -> None:
         import gymnasium
 
         import vpt.env  # noqa: F401
@@ -45,8 +48,13 @@ class _Sim:
             a = self.env.action_space.sample()
             if camera_std is not None:
                 a["camera"] = rng.normal(0.0, camera_std, 2).astype(np.float32)
+            if gui:
+                a["inventory"] = a["ESC"] = 0
             self.actions.append(a)
+        if gui:
+            self.env.step({"inventory": 1})
         self.i = 0
+        self.gui = gui
         self.render_s = 0.0
         renderer = self.env.unwrapped.renderer
         render = renderer.render
@@ -58,6 +66,17 @@ class _Sim:
             return out
 
         renderer.render = timed
+        if gui:  # a GUI frame's drawing is render_screen (which calls render only for a new background)
+            render_screen = renderer.render_screen
+
+            def timed_screen(*args, **kwargs):
+                t = time.process_time()
+                out = render_screen(*args, **kwargs)
+                self.render_s += time.process_time() - t
+                return out
+
+            renderer.render = render
+            renderer.render_screen = timed_screen
         self.run(200)  # warm up: JIT caches, HUD cache
 
     def run(self, n: int) -> None:
@@ -66,6 +85,8 @@ class _Sim:
             self.i += 1
             if term or trunc:
                 self.env.reset()
+                if self.gui:
+                    self.env.step({"inventory": 1})
 
 
 class _Crafter:
@@ -113,7 +134,8 @@ def main(argv: list[str]) -> None:
           f"| {'render ms':>9} | {'logic ms':>8}")
     print("-" * 96)
     for res in resolutions:
-        envs = {"sim, uniform camera": _Sim(res, None), "sim, human camera": _Sim(res, 5.0)}
+        envs = {"sim, uniform camera": _Sim(res, None), "sim, human camera": _Sim(res, 5.0),
+                "sim, GUI open": _Sim(res, 5.0, gui=True)}
         if have_crafter:
             envs["crafter"] = _Crafter(res)
         stats: dict[str, list[tuple[float, float, float, float]]] = {k: [] for k in envs}
