@@ -177,11 +177,15 @@ def test_quick_move_with_sneak():
 
 
 def test_quick_move_on_the_crafting_table_fills_the_grid_first():
-    d = open_block("crafting_table", {"stick": 5, "coal": 3})
+    d = open_block("crafting_table", {"stick": 5, "oak_log": 3})
     d.click("inventory", 1, sneak=True)
     assert d.grid()[0] == "stick" and d.slot(1) == (None, 0)
     d.click("grid", 0, sneak=True)  # grid -> inventory, main first
     assert d.grid()[0] is None and d.slot(9) == ("stick", 5)
+    d.click("inventory", 2, sneak=True)
+    assert d.grid()[0] == "oak_log" and d.sim.screens.result == (d.sim.rules.item_id("oak_planks"), 4)
+    info = d.click("result", sneak=True)
+    assert info["obtained"]["oak_planks"] == 12 and d.slot(8) == ("oak_planks", 12)
 
 
 def test_craft_once_and_craft_all_on_the_result_slot():
@@ -215,6 +219,30 @@ def test_craft_all_repeats_while_the_grid_allows():
     info = d.click("result", sneak=True)  # twice; new stacks fill the hotbar from its right end
     assert info["obtained"]["stick"] == 8 and d.slot(8) == ("stick", 8)
     assert d.grid()[1] is None and d.grid()[3] == "oak_planks" and d.sim.screens.result == (-1, 0)
+
+
+def test_hotbar_keys_swap_and_the_drop_key_throws_from_the_hovered_slot():
+    d = inventory_screen({"stick": 5, "coal": 3, "oak_log": 1})
+    d.move_to(*slot_center("inventory", "inventory", 9))
+    d.press("hotbar.1")  # hotbar 0 -> the hovered empty slot
+    assert d.slot(9) == ("stick", 5) and d.slot(0) == (None, 0)
+    d.move_to(*slot_center("inventory", "inventory", 1))
+    d.press("hotbar.1")  # the hovered coal -> the empty hotbar 0
+    assert d.slot(0) == ("coal", 3) and d.slot(1) == (None, 0)
+    d.move_to(*slot_center("inventory", "inventory", 9))
+    info = d.press("hotbar.1")  # swap
+    assert d.slot(0) == ("stick", 5) and d.slot(9) == ("coal", 3) and info["selected"] == 0
+    d.press("drop")
+    assert d.slot(9) == ("coal", 2)
+    d.step(drop=1, sprint=1)
+    info = d.step()
+    assert d.slot(9) == (None, 0) and info["inventory"]["coal"] == 0
+    assert d.sim.screens.dropped[d.sim.rules.item_id("coal")] == 3
+    d.click("inventory", 2)
+    d.click("grid", 0)
+    d.move_to(*slot_center("inventory", "result"))
+    info = d.press("hotbar.3")  # over the result: craft once into the empty hotbar slot
+    assert d.slot(2) == ("oak_planks", 4) and info["obtained"]["oak_planks"] == 4 and d.grid()[0] is None
 
 
 def test_closing_returns_the_grid_and_the_cursor_stack():

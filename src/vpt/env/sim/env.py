@@ -46,6 +46,7 @@ class SimEnv(gymnasium.Env):
     its screen. While a screen is open, ``camera`` moves the mouse cursor (MineRL's 0.15° per
     pixel of the 1280×720 window) instead of the view, then pressing ``attack`` (0 → 1) is a left
     click and pressing ``use`` a right click at the cursor, with ``sneak`` held a quick move;
+    hotbar keys swap the hovered slot with the hotbar and ``drop`` throws from it;
     movement keys (sneak included) do nothing, the world is dimmed, the screen and the cursor
     are drawn. Closing puts the crafting grid and the cursor stack back into the inventory.
     Furnaces smelt every tick, screen open or not.
@@ -149,6 +150,11 @@ class SimEnv(gymnasium.Env):
                     screens.click(self.cursor[0], self.cursor[1], LEFT, quick)
                 if pressed[_B["use"]]:
                     screens.click(self.cursor[0], self.cursor[1], RIGHT, quick)
+                for i in range(9):
+                    if pressed[_B[f"hotbar.{i + 1}"]]:
+                        screens.swap_hotbar(self.cursor[0], self.cursor[1], i)
+                if pressed[_B["drop"]]:
+                    screens.drop(self.cursor[0], self.cursor[1], whole_stack=bool(b[_B["sprint"]]))
             p.move(0, 0, 0, 0, False, False, False)
             p.mine(False)
             p.use(False, False)

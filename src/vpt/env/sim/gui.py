@@ -28,7 +28,11 @@ centre in window pixels, :func:`slot_at` the slot under a window position.
   slot, else main ↔ hotbar, furnace slots to the inventory. On the result slot it crafts as many
   times as the grid allows and the inventory has room for (results fill the hotbar from its
   right end, then the main inventory from its end, like Minecraft);
-* a click outside the screen drops the cursor stack (left) or one item of it (right).
+* a click outside the screen drops the cursor stack (left) or one item of it (right);
+* with the cursor empty, a hotbar key (``hotbar.1``–``hotbar.9``) swaps the hovered slot with
+  that hotbar slot (over the crafting result: crafts once into it if it is empty), and ``drop``
+  throws away one item of the hovered slot (with ``sprint``, i.e. Ctrl+Q: the stack; over the
+  result: crafts once and throws the result away).
 
 Items reach :attr:`Inventory.obtained` (the task reward's ``info["obtained"]``) when they are
 taken from the crafting result or the furnace output, like Minecraft's crafted/smelted stats.
@@ -415,8 +419,61 @@ class Screens:
             self._quick_move(slot)
         else:
             self._pickup(slot, button)
-        if slot.kind in (GRID, RESULT):
-            self._update_result()
+        self._update_result()
+
+    def _hovered(self, x: float, y: float) -> Slot | None:
+        if not self.screen or self.held[1] > 0:  # Minecraft's key actions need an empty cursor
+            return None
+        i = slot_at(self.screen, x, y)
+        return LAYOUTS[self.screen][i] if i >= 0 else None
+
+    def swap_hotbar(self, x: float, y: float, hotbar: int) -> None:
+        """A hotbar key (slot ``hotbar``, 0–8) pressed with the cursor at window (x, y)."""
+        slot = self._hovered(x, y)
+        if slot is None or (slot.kind == INVENTORY and slot.index == hotbar):
+            return
+        inv = self.inventory
+        hi, hc, hd = int(inv.item[hotbar]), int(inv.count[hotbar]), int(inv.damage[hotbar])
+        if slot.kind == RESULT:
+            item, count = self.result
+            if item >= 0 and hc == 0:
+                inv.item[hotbar], inv.count[hotbar], inv.damage[hotbar] = item, count, 0
+                self._consume()
+            return
+        items, counts, damages, k = self._where(slot)
+        si, sc, sd = int(items[k]), int(counts[k]), int(damages[k])
+        if hc == 0 and sc > 0:
+            inv.item[hotbar], inv.count[hotbar], inv.damage[hotbar] = si, sc, sd
+            items[k], counts[k], damages[k] = -1, 0, 0
+            self._taken(slot, si, sc)
+        elif hc > 0 and self._accepts(slot, hi):
+            items[k], counts[k], damages[k] = hi, hc, hd
+            inv.item[hotbar], inv.count[hotbar], inv.damage[hotbar] = (si, sc, sd) if sc > 0 else (-1, 0, 0)
+        self._update_result()
+
+    def drop(self, x: float, y: float, whole_stack: bool) -> None:
+        """The drop key pressed with the cursor at window (x, y): throw away one item of the
+        hovered slot, or its stack."""
+        slot = self._hovered(x, y)
+        if slot is None:
+            return
+        if slot.kind == RESULT:
+            item, count = self.result
+            if item >= 0:
+                self._consume()
+                self.dropped[item] += count
+            return
+        items, counts, damages, k = self._where(slot)
+        if counts[k] == 0:
+            return
+        item = int(items[k])
+        n = int(counts[k]) if whole_stack else 1
+        self._taken(slot, item, n)
+        self.dropped[item] += n
+        counts[k] -= n
+        if counts[k] == 0:
+            items[k], damages[k] = -1, 0
+        self._update_result()
 
     # slot storage: (item array, count array, damage array, index)
     def _where(self, slot: Slot) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
