@@ -75,6 +75,7 @@ class Agent:
             winograd=self.device.type == "cpu" if winograd is None else winograd,
             encoder_dtype=torch.bfloat16 if bf16 else None,
             linear_dtype=torch.float16 if fp16_weights else None,
+            linear_max_rows=1 if self.device.type == "cpu" else None,
         )
         h, w, _ = policy.cfg.img_shape
         self.resolution = (w, h)

@@ -289,7 +289,7 @@ class VPTPolicy(nn.Module):
         winograd: bool = False,
         encoder_dtype: torch.dtype | None = None,
         linear_dtype: torch.dtype | None = None,
-        linear_max_rows: int | None = 16,
+        linear_max_rows: int | None = 1,
     ) -> None:
         """Speed settings for acting (gradient-free calls); the state dict is unchanged.
 
@@ -301,8 +301,10 @@ class VPTPolicy(nn.Module):
             encoder_dtype: run the CNN from a copy of its weights in this dtype (e.g.
                 ``torch.bfloat16``, fast on GPUs and CPUs with native bf16). None: float32.
             linear_dtype: keep copies of every Linear weight in this dtype (e.g.
-                ``torch.float16``) for calls with at most ``linear_max_rows`` rows: batch-1
-                acting is bound by reading weights from memory, and half-size weights halve it.
+                ``torch.float16``) for calls with at most ``linear_max_rows`` rows (None: all):
+                batch-1 acting is bound by reading weights from memory, and half-size weights
+                halve it; on CPUs without half-precision arithmetic larger calls are faster in
+                float32.
                 Changes log-probabilities by about 1e-3. None: float32.
             linear_max_rows: see ``vpt.nn.Linear.set_inference_dtype``.
         """

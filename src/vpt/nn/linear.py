@@ -26,7 +26,7 @@ def weight_signature(t: torch.Tensor) -> tuple:
 class Linear(nn.Linear):
     """Drop-in ``nn.Linear`` (same parameters and state-dict names) with an optional fast path."""
 
-    def set_inference_dtype(self, dtype: torch.dtype | None, max_rows: int | None = 16) -> None:
+    def set_inference_dtype(self, dtype: torch.dtype | None, max_rows: int | None = 1) -> None:
         """Use weights cast to ``dtype`` for gradient-free calls with at most ``max_rows`` rows.
 
         Args:
