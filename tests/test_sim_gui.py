@@ -162,6 +162,34 @@ def test_right_click_splits_and_places_one():
     assert d.held == (None, 0) and d.slot(0) == ("stick", 4)
 
 
+def test_dragging_a_stack_over_slots_spreads_it():
+    d = inventory_screen({"stick": 10, "coal": 1})
+    d.click("inventory", 0)
+    d.move_to(*slot_center("inventory", "inventory", 9))
+    d.step(attack=1)
+    assert d.held == ("stick", 10) and d.slot(9) == (None, 0)  # nothing happens until the release
+    for slot in (10, 11, 1):  # slot 1 holds coal: not part of the drag
+        x, y = slot_center("inventory", "inventory", slot)
+        cx, cy = d.info["cursor"]
+        d.step(attack=1, camera=np.array([(y - cy) * CAMERA_DEG_PER_PIXEL, (x - cx) * CAMERA_DEG_PER_PIXEL], np.float32))
+    d.step()
+    assert [d.slot(i) for i in (9, 10, 11, 1)] == [("stick", 3), ("stick", 3), ("stick", 3), ("coal", 1)]
+    assert d.held == ("stick", 1)
+    d.click("inventory", 0)
+    d.click("inventory", 9)
+    d.click("inventory", 10)
+    d.click("inventory", 10)  # 3 + 3 = 6 on the cursor
+    assert d.held == ("stick", 6)
+    d.move_to(*slot_center("inventory", "grid", 0))
+    d.step(use=1)
+    for cell in (1, 2, 3):
+        x, y = slot_center("inventory", "grid", cell)
+        cx, cy = d.info["cursor"]
+        d.step(use=1, camera=np.array([(y - cy) * CAMERA_DEG_PER_PIXEL, (x - cx) * CAMERA_DEG_PER_PIXEL], np.float32))
+    d.step()
+    assert d.grid()[:4] == ["stick"] * 4 and d.held == ("stick", 2)  # right drag: one into each
+
+
 def test_quick_move_with_sneak():
     d = inventory_screen({"stick": 5, "coal": 3})
     d.click("inventory", 0, sneak=True)  # hotbar -> main inventory
@@ -351,9 +379,9 @@ def test_furnace_smelts_200_ticks_per_item_with_fuel_values_also_closed():
     d.click("inventory", 3, sneak=True)  # a log smelts too: it goes for the input, which is taken
     assert d.slot(3) == ("oak_log", 1) and f.burn == 0
     d.click("inventory", 3)
-    info = d.click("fuel")  # the log as fuel: 300 ticks = 1.5 items; lit at the click
-    assert f.count[1] == 0 and f.burn == 299 and f.cook == 2
-    lit = info["tick"] - 1
+    info = d.click("fuel")  # the log as fuel: 300 ticks = 1.5 items; lit at the click (on the release)
+    assert f.count[1] == 0 and f.burn == 300 and f.cook == 1
+    lit = info["tick"]
     d.press("ESC")
     wait_until(lit + 198)
     assert f.count[2] == 0 and f.cook == 199

@@ -44,8 +44,10 @@ class SimEnv(gymnasium.Env):
     **Screens** (:mod:`vpt.env.sim.gui`): ``inventory`` opens the player's inventory screen;
     ``inventory`` or ``ESC`` closes any screen, and ``use`` on a crafting table or furnace opens
     its screen. While a screen is open, ``camera`` moves the mouse cursor (MineRL's 0.15° per
-    pixel of the 1280×720 window) instead of the view, then pressing ``attack`` (0 → 1) is a left
-    click and pressing ``use`` a right click at the cursor, with ``sneak`` held a quick move;
+    pixel of the 1280×720 window) instead of the view, then ``attack`` is the left and ``use``
+    the right mouse button at the cursor (a click on the press, 0 → 1; with a stack on the
+    cursor on the release, after a drag over the slots passed while held), with ``sneak`` held
+    a quick move;
     hotbar keys swap the hovered slot with the hotbar and ``drop`` throws from it;
     movement keys (sneak included) do nothing, the world is dimmed, the screen and the cursor
     are drawn. Closing puts the crafting grid and the cursor stack back into the inventory.
@@ -135,6 +137,7 @@ class SimEnv(gymnasium.Env):
         act = validate_env_action(action)
         b = np.array([act[k] for k in ENV_BUTTONS], np.int8)
         pressed = b & ~self._prev
+        released = ~b & self._prev
         self._prev = b
         cam = act["camera"]
         p = self.player
@@ -145,16 +148,19 @@ class SimEnv(gymnasium.Env):
             else:
                 self.cursor[0] = min(WINDOW[0] - 1.0, max(0.0, self.cursor[0] + float(cam[1]) / CAMERA_DEG_PER_PIXEL))
                 self.cursor[1] = min(WINDOW[1] - 1.0, max(0.0, self.cursor[1] + float(cam[0]) / CAMERA_DEG_PER_PIXEL))
-                quick = bool(b[_B["sneak"]])
-                if pressed[_B["attack"]]:
-                    screens.click(self.cursor[0], self.cursor[1], LEFT, quick)
-                if pressed[_B["use"]]:
-                    screens.click(self.cursor[0], self.cursor[1], RIGHT, quick)
+                x, y, quick = self.cursor[0], self.cursor[1], bool(b[_B["sneak"]])
+                for key, button in (("attack", LEFT), ("use", RIGHT)):
+                    if pressed[_B[key]]:
+                        screens.press(x, y, button, quick)
+                    elif b[_B[key]]:
+                        screens.drag(x, y)
+                    elif released[_B[key]]:
+                        screens.release(x, y, button)
                 for i in range(9):
                     if pressed[_B[f"hotbar.{i + 1}"]]:
-                        screens.swap_hotbar(self.cursor[0], self.cursor[1], i)
+                        screens.swap_hotbar(x, y, i)
                 if pressed[_B["drop"]]:
-                    screens.drop(self.cursor[0], self.cursor[1], whole_stack=bool(b[_B["sprint"]]))
+                    screens.drop(x, y, whole_stack=bool(b[_B["sprint"]]))
             p.move(0, 0, 0, 0, False, False, False)
             p.mine(False)
             p.use(False, False)

@@ -14,7 +14,8 @@ centre in window pixels, :func:`slot_at` the slot under a window position.
 9–35 main, 36 off hand, on the inventory screen only); ``("input", 0)``, ``("fuel", 0)``,
 ``("output", 0)`` on the furnace.
 
-**Clicks** (:meth:`Screens.click`, Minecraft 1.16's ``Container.slotClick``):
+**Clicks** (:meth:`Screens.click`, Minecraft 1.16's ``Container.slotClick``; the env presses and
+releases buttons through :meth:`Screens.press`, :meth:`Screens.drag` and :meth:`Screens.release`):
 
 * left click: take the slot's stack onto the cursor / put the cursor stack down / merge it into
   a stack of the same item (as much as fits) / swap it with a different item;
@@ -28,6 +29,10 @@ centre in window pixels, :func:`slot_at` the slot under a window position.
   slot, else main ↔ hotbar, furnace slots to the inventory. On the result slot it crafts as many
   times as the grid allows and the inventory has room for (results fill the hotbar from its
   right end, then the main inventory from its end, like Minecraft);
+* with a stack on the cursor the click acts when the button is released, as in Minecraft: held
+  down and dragged over several slots (empty or holding the same item), the left button
+  spreads the stack evenly over them and the right button puts one item into each; what is
+  left stays on the cursor;
 * a click outside the screen drops the cursor stack (left) or one item of it (right);
 * with the cursor empty, a hotbar key (``hotbar.1``–``hotbar.9``) swaps the hovered slot with
   that hotbar slot (over the crafting result: crafts once into it if it is empty), and ``drop``
@@ -64,7 +69,7 @@ from vpt.env.sim.player import HOTBAR, MAIN_END, OFFHAND, Inventory
 from vpt.env.sim.rules import Recipe, Rules
 
 __all__ = [
-    "GUI_SCALE", "SCREEN_SIZE", "SCREEN_ORIGIN", "SCREENS", "LEFT", "RIGHT", "Slot", "LAYOUTS",
+    "GUI_SCALE", "WINDOW", "SCREEN_SIZE", "SCREEN_ORIGIN", "SCREENS", "LEFT", "RIGHT", "Slot", "LAYOUTS",
     "slot_center", "slot_at", "slot_index", "inside_screen", "match_recipe", "Furnace", "ScreenView",
     "Screens",
 ]  # fmt: skip
@@ -326,6 +331,7 @@ class Screens:
         #: Units of each item dropped (lost) by clicks outside the screen or a full inventory.
         self.dropped = np.zeros(rules.num_items, np.int64)
         self._selected = 0
+        self._drag: tuple[int, list[int]] | None = None  # button, slots dragged over
 
     # -- open / close / tick ---------------------------------------------------------------
     def open(self, screen: str, block: tuple[int, int, int] | None = None, selected: int = 0) -> None:
@@ -353,6 +359,7 @@ class Screens:
         self.recipe = None
         self.screen = ""
         self.furnace = None
+        self._drag = None
 
     def tick(self) -> None:
         """Advance every furnace by one game tick."""
@@ -419,6 +426,57 @@ class Screens:
             self._quick_move(slot)
         else:
             self._pickup(slot, button)
+        self._update_result()
+
+    def press(self, x: float, y: float, button: int, quick: bool = False) -> None:
+        """A mouse button pressed at window (x, y): a click, or with a stack on the cursor the
+        start of a drag that :meth:`release` finishes."""
+        if not self.screen:
+            return
+        i = slot_at(self.screen, x, y)
+        if quick or self.held[1] == 0 or (i >= 0 and LAYOUTS[self.screen][i].kind == RESULT):
+            self.click(x, y, button, quick)
+            return
+        self._drag = (button, [])
+        self.drag(x, y)
+
+    def drag(self, x: float, y: float) -> None:
+        """The cursor at window (x, y) with the pressed button held: a slot that can take the
+        cursor stack joins the drag."""
+        if self._drag is None:
+            return
+        slots = self._drag[1]
+        i = slot_at(self.screen, x, y)
+        if i < 0 or i in slots or len(slots) >= self.held[1]:
+            return
+        slot = LAYOUTS[self.screen][i]
+        items, counts, damages, k = self._where(slot) if slot.kind != RESULT else (None, None, None, 0)
+        if counts is None or not self._accepts(slot, self.held[0]):
+            return
+        if counts[k] == 0 or (items[k] == self.held[0] and damages[k] == self.held[2]
+                              and counts[k] < self.rules.stack[self.held[0]]):
+            slots.append(i)
+
+    def release(self, x: float, y: float, button: int) -> None:
+        """The pressed button released at window (x, y): a drag over one slot (or none) is a
+        click there; over several it spreads the cursor stack (left: evenly; right: one each)."""
+        if self._drag is None or self._drag[0] != button:
+            return
+        slots = self._drag[1]
+        self._drag = None
+        if len(slots) <= 1:
+            self.click(x, y, button)
+            return
+        item, count, damage = self.held
+        per = count // len(slots) if button == LEFT else 1
+        stack = int(self.rules.stack[item])
+        for i in slots:
+            items, counts, damages, k = self._where(LAYOUTS[self.screen][i])
+            n = min(per, stack - int(counts[k]))
+            items[k], damages[k] = item, damage
+            counts[k] += n
+            count -= n
+        self._set_held(item, count, damage)
         self._update_result()
 
     def _hovered(self, x: float, y: float) -> Slot | None:
