@@ -143,6 +143,14 @@ class ScriptedPlayer:
             return True
         return bool(self.sim.rules.solid[self.blocks[x, y, z]])
 
+    def overlaps_player(self, cell: tuple[int, int, int]) -> bool:
+        """True when the block cell intersects the player's hitbox."""
+        x, y, z = self.pos
+        half = self.sim.player.p["width"] / 2
+        top = y + self.sim.player.height
+        return (cell[0] < x + half and cell[0] + 1 > x - half and cell[2] < z + half and cell[2] + 1 > z - half
+                and cell[1] < top and cell[1] + 1 > y)
+
     # -- actions ---------------------------------------------------------------------------
     def action(self, px: tuple[int, int] = (0, 0), **buttons: int) -> Action:
         """An action dict: the given buttons, the held ones, and a mouse move of ``px``."""

@@ -165,7 +165,7 @@ class HouseBuilder(ScriptedPlayer):
         yield from self.pillar_up(bp.wall, (cx, g + 1, cz))
         deferred = []
         for cell in plan["roof"]:
-            if self._overlaps_player(cell):
+            if self.overlaps_player(cell):
                 deferred.append(cell)
                 continue
             yield from self.place(cell, bp.roof)
@@ -188,13 +188,6 @@ class HouseBuilder(ScriptedPlayer):
         if math.hypot(self.pos[0] - centre[0] - 0.5, self.pos[2] - centre[1] - 0.5) > 0.6:
             yield from self.walk_to((centre[0] + 0.5, centre[1] + 0.5), within=0.35, max_ticks=300)
         yield from self.place(cell, item)
-
-    def _overlaps_player(self, cell: tuple[int, int, int]) -> bool:
-        x, y, z = self.pos
-        half = self.sim.player.p["width"] / 2
-        top = y + self.sim.player.height
-        return (cell[0] < x + half and cell[0] + 1 > x - half and cell[2] < z + half and cell[2] + 1 > z - half
-                and cell[1] < top and cell[1] + 1 > y)
 
     def pillar_up(self, item: str, cell: tuple[int, int, int], max_ticks: int = 120) -> Script:
         """Look straight down, jump and place ``item`` under the feet (a one-block pillar)."""

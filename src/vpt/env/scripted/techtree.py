@@ -3,10 +3,10 @@
 The episode is a list of stages. *World* stages are played here: chop logs, dig down to stone
 with a pickaxe (every stone block mined gives cobblestone), tunnel to the nearest coal, iron and
 diamond ore and mine it with the right tier. *Crafting* stages (planks, sticks, crafting table,
-pickaxes, furnace, smelting) go through a :class:`Crafter`, which operates the simulator's GUI
-screens with the cursor; a stage whose item is already in the inventory is skipped, and when no
-crafter is available (a simulator without screens) the episode ends at the first item that
-would need one, with the reason in ``stats.failures``.
+pickaxes, furnace, smelting) go through a :class:`Crafter` — by default
+:class:`~vpt.env.scripted.crafting.GuiCrafter`, which operates the simulator's GUI screens with
+the cursor; a stage whose item is already in the inventory is skipped, and without a crafter
+the episode ends at the first item that would need one, with the reason in ``stats.failures``.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Protocol
 import numpy as np
 
 from vpt.env.scripted.base import Script, ScriptedPlayer, SkillFailed
+from vpt.env.scripted.crafting import GuiCrafter
 from vpt.env.scripted.skills import dig_down, gather_logs, nearest_block, tunnel_to
 
 __all__ = ["Crafter", "TechTreePlayer", "TECH_TREE"]
@@ -43,15 +44,16 @@ class TechTreePlayer(ScriptedPlayer):
     :data:`TECH_TREE`, reached when the player first holds the wanted number.
 
     Args (beyond :class:`ScriptedPlayer`'s):
-        crafter: how crafting stages are done; None ends the episode at the first one whose
-            item is missing.
+        crafter: how crafting stages are done: ``"gui"`` (default) a :class:`GuiCrafter`
+            working the screens; None ends the episode at the first one whose item is missing.
     """
 
     MILESTONES = tuple(item for item, _ in TECH_TREE)
 
-    def __init__(self, env, rng: np.random.Generator, skill: float | None = None, crafter: Crafter | None = None) -> None:
+    def __init__(self, env, rng: np.random.Generator, skill: float | None = None,
+                 crafter: Crafter | None | str = "gui") -> None:
         super().__init__(env, rng, skill)
-        self.crafter = crafter
+        self.crafter = GuiCrafter() if crafter == "gui" else crafter
 
     def run(self) -> Script:
         yield from self.pause(5, 20)
@@ -87,6 +89,8 @@ class TechTreePlayer(ScriptedPlayer):
         tool = self.best_pickaxe()
         if tool is None:
             raise SkillFailed("no pickaxe")
+        if isinstance(self.crafter, GuiCrafter):
+            yield from self.crafter.to_hotbar(self, tool)
         yield from self.select(tool)
 
     def gather(self, item: str, n: int) -> Script:
