@@ -632,7 +632,8 @@ class Screens:
     def _quick_targets(self, slot: Slot, item: int) -> list[list[Slot]]:
         """Where a quick move from ``slot`` tries to go, in order: the first group that takes
         anything ends the move."""
-        screen, main, hotbar, everything = self.screen, self._inv_slots("main"), self._inv_slots("hotbar"), self._inv_slots("all")
+        screen, main, hotbar = self.screen, self._inv_slots("main"), self._inv_slots("hotbar")
+        everything = main + hotbar
         if slot.kind != INVENTORY:
             targets = everything[::-1] if slot.kind == OUTPUT else everything
             return [targets]
