@@ -123,7 +123,7 @@ def test_reference_first_handling_ignores_mid_chunk_start(policy, inputs, expect
     assert np.abs(ref["buttons_logprob"][0, 3:] - exp[0, 3:]).max() > 1e-2
 
 
-@settings(max_examples=8, deadline=None)
+@settings(max_examples=5, deadline=None)
 @given(
     cuts=st.lists(st.integers(1, 11), min_size=1, max_size=4, unique=True),
     starts=st.lists(st.booleans(), min_size=12, max_size=12),
