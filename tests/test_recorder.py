@@ -131,3 +131,29 @@ def test_env_without_info_extras_follows_hotbar_keys(tmp_path):
     assert "yaw" not in lines[0] and lines[0]["isGuiOpen"] is False
     rec = load_recording(env.last_paths[0], skip_null=False)
     assert rec.env_actions[1]["hotbar.4"] == 1 and rec.env_actions[3]["hotbar.2"] == 1
+
+
+def test_scripted_crafting_recording_round_trips(tmp_path):
+    from vpt.env.scripted import TechTreePlayer
+
+    env = ContractorRecorder(SimEnv(resolution=(64, 36), world={**SMALL, "start_inventory": {"oak_log": 6}}),
+                             tmp_path, resolution=(64, 36))
+    obs, info = env.reset(seed=2)
+    player = TechTreePlayer(env, np.random.default_rng(0), skill=1.0)
+    player.reset(info)
+    sent = []
+    for _ in range(250):
+        a = player.act(info)
+        if a is None:
+            break
+        sent.append(a)
+        obs, _, _, _, info = env.step(a)
+    env.close()
+    assert "oak_planks" in player.stats.milestones  # crafted through the inventory screen
+    lines = [json.loads(s) for s in env.last_paths[1].read_text().splitlines()]
+    gui = [line for line in lines if line["isGuiOpen"]]
+    assert len(gui) > 10 and len({(line["mouse"]["x"], line["mouse"]["y"]) for line in gui}) > 5
+    rec = load_recording(env.last_paths[0], skip_null=False)
+    want = actions.env_to_policy(_batched(sent))
+    np.testing.assert_array_equal(rec.policy_actions["buttons"], want["buttons"])
+    np.testing.assert_array_equal(rec.policy_actions["camera"], want["camera"])
