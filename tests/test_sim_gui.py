@@ -187,6 +187,19 @@ def test_dragging_a_stack_over_slots_spreads_it():
     assert d.grid()[:4] == ["stick"] * 4 and d.held == ("stick", 2)  # right drag: one into each
 
 
+def test_double_click_collects_the_item_onto_the_cursor():
+    d = inventory_screen({"stick": 64 + 10, "coal": 1})  # hotbar: 64 sticks, 10 sticks, coal
+    d.click("inventory", 1)
+    d.click("inventory", 1)  # a double click on the now empty slot
+    assert d.held == ("stick", 64) and d.slot(0) == ("stick", 10) and d.slot(1) == (None, 0)
+    d.wait(5)
+    d.click("inventory", 9)
+    d.click("inventory", 0)  # take the 10 left in slot 0
+    d.wait(5)
+    d.click("inventory", 0)  # slower: an ordinary put
+    assert d.held == (None, 0) and d.slot(0) == ("stick", 10) and d.slot(9) == ("stick", 64)
+
+
 def test_quick_move_with_sneak():
     d = inventory_screen({"stick": 5, "coal": 3})
     d.click("inventory", 0, sneak=True)  # hotbar -> main inventory

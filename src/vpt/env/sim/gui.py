@@ -33,6 +33,9 @@ releases buttons through :meth:`Screens.press`, :meth:`Screens.drag` and :meth:`
   down and dragged over several slots (empty or holding the same item), the left button
   spreads the stack evenly over them and the right button puts one item into each; what is
   left stays on the cursor;
+* a double click (a second left press on the same slot within :data:`DOUBLE_CLICK_TICKS`) with
+  a stack on the cursor, on a slot that is now empty, collects that item from the other slots
+  onto the cursor, up to a full stack (not-full stacks first, like Minecraft);
 * a click outside the screen drops the cursor stack (left) or one item of it (right);
 * with the cursor empty, a hotbar key (``hotbar.1``–``hotbar.9``) swaps the hovered slot with
   that hotbar slot (over the crafting result: crafts once into it if it is empty), and ``drop``
@@ -69,7 +72,7 @@ from vpt.env.sim.player import HOTBAR, MAIN_END, OFFHAND, Inventory
 from vpt.env.sim.rules import Recipe, Rules
 
 __all__ = [
-    "GUI_SCALE", "WINDOW", "SCREEN_SIZE", "SCREEN_ORIGIN", "SCREENS", "LEFT", "RIGHT", "Slot", "LAYOUTS",
+    "GUI_SCALE", "WINDOW", "SCREEN_SIZE", "SCREEN_ORIGIN", "SCREENS", "LEFT", "RIGHT", "DOUBLE_CLICK_TICKS", "Slot", "LAYOUTS",
     "slot_center", "slot_at", "slot_index", "inside_screen", "match_recipe", "Furnace", "ScreenView",
     "Screens",
 ]  # fmt: skip
@@ -86,6 +89,8 @@ SCREEN_ORIGIN = ((WINDOW[0] // GUI_SCALE - SCREEN_SIZE[0]) // 2, (WINDOW[1] // G
 SCREENS: dict[str, int] = {"inventory": 2, "crafting_table": 3, "furnace": 0}
 #: Mouse buttons for :meth:`Screens.click`: attack = left, use = right.
 LEFT, RIGHT = 0, 1
+#: Presses on the same slot at most this many ticks apart are a double click (Minecraft: 250 ms).
+DOUBLE_CLICK_TICKS = 5
 
 RESULT, GRID, INVENTORY, INPUT, FUEL, OUTPUT = "result", "grid", "inventory", "input", "fuel", "output"
 _FURNACE_SLOT = {INPUT: 0, FUEL: 1, OUTPUT: 2}
@@ -332,6 +337,8 @@ class Screens:
         self.dropped = np.zeros(rules.num_items, np.int64)
         self._selected = 0
         self._drag: tuple[int, list[int]] | None = None  # button, slots dragged over
+        self._ticks = 0
+        self._last_press = (-DOUBLE_CLICK_TICKS - 1, -1, -1)  # tick, slot, button
 
     # -- open / close / tick ---------------------------------------------------------------
     def open(self, screen: str, block: tuple[int, int, int] | None = None, selected: int = 0) -> None:
@@ -363,6 +370,7 @@ class Screens:
 
     def tick(self) -> None:
         """Advance every furnace by one game tick."""
+        self._ticks += 1
         for f in self.furnaces.values():
             if not f.idle:
                 f.tick(self.rules)
@@ -434,9 +442,16 @@ class Screens:
         if not self.screen:
             return
         i = slot_at(self.screen, x, y)
+        double = (i, button) == self._last_press[1:] and self._ticks - self._last_press[0] <= DOUBLE_CLICK_TICKS
+        self._last_press = (self._ticks, i, button)
         if quick or self.held[1] == 0 or (i >= 0 and LAYOUTS[self.screen][i].kind == RESULT):
             self.click(x, y, button, quick)
             return
+        if double and button == LEFT and i >= 0:
+            _, counts, _, k = self._where(LAYOUTS[self.screen][i])
+            if counts[k] == 0:  # the first click took this slot's stack
+                self._collect()
+                return
         self._drag = (button, [])
         self.drag(x, y)
 
@@ -476,6 +491,28 @@ class Screens:
             items[k], damages[k] = item, damage
             counts[k] += n
             count -= n
+        self._set_held(item, count, damage)
+        self._update_result()
+
+    def _collect(self) -> None:
+        """Gather the cursor's item from the screen's slots onto the cursor, up to a stack."""
+        item, count, damage = self.held
+        stack = int(self.rules.stack[item])
+        for full_too in (False, True):
+            for s in LAYOUTS[self.screen]:
+                if count >= stack:
+                    break
+                if s.kind == RESULT:
+                    continue
+                items, counts, damages, k = self._where(s)
+                if items[k] != item or damages[k] != damage or (counts[k] == stack and not full_too):
+                    continue
+                n = min(stack - count, int(counts[k]))
+                counts[k] -= n
+                if counts[k] == 0:
+                    items[k], damages[k] = -1, 0
+                count += n
+                self._taken(s, item, n)
         self._set_held(item, count, damage)
         self._update_result()
 
