@@ -84,9 +84,12 @@ def main(argv: list[str]) -> None:
         baseline = fresh()
         ours = fresh()
         ours.optimize_for_inference(channels_last=True)
+        wino = fresh()
+        wino.optimize_for_inference(channels_last=True, winograd=True)
         cases = {
             "reference style (fp32, batch 1, no overlap)": lambda: reference_style(baseline, videos),
             "vpt label (channels-last, overlap, decode-ahead)": lambda: label_videos(ours, videos, Path(tmp) / f"l{time.time_ns()}").frames,
+            "vpt label + Winograd convs": lambda: label_videos(wino, videos, Path(tmp) / f"w{time.time_ns()}").frames,
         }
         if args.bf16:
             lowp = fresh()

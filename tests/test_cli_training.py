@@ -20,7 +20,7 @@ def test_idm_train_label_then_bc_train(tmp_path):
     assert r.exit_code == 0, r.output
     r = run.invoke(app, ["idm", "label", str(tmp_path / "recs"), "--model", str(tmp_path / "idm/idm.model"),
                          "--weights", str(tmp_path / "idm/idm.weights"), "--out", str(tmp_path / "labels"), "--window", "16",
-                         "--no-bf16", "--jsonl"])  # fmt: skip
+                         "--jsonl"])  # fmt: skip
     assert r.exit_code == 0, r.output
     assert len(list((tmp_path / "labels").glob("*.labels.npz"))) == 2 and len(list((tmp_path / "labels").glob("*.jsonl"))) == 2
     r = run.invoke(app, ["bc", "train", "--data", str(tmp_path / "labels"), "--out", str(tmp_path / "bc"), "--preset", "tiny",

@@ -20,7 +20,6 @@ from torch import nn
 
 from vpt.actions import N_BUTTON_INDICES, N_CAMERA_INDICES
 from vpt.nn import (
-    Conv2d,
     ActionHeads,
     AttentionState,
     FanInInitReLULayer,
@@ -308,13 +307,7 @@ class VPTPolicy(nn.Module):
                 Changes log-probabilities by about 1e-3. None: float32.
             linear_max_rows: see ``vpt.nn.Linear.set_inference_dtype``.
         """
-        fmt = torch.channels_last if channels_last else torch.contiguous_format
-        for m in self.net.img_process.cnn.modules():
-            if isinstance(m, nn.Conv2d):
-                m.weight.data = m.weight.data.contiguous(memory_format=fmt)
-            if isinstance(m, Conv2d):
-                m.set_winograd(winograd)
-        self.net.img_process.set_inference_dtype(encoder_dtype)
+        self.net.img_process.optimize_for_inference(channels_last=channels_last, winograd=winograd, dtype=encoder_dtype)
         for m in self.modules():
             if isinstance(m, Linear):
                 m.set_inference_dtype(linear_dtype, linear_max_rows)

@@ -64,7 +64,8 @@ def label(
     stride: int = typer.Option(0, help="frames between window starts (0: window/2)"),
     batch_size: int = typer.Option(8, help="windows per transformer call"),
     chunk: int = typer.Option(32, help="frames per image-encoder call"),
-    bf16: bool = typer.Option(True, help="bfloat16 image encoder (CPU with AMX, or GPU)"),
+    bf16: bool = typer.Option(False, help="bfloat16 image encoder (GPUs, CPUs with native bf16; slow on AVX2-only CPUs)"),
+    winograd: bool = typer.Option(True, help="Winograd 3x3 convs on CPU (about 1e-5 relative change)"),
     jsonl: bool = typer.Option(False, help="also export contractor-format .jsonl next to each label file"),
     device: str = typer.Option("auto"),
 ) -> None:
@@ -78,7 +79,8 @@ def label(
 
     dist = init_distributed(device)
     idm = load_idm(model, weights, device=dist.device)
-    idm.optimize_for_inference(channels_last=True, encoder_dtype=torch.bfloat16 if bf16 else None)
+    idm.optimize_for_inference(channels_last=True, winograd=winograd and dist.device.type == "cpu",
+                               encoder_dtype=torch.bfloat16 if bf16 else None)
     files: list[Path] = []
     root = None
     for v in videos:

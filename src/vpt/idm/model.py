@@ -165,14 +165,12 @@ class InverseDynamicsModel(nn.Module):
     def device(self) -> torch.device:
         return self.net.final_ln.weight.device
 
-    def optimize_for_inference(self, *, channels_last: bool = True, encoder_dtype: torch.dtype | None = None) -> None:
-        """Channels-last conv weights and (optionally) a low-precision copy of the CNN for
-        gradient-free calls; float32 results and the state dict are unchanged."""
-        fmt = torch.channels_last if channels_last else torch.contiguous_format
-        for m in self.net.img_process.cnn.modules():
-            if isinstance(m, nn.Conv2d):
-                m.weight.data = m.weight.data.contiguous(memory_format=fmt)
-        self.net.img_process.set_inference_dtype(encoder_dtype)
+    def optimize_for_inference(
+        self, *, channels_last: bool = True, winograd: bool = False, encoder_dtype: torch.dtype | None = None
+    ) -> None:
+        """Speed settings of the image encoder (see ``ImageEncoder.optimize_for_inference``);
+        the state dict is unchanged."""
+        self.net.img_process.optimize_for_inference(channels_last=channels_last, winograd=winograd, dtype=encoder_dtype)
 
     def initial_state(self, batch_size: int, device: torch.device | str | None = None):
         """Empty state (the IDM has no memory: ``attention_memory_size == timesteps``)."""
