@@ -87,6 +87,8 @@ def generate(
 ) -> None:
     """Play scripted episodes on the simulator and write contractor recordings (mp4 + jsonl) or
     web videos, in parallel, resumably, with a manifest of seeds and settings."""
+    import time
+
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from vpt.data.generate import GenerateConfig, episode_plan, load_results, measure_players, success_rates
@@ -104,12 +106,12 @@ def generate(
                   TextColumn("{task.fields[rate]}"), console=console) as progress:
         task = progress.add_task(f"{player}{' (web)' if web else ''}", total=len(episode_plan(cfg)),
                                  completed=min(already, episodes), rate="")
-        t0 = __import__("time").perf_counter()
+        t0 = time.perf_counter()
 
         def on_result(r: dict) -> None:
             nonlocal frames
             frames += r.get("frames", r["steps"])
-            dt = __import__("time").perf_counter() - t0
+            dt = time.perf_counter() - t0
             progress.update(task, advance=1, rate=f"{frames / max(dt, 1e-9):.0f} frames/s")
 
         try:
@@ -123,7 +125,9 @@ def generate(
     rates = success_rates(results, PLAYERS[player].MILESTONES)
     if stats_only:
         out.mkdir(parents=True, exist_ok=True)
-        (out / "stats.json").write_text(json.dumps({"config": cfg.to_dict(), "success": rates, "episodes": results}, indent=1))
+        tmp = out / ".stats.json.tmp"
+        tmp.write_text(json.dumps({"config": cfg.to_dict(), "success": rates, "episodes": results}, indent=1))
+        tmp.replace(out / "stats.json")
     t = Table(title=f"{out}: {len(results)} episodes")
     t.add_column("milestone")
     t.add_column("success")
