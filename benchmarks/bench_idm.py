@@ -63,7 +63,7 @@ def main(argv: list[str]) -> None:
     ap.add_argument("--frames", type=int, default=256, help="frames per video")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--bf16", action="store_true", help="also time the bf16 image encoder")
-    ap.add_argument("--train-batch", type=int, default=4)
+    ap.add_argument("--train-batch", type=int, default=4, help="0: skip the training measurement")
     ap.add_argument("--device", default="auto")
     args = ap.parse_args(argv)
     device = resolve_device(args.device)
@@ -105,25 +105,28 @@ def main(argv: list[str]) -> None:
 
     # Training throughput.
     model = fresh().train()
-    model.optimize_for_inference(channels_last=True)
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
-    w = model.cfg.window
-    f = torch.randint(0, 256, (args.train_batch, w, 128, 128, 3), dtype=torch.uint8, device=device)
-    b = torch.randint(0, 2, (args.train_batch, w, 20), device=device)
-    c = torch.randint(0, 11, (args.train_batch, w, 2), device=device)
-    times = []
-    for i in range(args.repeats + 1):
-        t = time.perf_counter()
-        opt.zero_grad()
-        loss, _ = idm_loss(model(f), b, c)
-        loss.backward()
-        opt.step()
-        if i:
-            times.append(f.shape[0] * w / (time.perf_counter() - t))
-    results[f"training fp32 (batch {args.train_batch} x {w} frames)"] = times
+    if not args.train_batch:
+        model = None
+    w = baseline.cfg.window
+    if model is not None:
+        model.optimize_for_inference(channels_last=True)
+        opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+        f = torch.randint(0, 256, (args.train_batch, w, 128, 128, 3), dtype=torch.uint8, device=device)
+        b = torch.randint(0, 2, (args.train_batch, w, 20), device=device)
+        c = torch.randint(0, 11, (args.train_batch, w, 2), device=device)
+        times = []
+        for i in range(args.repeats + 1):
+            t = time.perf_counter()
+            opt.zero_grad()
+            loss, _ = idm_loss(model(f), b, c)
+            loss.backward()
+            opt.step()
+            if i:
+                times.append(f.shape[0] * w / (time.perf_counter() - t))
+        results[f"training fp32 (batch {args.train_batch} x {w} frames)"] = times
 
     base = statistics.median(results["reference style (fp32, batch 1, no overlap)"])
-    params = sum(p.numel() for p in model.parameters())
+    params = sum(p.numel() for p in baseline.parameters())
     print(f"IDM preset {args.preset} ({params / 1e6:.1f}M params), {args.videos} videos x {args.frames} frames, "
           f"window {w}, device {device}, torch threads {torch.get_num_threads()}, median of {args.repeats}")  # fmt: skip
     print(f"{'case':52s} {'frames/s':>10s} {'vs reference':>13s}")

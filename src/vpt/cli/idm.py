@@ -65,7 +65,7 @@ def label(
     batch_size: int = typer.Option(8, help="windows per transformer call"),
     chunk: int = typer.Option(32, help="frames per image-encoder call"),
     bf16: bool = typer.Option(False, help="bfloat16 image encoder (GPUs, CPUs with native bf16; slow on AVX2-only CPUs)"),
-    winograd: bool = typer.Option(True, help="Winograd 3x3 convs on CPU (about 1e-5 relative change)"),
+    winograd: bool = typer.Option(False, help="Winograd 3x3 convs on CPU (about 1e-5 relative change; measured slower for the IDM on AVX2)"),
     jsonl: bool = typer.Option(False, help="also export contractor-format .jsonl next to each label file"),
     device: str = typer.Option("auto"),
 ) -> None:
