@@ -15,6 +15,7 @@ key or hits the wrong block before correcting.
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Generator, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -64,7 +65,7 @@ class Stats:
     failures: list[str] = field(default_factory=list)
 
 
-class ScriptedPlayer:
+class ScriptedPlayer(ABC):
     """Base class: a player with privileged access to a :class:`SimEnv` acting via actions.
 
     Args:
@@ -109,9 +110,9 @@ class ScriptedPlayer:
             self._script = None
             return None
 
+    @abstractmethod
     def run(self) -> Script:
-        """The whole episode's behaviour (subclasses)."""
-        raise NotImplementedError
+        """The whole episode's behaviour (each player defines it)."""
 
     def milestone(self, name: str) -> None:
         """Record that ``name`` was reached now (first time only)."""
