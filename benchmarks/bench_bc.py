@@ -20,7 +20,8 @@ import time
 import numpy as np
 import torch
 
-from vpt.agent.bc import Episode, EpisodeStreams, bc_loss, detach_state
+from vpt.agent.bc import Episode, EpisodeStreams, bc_loss
+from vpt.agent.policy import detach_state
 from vpt.agent.presets import build_policy
 
 

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from vpt.agent import load_policy
-from vpt.agent.bc import BCConfig, Episode, EpisodeStreams, bc_loss, detach_state, load_episodes, train_bc
+from vpt.agent.bc import BCConfig, Episode, EpisodeStreams, bc_loss, load_episodes, train_bc
 from vpt.agent.presets import build_policy
 from vpt.data.synthetic import write_synthetic_recording
 

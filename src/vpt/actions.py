@@ -53,6 +53,7 @@ __all__ = [
     "factored_to_env",
     "env_to_policy",
     "policy_to_env",
+    "complete_batched",
     "is_null_factored",
 ]
 
@@ -351,6 +352,18 @@ def env_to_policy(env_action: Mapping[str, Any]) -> dict[str, np.ndarray]:
 def policy_to_env(policy_action: Mapping[str, Any]) -> dict[str, np.ndarray]:
     """Joint indices ``{"buttons", "camera"}`` (any shape, numpy or torch) → env dict (see :func:`factored_to_env`)."""
     return factored_to_env(*joint_to_factored(policy_action["buttons"], policy_action["camera"]))
+
+
+def complete_batched(env_action: Mapping[str, Any], n: int) -> dict[str, np.ndarray]:
+    """A batched agent action (the 20 buttons + ``camera``) made complete for a Gymnasium vector
+    env over the MineRL space: the three keys the policy never presses (``ESC``, ``swapHands``,
+    ``pickItem``) added as zeros, ``camera`` as float32."""
+    out = {k: np.asarray(v) for k, v in env_action.items()}
+    for k in ENV_BUTTONS:
+        if k not in out:
+            out[k] = np.zeros(n, dtype=np.int64)
+    out["camera"] = np.asarray(env_action["camera"], dtype=np.float32).reshape(n, 2)
+    return out
 
 
 def is_null_factored(factored: Any, camera_bins: Any) -> np.ndarray:

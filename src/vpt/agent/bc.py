@@ -26,7 +26,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from vpt import actions
 from vpt.agent.files import load_policy, save_policy
-from vpt.agent.policy import PolicyState, VPTPolicy
+from vpt.agent.policy import VPTPolicy, detach_state
 from vpt.agent.presets import build_policy
 from vpt.data import DatasetReport, iter_recordings, list_recordings, read_video, resize_to_agent
 from vpt.data.jsonl import RecordingError
@@ -104,8 +104,7 @@ def load_episodes(
     refs = list_recordings(source, require_jsonl=True)
     for ref, rec in iter_recordings(refs, report=report, skip_null=False, legacy_integer_camera=legacy_integer_camera):
         b, c = rec.policy_actions["buttons"], rec.policy_actions["camera"]
-        cuts = np.nonzero(np.diff(rec.line_index) != 1)[0] + 1
-        for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, len(rec)]):
+        for lo, hi in rec.contiguous_runs():
             episodes.append(Episode(f"{ref.name}[{lo}:{hi}]", rec.frames[lo:hi], b[lo:hi], c[lo:hi], ~rec.is_null[lo:hi]))
     return episodes
 
@@ -185,9 +184,6 @@ def bc_loss(out, buttons: torch.Tensor, camera: torch.Tensor, mask: torch.Tensor
                            "acc/buttons": acc_b.item(), "acc/camera": acc_c.item(), "trained_frames": n.item()}  # fmt: skip
 
 
-def detach_state(state: PolicyState) -> PolicyState:
-    """Cut the graph between chunks (truncated backpropagation through time)."""
-    return tuple(AttentionState(s.mask, s.k.detach(), s.v.detach()) for s in state)
 
 
 @dataclass

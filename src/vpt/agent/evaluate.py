@@ -16,6 +16,7 @@ from typing import Any
 import gymnasium
 import numpy as np
 
+from vpt.actions import complete_batched
 from vpt.agent.agent import Agent
 from vpt.data.video import VideoWriter
 
@@ -114,9 +115,7 @@ def evaluate(
         if writer is not None:
             f = obs["pov"][0]
             writer.write(f[: f.shape[0] - f.shape[0] % 2, : f.shape[1] - f.shape[1] % 2])
-        action = agent.get_actions(obs, first=first, deterministic=deterministic)
-        action = {**action, **{k: np.zeros(num_envs, np.int64) for k in ("ESC", "swapHands", "pickItem")}}
-        action["camera"] = np.asarray(action["camera"], np.float32)
+        action = complete_batched(agent.get_actions(obs, first=first, deterministic=deterministic), num_envs)
         obs, reward, terminated, truncated, info = envs.step(action)
         ret += reward * active
         length += active

@@ -33,6 +33,11 @@ from vpt.nn import (
 PolicyState = tuple[AttentionState, ...]
 """Recurrent state: one ``AttentionState`` (mask, K, V) per transformer layer."""
 
+def detach_state(state: PolicyState) -> PolicyState:
+    """Cut the autograd graph at a state (truncated backpropagation through time)."""
+    return tuple(AttentionState(s.mask, s.k.detach(), s.v.detach()) for s in state)
+
+
 class ModelConfigError(ValueError):
     """The network kwargs of a ``.model`` file are invalid or unsupported."""
 

@@ -47,6 +47,12 @@ class Recording:
     def has_actions(self) -> bool:
         return self.policy_actions is not None
 
+    def contiguous_runs(self) -> list[tuple[int, int]]:
+        """``(lo, hi)`` sample ranges of consecutive source lines (skipped bad or null lines cut
+        the recording there): the pieces that can be treated as uninterrupted time."""
+        cuts = (np.nonzero(np.diff(self.line_index) != 1)[0] + 1).tolist()
+        return list(zip([0, *cuts], [*cuts, len(self)]))
+
 
 def recording_paths(path: str | Path) -> tuple[Path, Path]:
     """``(mp4, jsonl)`` paths for a recording given as its mp4, its jsonl, or its stem."""

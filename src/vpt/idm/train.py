@@ -121,8 +121,7 @@ def load_segments(refs: list, *, legacy_integer_camera: bool = False, report: Da
         env = {k: np.array([a[k] for a in rec.env_actions]) for k in actions.BUTTONS}
         env["camera"] = np.stack([np.asarray(a["camera"], dtype=np.float64) for a in rec.env_actions])
         fac, bins = actions.env_to_factored(env)
-        cuts = np.nonzero(np.diff(rec.line_index) != 1)[0] + 1
-        for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, len(rec)]):
+        for lo, hi in rec.contiguous_runs():
             segments.append(Segment(f"{ref.name}[{lo}:{hi}]", rec.frames[lo:hi], fac[lo:hi], bins[lo:hi], env["camera"][lo:hi]))
     return segments
 

@@ -37,7 +37,7 @@ import torch
 
 from vpt import actions
 from vpt.agent.files import load_policy, save_policy
-from vpt.agent.policy import PolicyState, VPTPolicy
+from vpt.agent.policy import PolicyState, VPTPolicy, detach_state
 from vpt.agent.presets import build_policy
 from vpt.nn import CategoricalActionHead
 from vpt.nn.attention import AttentionState
@@ -91,14 +91,6 @@ def make_vector_env(cfg: PPOConfig) -> gymnasium.vector.VectorEnv:
     return gymnasium.vector.AsyncVectorEnv(fns, **kw) if cfg.async_envs else gymnasium.vector.SyncVectorEnv(fns, **kw)
 
 
-def _complete(env_action: dict[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
-    """The agent's 21-key batched action with the three keys the policy never presses added."""
-    out = {k: env_action[k] for k in env_action}
-    for k in ("ESC", "swapHands", "pickItem"):
-        out[k] = np.zeros(n, dtype=np.int64)
-    out["camera"] = out["camera"].astype(np.float32)
-    return out
-
 
 @dataclass
 class Rollout:
@@ -130,9 +122,6 @@ def _clone_state(state: PolicyState) -> PolicyState:
 def _select_rows(state: PolicyState, rows: torch.Tensor) -> PolicyState:
     return tuple(AttentionState(s.mask[rows], s.k[rows], s.v[rows]) for s in state)
 
-
-def _detach(state: PolicyState) -> PolicyState:
-    return tuple(AttentionState(s.mask, s.k.detach(), s.v.detach()) for s in state)
 
 
 def action_logprob(out, buttons: torch.Tensor, camera: torch.Tensor) -> torch.Tensor:
@@ -169,7 +158,7 @@ def collect_rollout(
         out, state = policy(f, fl, state)
         b = CategoricalActionHead.sample(out.buttons_logprob, False, generator)
         c = CategoricalActionHead.sample(out.camera_logprob, False, generator)
-        env_action = _complete(actions.policy_to_env({"buttons": b[:, 0].cpu(), "camera": c[:, 0].cpu()}), n)
+        env_action = actions.complete_batched(actions.policy_to_env({"buttons": b[:, 0].cpu(), "camera": c[:, 0].cpu()}), n)
         next_obs, reward, terminated, truncated, info = envs.step(env_action)
         done = np.logical_or(terminated, truncated)
         returns += reward
@@ -216,7 +205,7 @@ def replay(policy: VPTPolicy, frames: torch.Tensor, first: torch.Tensor, state: 
         with autocast(frames.device, precision):
             out, state = policy(frames[:, sl], first[:, sl], state)
         yield sl, out
-        state = _detach(state)
+        state = detach_state(state)
 
 
 def kl_to_prior(out, prior_buttons: torch.Tensor, prior_camera: torch.Tensor) -> torch.Tensor:
