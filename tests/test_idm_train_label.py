@@ -100,3 +100,21 @@ def test_sharding_by_rank_splits_videos_without_overlap(recordings, tmp_path):
     r0 = label_videos(idm, videos, tmp_path, window=16, rank=0, world_size=2)
     r1 = label_videos(idm, videos, tmp_path, window=16, rank=1, world_size=2)
     assert r0.labelled + r1.labelled == 3 and r0.skipped_existing == r1.skipped_existing == 0
+
+
+def test_curve_trains_one_run_per_budget_and_tabulates_them(recordings, tmp_path):
+    from vpt.idm.curve import read_curve, run_curve, write_curve
+
+    base = IDMTrainConfig(data=str(recordings), out=str(tmp_path / "curve"), preset="tiny", window=16, batch_size=1,
+                          steps=2, warmup=1, eval_every=2, val_recordings=1, precision="fp32")  # fmt: skip
+    one_recording = 40 / 20 / 3600  # hours: fewer frames than one 48-frame recording -> exactly one kept
+    calls = []
+    run_curve(base, [one_recording, 0.0], progress=lambda h, s, logs: calls.append((h, s)))
+    assert calls == [(one_recording, 1), (one_recording, 2), (0.0, 1), (0.0, 2)]
+    rows = read_curve(tmp_path / "curve")
+    assert [r["train_frames"] for r in rows] == [48, 96]  # 1 then both training recordings
+    run_curve(base, [0.0], progress=lambda h, s, logs: calls.append((h, s)))  # finished: not trained again
+    assert len(calls) == 4
+    table = write_curve(tmp_path / "curve", command="vpt idm curve ...").read_text()
+    assert table.count("\n| 0.0") == 2 and "camera R²" in table
+    assert (tmp_path / "curve" / "curve.png").stat().st_size > 0

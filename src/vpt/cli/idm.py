@@ -55,6 +55,45 @@ def train(
 
 
 @app.command()
+def curve(
+    data: Path = typer.Option(..., help="recordings: a folder or an index .json (the last --val-recordings are held out)"),
+    out: Path = typer.Option(..., help="folder of runs, one per budget (hours_<h>/); resumable"),
+    hours: str = typer.Option(..., help="comma-separated hours of training data per run, e.g. 0.02,0.05,0.1,0 (0: all)"),
+    preset: str = typer.Option("tiny", help="architecture: tiny, small, 4x"),
+    steps: int = typer.Option(1000, help="training steps of every run"),
+    batch_size: int = typer.Option(4),
+    window: int = typer.Option(32, help="frames per window"),
+    lr: float = typer.Option(1e-3),
+    precision: str = typer.Option("fp32", help="fp32, bf16 or fp16 (GPU)"),
+    val_recordings: int = typer.Option(3, help="held-out recordings (the same for every run)"),
+    seed: int = typer.Option(0),
+    device: str = typer.Option("auto"),
+) -> None:
+    """IDM accuracy against hours of training data: one run per budget, then curve.md/.png of all
+    finished runs in OUT (run several of these on one OUT with different --hours to use more cores)."""
+    import shlex
+    import sys
+
+    from vpt.idm.curve import run_curve, write_curve
+    from vpt.idm.train import IDMTrainConfig
+
+    budgets = [float(h) for h in hours.split(",") if h.strip()]
+    base = IDMTrainConfig(data=str(data), out=str(out), preset=preset, steps=steps, batch_size=batch_size, window=window,
+                          lr=lr, precision=precision, eval_every=steps, val_recordings=val_recordings, seed=seed,
+                          device=device)  # fmt: skip
+    with progress_bar("idm curve", steps * len(budgets), console) as update:
+        done = {h: 0 for h in budgets}
+
+        def show(h: float, step: int, logs: dict[str, float]) -> None:
+            done[h] = step
+            update(completed=sum(done.values()), info=f"{h:g} h: step {step} loss {logs['loss']:.3f}")
+
+        run_curve(base, budgets, progress=show)
+    table = write_curve(out, command="vpt idm curve " + " ".join(shlex.quote(a) for a in sys.argv[3:]))
+    console.print(table.read_text())
+
+
+@app.command()
 def label(
     videos: list[Path] = typer.Argument(..., help="videos (.mp4) or folders of them"),
     model: Path = typer.Option(..., help="IDM .model"),

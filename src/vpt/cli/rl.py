@@ -14,6 +14,16 @@ app = typer.Typer(help="Reinforcement learning on a task (item-sequence reward).
 console = Console()
 
 
+def _env_kwargs(world: str, max_steps: int, **extra: object) -> dict[str, object]:
+    """Task kwargs from the command line: world options (JSON) and the episode length."""
+    kwargs: dict[str, object] = dict(extra)
+    if json.loads(world):
+        kwargs["world"] = json.loads(world)
+    if max_steps:
+        kwargs["max_steps"] = max_steps
+    return kwargs
+
+
 @app.command()
 def train(
     out: Path = typer.Option(..., help="run folder (resumes if it holds a checkpoint)"),
@@ -32,6 +42,7 @@ def train(
     value_warmup: int = typer.Option(0, help="iterations training only the value head"),
     resolution: int = typer.Option(128, help="square observation size rendered by the simulator"),
     world: str = typer.Option("{}", help="world options as JSON, e.g. '{\"tree_density\": 0.05}'"),
+    max_steps: int = typer.Option(0, help="episode length in env steps (0: the task's own, 12,000)"),
     sync: bool = typer.Option(False, help="SyncVectorEnv instead of AsyncVectorEnv"),
     seed: int = typer.Option(0),
     device: str = typer.Option("auto"),
@@ -45,9 +56,7 @@ def train(
         init_model, init_weights = init
     else:
         raise typer.BadParameter("--init takes MODEL and WEIGHTS (--init m.model --init m.weights) or 'none'")
-    env_kwargs = {"resolution": [resolution, resolution]}
-    if json.loads(world):
-        env_kwargs["world"] = json.loads(world)
+    env_kwargs = _env_kwargs(world, max_steps, resolution=[resolution, resolution])
     cfg = PPOConfig(out=str(out), task=task, env_kwargs=env_kwargs, init_model=init_model, init_weights=init_weights,
                     preset=preset, num_envs=num_envs, async_envs=not sync, rollout_steps=rollout_steps,
                     iterations=iterations, epochs=epochs, minibatch_envs=minibatch_envs, chunk=chunk, lr=lr,
@@ -69,12 +78,13 @@ def sb3(
     num_envs: int = typer.Option(4),
     size: int = typer.Option(64, help="square observation size"),
     world: str = typer.Option("{}", help="world options as JSON"),
+    max_steps: int = typer.Option(0, help="episode length in env steps (0: the task's own, 12,000)"),
     seed: int = typer.Option(0),
 ) -> None:
     """RL from scratch with stable-baselines3's PPO (CnnPolicy) on a multi-discrete action view."""
     from vpt.rl.sb3 import train_sb3
 
-    env_kwargs = {"world": json.loads(world)} if json.loads(world) else {}
+    env_kwargs = _env_kwargs(world, max_steps)
     console.print_json(json.dumps(train_sb3(task, out, total_steps=steps, num_envs=num_envs, env_kwargs=env_kwargs,
                                             size=size, seed=seed)))  # fmt: skip
 
