@@ -84,6 +84,7 @@ def generate(
     seed: int = typer.Option(0, "--seed", help="base seed (episode seeds derive from it)"),
     web: bool = typer.Option(False, "--web", help="web videos: mp4 only, varied looks, overlays, ground truth aside"),
     stats_only: bool = typer.Option(False, "--stats-only", help="only measure success rates (no videos): DIR/stats.json"),
+    world: str = typer.Option("{}", "--world", help='world options as JSON, e.g. \'{"tree_density": 0.05}\''),
 ) -> None:
     """Play scripted episodes on the simulator and write contractor recordings (mp4 + jsonl) or
     web videos, in parallel, resumably, with a manifest of seeds and settings."""
@@ -96,7 +97,7 @@ def generate(
     from vpt.env.scripted import PLAYERS
 
     try:
-        cfg = GenerateConfig(player=player, episodes=episodes, seed=seed, max_steps=max_steps, web=web)
+        cfg = GenerateConfig(player=player, episodes=episodes, seed=seed, max_steps=max_steps, web=web, world=json.loads(world))
     except ValueError as e:
         console.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from e
