@@ -23,3 +23,12 @@ def test_micro_pipeline_runs_end_to_end_and_resumes(tmp_path):
     t = time.perf_counter()
     again = run_pipeline("micro", out, log=lambda m: None)
     assert time.perf_counter() - t < 5 and json.dumps(again, default=str) == json.dumps(results, default=str)
+
+    # A given IDM (e.g. OpenAI's) replaces training; it is scored on the same held-out recordings.
+    from vpt.pipeline import SCALES, Context, stage_idm
+
+    ctx = Context(out, SCALES["micro"], 0, {"idm": out / "idm" / "idm.model"}, {"contractor": results["contractor"]}, print)
+    given = stage_idm(ctx)
+    assert given["given"] and given["weights"].endswith("idm.weights")
+    for k in ("val/keypress_accuracy", "val/camera_r2"):
+        assert given[k] == results["idm"][k]

@@ -45,18 +45,24 @@ class Scale:
     house: int
     web: int
     max_steps: int
+    """Episode length of the tech-tree recordings, web videos and item evaluations."""
     world: dict[str, Any]
     workers: int = 2
     idm_preset: str = "tiny"
     idm_steps: int = 100
     idm_batch: int = 4
     idm_window: int = 32
+    idm_lr: float = 3e-4
     heldout_fraction: float = 0.34
     policy_preset: str = "tiny"
     bc_steps: int = 100
     bc_batch: int = 4
     bc_chunk: int = 32
+    bc_lr: float = 3e-4
+    """BC from scratch (fine-tuning uses a third of it)."""
     ft_steps: int = 50
+    house_steps: int = 0
+    """Episode length of the house recordings and house evaluations (0: ``max_steps``)."""
     eval_episodes: int = 4
     eval_steps: int = 300
     eval_resolution: int = 128
@@ -104,7 +110,8 @@ def _generate(ctx: Context, name: str, player: str, episodes: int, web: bool) ->
     from vpt.data.generate import GenerateConfig, generate, success_rates
 
     offset = {"contractor": 0, "house": 100_000, "web": 200_000}[name]  # distinct worlds per data set
-    cfg = GenerateConfig(player=player, episodes=episodes, seed=ctx.seed + offset, max_steps=ctx.scale.max_steps,
+    steps = (ctx.scale.house_steps or ctx.scale.max_steps) if name == "house" else ctx.scale.max_steps
+    cfg = GenerateConfig(player=player, episodes=episodes, seed=ctx.seed + offset, max_steps=steps,
                          web=web, world=dict(ctx.scale.world))  # fmt: skip
     done = {"n": 0}
 
@@ -162,13 +169,26 @@ def _link_set(refs: list, folder: Path) -> Path:
 
 
 def stage_idm(ctx: Context) -> dict[str, Any]:
+    """Train the IDM on the contractor recordings, or take a given one (``sources["idm"]``, a
+    ``.model`` beside its ``.weights``, e.g. OpenAI's ``4x_idm``); either way report its
+    held-out metrics on the last contractor recordings."""
     from vpt.idm.train import IDMTrainConfig, train_idm
 
     train, held = _split_contractor(ctx)
+    if "idm" in ctx.sources:
+        from vpt.idm import load_idm
+        from vpt.idm.train import evaluate, load_segments
+
+        model_path = ctx.sources["idm"]
+        weights = model_path.with_suffix(".weights")
+        idm = load_idm(model_path, weights)
+        metrics = evaluate(idm, load_segments(held), window=ctx.scale.idm_window) if held else {}
+        return {"model": str(model_path), "weights": str(weights), "given": True,
+                **{k: v for k, v in metrics.items() if k.startswith("val/")}}  # fmt: skip
     data = _link_set(train + held, ctx.path("idm_data"))  # held-out = the last recordings (val)
     s = ctx.scale
     cfg = IDMTrainConfig(data=str(data), out=str(ctx.path("idm")), preset=s.idm_preset, window=s.idm_window,
-                         batch_size=s.idm_batch, steps=s.idm_steps, warmup=max(1, s.idm_steps // 20),
+                         batch_size=s.idm_batch, steps=s.idm_steps, lr=s.idm_lr, warmup=max(1, s.idm_steps // 20),
                          eval_every=max(1, s.idm_steps // 2), checkpoint_every=max(1, s.idm_steps // 10),
                          val_recordings=len(held), precision=s.precision, seed=ctx.seed)  # fmt: skip
     metrics = train_idm(cfg, progress=lambda st, lg: ctx.log(f"idm: step {st}/{s.idm_steps} loss {lg['loss']:.3f}"))
@@ -199,7 +219,7 @@ def _bc(ctx: Context, name: str, data: Path, steps: int, init: str | None = None
     cfg = BCConfig(data=str(data), out=str(ctx.path(name)), preset=s.policy_preset, batch_size=s.bc_batch, chunk=s.bc_chunk,
                    steps=steps, warmup=max(1, steps // 20), checkpoint_every=max(1, steps // 10), precision=s.precision,
                    seed=ctx.seed, init_model=f"{init}.model" if init else None,
-                   init_weights=f"{init}.weights" if init else None, lr=3e-4 if init is None else 1e-4,
+                   init_weights=f"{init}.weights" if init else None, lr=s.bc_lr if init is None else s.bc_lr / 3,
                    keep_segments=keep)  # fmt: skip
     logs = train_bc(cfg, progress=lambda st, lg: ctx.log(f"{name}: step {st}/{steps} loss {lg['loss']:.3f}"))
     return {"policy": str(ctx.path(name, "policy")), "final_loss": logs.get("loss"), "steps": steps}
@@ -234,7 +254,8 @@ def stage_eval(ctx: Context) -> dict[str, Any]:
         base = ctx.results[policy]["policy"]
         agent = Agent.load(f"{base}.model", f"{base}.weights", seed=ctx.seed)
         ctx.log(f"eval: {policy} on {task}")
-        rep = evaluate(agent, task, episodes=s.eval_episodes, num_envs=min(2, s.eval_episodes), max_steps=s.eval_steps,
+        steps = (s.house_steps or s.eval_steps) if task == "vpt/BuildHouse-v0" else s.eval_steps
+        rep = evaluate(agent, task, episodes=s.eval_episodes, num_envs=min(2, s.eval_episodes), max_steps=steps,
                        env_kwargs={"resolution": (s.eval_resolution,) * 2, "world": dict(s.world)}, seed=ctx.seed,
                        video_dir=ctx.path("eval", policy, task.split("/")[1], "videos"), videos=1)  # fmt: skip
         write_report(rep, ctx.path("eval", policy, task.split("/")[1]), title=policy)

@@ -18,6 +18,7 @@ def pipeline_command(
     contractor: Path = typer.Option(None, help="use these contractor recordings instead of generating them"),
     web: Path = typer.Option(None, help="use these web videos instead of generating them"),
     house: Path = typer.Option(None, help="use these house-building recordings instead of generating them"),
+    idm: Path = typer.Option(None, help="use this IDM .model (its .weights beside it) instead of training one"),
     redo: list[str] = typer.Option([], help="stages to run again"),
     seed: int = typer.Option(0),
 ) -> None:
@@ -26,7 +27,7 @@ def pipeline_command(
 
     if scale not in SCALES:
         raise typer.BadParameter(f"unknown scale {scale!r}; choose from {', '.join(SCALES)}")
-    sources = {k: v for k, v in {"contractor": contractor, "web": web, "house": house}.items() if v is not None}
+    sources = {k: v for k, v in {"contractor": contractor, "web": web, "house": house, "idm": idm}.items() if v is not None}
     start = time.perf_counter()
 
     def log(msg: str) -> None:
