@@ -125,3 +125,19 @@ def test_sb3_wrapper_passes_check_env_and_trains(tmp_path):
     assert summary["env_steps"] >= 64 and summary["episodes"] >= 8  # 7-step episodes
     png = plot_runs({"sb3": tmp_path / "sb3"}, tmp_path / "curves.png", items=["log"])
     assert png.stat().st_size > 5000
+
+
+def test_compare_table_judges_runs_at_equal_env_steps(tmp_path):
+    from vpt.rl.plots import compare_table
+
+    def write(name, eps):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "episodes.jsonl").write_text("".join(json.dumps(e) + "\n" for e in eps))
+
+    write("prior", [{"env_steps": 100, "return": 1.0, "items": ["log"]}, {"env_steps": 200, "return": 3.0, "items": ["log", "planks"]},
+                    {"env_steps": 900, "return": 9.0, "items": ["log", "planks", "stick"]}])  # fmt: skip
+    write("scratch", [{"env_steps": 150, "return": 0.0, "items": []}, {"env_steps": 300, "return": 0.5, "items": ["log"]}])
+    t = compare_table({"prior": tmp_path / "prior", "scratch": tmp_path / "scratch"}, items=("log", "planks", "stick"))
+    assert "within 300 environment steps" in t  # the fewest steps any run reached
+    assert "| prior | 2 | 2.000 | 3.000 | 100% | 50% | 0% |" in t  # the episode ending at 900 is left out
+    assert "| scratch | 2 | 0.250 | 0.500 | 50% | 0% | 0% |" in t

@@ -79,9 +79,10 @@ SCALES: dict[str, Scale] = {
                    eval_resolution=64),
     "tiny": Scale(contractor=4, house=2, web=3, max_steps=300, world=_EASY_WORLD, idm_steps=40, bc_steps=40, ft_steps=20,
                   eval_episodes=4, eval_steps=200),
-    "small": Scale(contractor=60, house=20, web=40, max_steps=3000, world=_EASY_WORLD, idm_preset="small", idm_steps=3000,
-                   idm_batch=8, idm_window=64, policy_preset="small", bc_steps=3000, bc_batch=8, bc_chunk=64,
-                   ft_steps=600, eval_episodes=20, eval_steps=3000),
+    # About an hour and a half on a 2-core CPU (docs/results/small.md has the measured run).
+    "small": Scale(contractor=40, house=8, web=20, max_steps=1000, house_steps=2400, world=_EASY_WORLD,
+                   idm_steps=1500, idm_batch=2, idm_window=32, idm_lr=1e-3, bc_steps=500, bc_batch=4, bc_chunk=32,
+                   bc_lr=1e-3, ft_steps=150, eval_episodes=8, eval_steps=1000),
     "full": Scale(contractor=2000, house=300, web=5000, max_steps=12000, world={}, workers=16, idm_preset="4x",
                   idm_steps=200_000, idm_batch=16, idm_window=128, policy_preset="1x", bc_steps=400_000, bc_batch=16,
                   bc_chunk=128, ft_steps=20_000, eval_episodes=100, eval_steps=12000, precision="bf16"),
@@ -333,7 +334,7 @@ def stage_report(ctx: Context) -> dict[str, Any]:
 
 STAGES: tuple[tuple[str, Callable[[Context], dict[str, Any]]], ...] = (
     ("contractor", stage_contractor), ("house", stage_house), ("web", stage_web), ("filter", stage_filter),
-    ("idm", stage_idm), ("label", stage_label), ("foundation", stage_foundation), ("bc_true", stage_bc_true),
+    ("bc_true", stage_bc_true), ("idm", stage_idm), ("label", stage_label), ("foundation", stage_foundation),
     ("bc_idm", stage_bc_idm), ("house_ft", stage_house_ft), ("eval", stage_eval), ("report", stage_report),
 )  # fmt: skip
 
@@ -347,10 +348,12 @@ def run_pipeline(
     log: Callable[[str], None] = print,
     overrides: dict[str, Any] | None = None,
     redo: tuple[str, ...] = (),
+    until: str | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Run (or resume) the pipeline into ``out``; returns every stage's results.
 
-    ``redo`` names stages to run again (their folders are removed first).
+    ``redo`` names stages to run again (their folders are removed first); ``until`` stops after
+    that stage.
     """
     sc = SCALES[scale] if isinstance(scale, str) else scale
     if overrides:
@@ -358,7 +361,11 @@ def run_pipeline(
     out = Path(out)
     (out / "stages").mkdir(parents=True, exist_ok=True)
     ctx = Context(out, sc, seed, {k: Path(v) for k, v in (sources or {}).items()}, {}, log)
-    for name, fn in STAGES:
+    names = [name for name, _ in STAGES]
+    for name in (*redo, *([until] if until else [])):
+        if name not in names:
+            raise ValueError(f"unknown stage {name!r}; stages: {', '.join(names)}")
+    for name, fn in STAGES[: names.index(until) + 1 if until else len(STAGES)]:
         marker = out / "stages" / f"{name}.json"
         if name in redo:
             marker.unlink(missing_ok=True)

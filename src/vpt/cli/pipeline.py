@@ -20,6 +20,7 @@ def pipeline_command(
     house: Path = typer.Option(None, help="use these house-building recordings instead of generating them"),
     idm: Path = typer.Option(None, help="use this IDM .model (its .weights beside it) instead of training one"),
     redo: list[str] = typer.Option([], help="stages to run again"),
+    until: str = typer.Option(None, help="stop after this stage (rerun without it to go on)"),
     seed: int = typer.Option(0),
 ) -> None:
     """Generate data → filter → train IDM → label → BC foundation → BC fine-tune → evaluate → report."""
@@ -33,6 +34,9 @@ def pipeline_command(
     def log(msg: str) -> None:
         console.log(msg)
 
-    results = run_pipeline(scale, out, seed=seed, sources=sources, log=log, redo=tuple(redo))
+    results = run_pipeline(scale, out, seed=seed, sources=sources, log=log, redo=tuple(redo), until=until)
+    if until:
+        console.print(f"stopped after stage {until}; rerun without --until to go on")
+        return
     console.print(f"done in {(time.perf_counter() - start) / 60:.1f} min; report: {results['report']['report']}")
     console.print_json(json.dumps({k: v for k, v in results["eval"].items()}))

@@ -101,3 +101,15 @@ def plot(
 
     path = plot_runs({r.name: r for r in runs}, out, items=items.split(","), window=window)
     console.print(f"wrote {path}")
+
+
+@app.command()
+def table(
+    runs: list[Path] = typer.Argument(..., help="run folders (ours or SB3's) to compare"),
+    items: str = typer.Option("log,planks,stick,crafting_table", help="items whose success rate to show"),
+    max_env_steps: int = typer.Option(0, help="judge episodes ended within this many env steps (0: the fewest any run reached)"),
+) -> None:
+    """Markdown table: episodes, mean return and per-item success of each run at equal env steps."""
+    from vpt.rl.plots import compare_table
+
+    console.print(compare_table({r.name: r for r in runs}, items=items.split(","), max_env_steps=max_env_steps or None), markup=False)

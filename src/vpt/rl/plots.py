@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["read_episodes", "item_success", "plot_runs"]
+__all__ = ["read_episodes", "item_success", "compare_table", "plot_runs"]
 
 
 def read_episodes(run: str | Path) -> list[dict[str, Any]]:
@@ -69,3 +69,25 @@ def plot_runs(runs: dict[str, str | Path], out: str | Path, *, items: Sequence[s
     fig.savefig(out, dpi=110)
     plt.close(fig)
     return out
+
+
+def compare_table(runs: dict[str, str | Path], *, items: Sequence[str] = ("log", "planks", "stick", "crafting_table"),
+                  max_env_steps: int | None = None) -> str:  # fmt: skip
+    """A Markdown table comparing runs on the episodes that ended within ``max_env_steps``
+    (default: the fewest steps any run reached, so that every run is judged at equal
+    environment steps): episodes, mean return (all, and the last half), per-item success."""
+    table = {name: read_episodes(run) for name, run in runs.items()}
+    if max_env_steps is None:
+        reached = [max((e.get("env_steps", 0) for e in eps), default=0) for eps in table.values()]
+        max_env_steps = min(reached) if reached else 0
+    lines = [f"Episodes that ended within {max_env_steps:,} environment steps of each run.", "",
+             "| run | episodes | mean return | mean return, last half | " + " | ".join(items) + " |",
+             "| --- | --- | --- | --- | " + " | ".join("---" for _ in items) + " |"]  # fmt: skip
+    for name, eps in table.items():
+        eps = [e for e in eps if e.get("env_steps", 0) <= max_env_steps]
+        ret = [e["return"] for e in eps]
+        late = ret[len(ret) // 2 :]
+        succ = item_success(eps, items)
+        cells = " | ".join(f"{succ[it]:.0%}" for it in items)
+        lines.append(f"| {name} | {len(eps)} | {np.mean(ret) if ret else 0:.3f} | {np.mean(late) if late else 0:.3f} | {cells} |")
+    return "\n".join(lines) + "\n"
