@@ -62,7 +62,8 @@ def plot_runs(runs: dict[str, str | Path], out: str | Path, *, items: Sequence[s
     axes[0].set(title="reward over episodes", xlabel="episode", ylabel=f"return (mean of {window})")
     for ax, it in zip(axes[1:], items):
         ax.set(title=f"obtained {it}", xlabel="environment steps", ylabel="success rate", ylim=(-0.02, 1.02))
-    axes[0].legend(fontsize=8)
+    if axes[0].get_legend_handles_labels()[0]:  # no finished episode yet: nothing to label
+        axes[0].legend(fontsize=8)
     fig.tight_layout()
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
