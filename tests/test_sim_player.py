@@ -12,8 +12,8 @@ FLAT = {"size": (24, 24), "height": 24, "sea_level": 8, "terrain_amplitude": 0.0
         "caves": 0.0}
 
 
-def make(start: dict[str, int] | None = None) -> tuple[SimEnv, dict]:
-    env = SimEnv(resolution=(16, 16), world={**FLAT, "start_inventory": start or {}})
+def make(start: dict[str, int] | None = None, **options) -> tuple[SimEnv, dict]:
+    env = SimEnv(resolution=(16, 16), world={**FLAT, "start_inventory": start or {}, **options})
     _, info = env.reset(seed=0)
     return env, info
 
@@ -136,6 +136,17 @@ def test_breaking_a_log_by_hand_takes_60_ticks():
     info = step_n(env, 1, attack=1)
     assert env.world.blocks[target] == 0
     assert info["inventory"]["oak_log"] == 1
+
+
+def test_break_speed_option_scales_mining_time():
+    env, _ = make({"oak_log": 1}, break_speed=10.0)
+    place_in_front(env, 1)
+    target = env.player.target
+    step_n(env, 5, attack=1)
+    assert env.world.blocks[target] == env.rules.block_id("oak_log")
+    assert step_n(env, 1, attack=1)["inventory"]["oak_log"] == 1 and env.world.blocks[target] == 0
+    with pytest.raises(ValueError, match="break_speed"):
+        make(break_speed=0.0)
 
 
 def test_releasing_attack_resets_progress():

@@ -115,7 +115,7 @@ class SimEnv(gymnasium.Env):
         super().reset(seed=seed)
         rng = self.np_random
         self.world = generate_world(self.options, self.rules, int(rng.integers(2**31)))
-        self.player = Player(self.rules, self.world, rng, self.options.start_inventory)
+        self.player = Player(self.rules, self.world, rng, self.options.start_inventory, self.options.break_speed)
         fov = float(rng.uniform(*self.fov_range)) if self.fov_range[0] < self.fov_range[1] else self.fov_range[0]
         if fov not in self._renderers:
             self._renderers[fov] = Renderer(self.rules, self.width, self.height, fov, self.view_distance)

@@ -421,8 +421,10 @@ class Player:
         break_progress: mining progress on ``target`` in [0, 1).
     """
 
-    def __init__(self, rules: Rules, world: World, rng: np.random.Generator, start_inventory: dict[str, int]) -> None:
+    def __init__(self, rules: Rules, world: World, rng: np.random.Generator, start_inventory: dict[str, int],
+                 break_speed: float = 1.0) -> None:
         self.rules = rules
+        self.break_speed = break_speed
         self.world = world
         self.rng = rng
         p = rules.player
@@ -563,7 +565,7 @@ class Player:
                 speed /= 5.0
             if self.state[ON_GROUND] == 0:
                 speed /= 5.0
-            self.break_progress += speed / hardness / (30.0 if harvest else 100.0)
+            self.break_progress += self.break_speed * speed / hardness / (30.0 if harvest else 100.0)
         if self.break_progress < 1.0 - 1e-9:
             return None
         # broken
