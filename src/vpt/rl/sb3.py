@@ -106,6 +106,7 @@ def train_sb3(
     venv = make_vec_env(lambda: DiscreteMineRL(gymnasium.make(task, **kwargs), size), n_envs=num_envs, seed=seed)
     episodes: list[dict[str, Any]] = []
     returns = np.zeros(num_envs)
+    log = (out / "episodes.jsonl").open("w")  # one line per finished episode, as it finishes
 
     class Record(BaseCallback):
         def _on_step(self) -> bool:
@@ -115,15 +116,19 @@ def train_sb3(
                     info = self.locals["infos"][i]
                     episodes.append({"env_steps": int(self.num_timesteps), "return": float(returns[i]),
                                      "items": list(info.get("items_obtained", []))})  # fmt: skip
+                    log.write(json.dumps(episodes[-1]) + "\n")
+                    log.flush()
                     returns[i] = 0.0
             return True
 
     params = {"n_steps": 128, "batch_size": 128, "learning_rate": 2.5e-4, "ent_coef": 0.01, **(ppo_kwargs or {})}
     model = PPO("CnnPolicy", venv, seed=seed, verbose=0, tensorboard_log=str(out / "tb"), **params)
-    model.learn(total_timesteps=total_steps, callback=Record())
+    try:
+        model.learn(total_timesteps=total_steps, callback=Record())
+    finally:
+        log.close()
     model.save(out / "model.zip")
     venv.close()
-    (out / "episodes.jsonl").write_text("".join(json.dumps(e) + "\n" for e in episodes))
     summary = {"env_steps": int(model.num_timesteps), "episodes": len(episodes),
                "mean_return": float(np.mean([e["return"] for e in episodes])) if episodes else 0.0}  # fmt: skip
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
