@@ -134,9 +134,9 @@ def test_compare_table_judges_runs_at_equal_env_steps(tmp_path):
         (tmp_path / name).mkdir()
         (tmp_path / name / "episodes.jsonl").write_text("".join(json.dumps(e) + "\n" for e in eps))
 
-    write("prior", [{"env_steps": 100, "return": 1.0, "items": ["log"]}, {"env_steps": 200, "return": 3.0, "items": ["log", "planks"]},
+    write("prior", [{"env_steps": 100, "return": 1.0, "items": ["oak_log"]}, {"env_steps": 200, "return": 3.0, "items": ["log", "oak_planks"]},
                     {"env_steps": 900, "return": 9.0, "items": ["log", "planks", "stick"]}])  # fmt: skip
-    write("scratch", [{"env_steps": 150, "return": 0.0, "items": []}, {"env_steps": 300, "return": 0.5, "items": ["log"]}])
+    write("scratch", [{"env_steps": 150, "return": 0.0, "items": ["dirt"]}, {"env_steps": 300, "return": 0.5, "items": ["oak_log"]}])
     t = compare_table({"prior": tmp_path / "prior", "scratch": tmp_path / "scratch"}, items=("log", "planks", "stick"))
     assert "within 300 environment steps" in t  # the fewest steps any run reached
     assert "| prior | 2 | 2.000 | 3.000 | 100% | 50% | 0% |" in t  # the episode ending at 900 is left out

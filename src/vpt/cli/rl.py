@@ -112,4 +112,4 @@ def table(
     """Markdown table: episodes, mean return and per-item success of each run at equal env steps."""
     from vpt.rl.plots import compare_table
 
-    console.print(compare_table({r.name: r for r in runs}, items=items.split(","), max_env_steps=max_env_steps or None), markup=False)
+    typer.echo(compare_table({r.name: r for r in runs}, items=items.split(","), max_env_steps=max_env_steps or None))
