@@ -144,15 +144,15 @@ def collect_rollout(
     """Step every environment ``steps`` times with the policy (sampled actions).
 
     Returns the rollout and the observation, first flags and memory to continue from.
-    ``on_episode(env_index, info)`` is called with the final ``info`` (plus ``"return"``) of each
-    finished episode.
+    ``on_episode(env_index, info)`` is called with the final ``info`` (plus ``"return"`` and
+    ``"rollout_step"``, the steps into this rollout) of each finished episode.
     """
     dev = policy.device
     n = obs.shape[0]
     start_state = _clone_state(state)
     frames, firsts, bs, cs, lps, vs, rs, ds = ([] for _ in range(8))
     returns = episode_returns if episode_returns is not None else np.zeros(n)
-    for _ in range(steps):
+    for t in range(steps):
         f = torch.as_tensor(obs, device=dev)[:, None]
         fl = torch.as_tensor(first, device=dev)[:, None]
         out, state = policy(f, fl, state)
@@ -167,6 +167,7 @@ def collect_rollout(
             for i in np.nonzero(done)[0]:
                 ep = {k: v[i] for k, v in final.items() if not k.startswith("_") and isinstance(v, np.ndarray) and len(v) == n}
                 ep["return"] = float(returns[i])
+                ep["rollout_step"] = t + 1
                 on_episode(int(i), ep)
         returns[done] = 0.0
         frames.append(f[:, 0]), firsts.append(fl[:, 0]), bs.append(b[:, 0]), cs.append(c[:, 0])
@@ -256,7 +257,8 @@ def train_ppo(cfg: PPOConfig, *, progress: Callable[[int, dict[str, float]], Non
 
     def on_episode(i: int, info: dict[str, Any]) -> None:
         items = info.get("items_obtained")
-        episodes.append({"iteration": iteration, "env_steps": env_steps, "return": info["return"],
+        ended_at = env_steps + info["rollout_step"] * cfg.num_envs  # env steps of all envs so far
+        episodes.append({"iteration": iteration, "env_steps": ended_at, "return": info["return"],
                          "items": list(items) if items is not None else []})  # fmt: skip
 
     returns_acc = np.zeros(cfg.num_envs)
