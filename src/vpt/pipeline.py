@@ -82,7 +82,7 @@ SCALES: dict[str, Scale] = {
                    eval_resolution=64),
     "tiny": Scale(contractor=4, house=2, web=3, max_steps=300, world=_EASY_WORLD, idm_steps=40, bc_steps=40, ft_steps=20,
                   eval_episodes=4, eval_steps=200),
-    # About an hour and a half on a 2-core CPU (docs/results/small.md has the measured run).
+    # About an hour and a half on a 2-core CPU (docs/results/README.md has the measured run).
     "small": Scale(contractor=40, house=8, web=20, max_steps=1000, house_steps=2400, world=_EASY_WORLD,
                    idm_steps=1500, idm_batch=2, idm_window=32, idm_lr=1e-3, bc_steps=500, bc_batch=4, bc_chunk=32,
                    bc_lr=1e-3, ft_steps=150, eval_episodes=8, eval_steps=1000, eval_world={"break_speed": 10}),

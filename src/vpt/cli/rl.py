@@ -17,8 +17,9 @@ console = Console()
 def _env_kwargs(world: str, max_steps: int, **extra: object) -> dict[str, object]:
     """Task kwargs from the command line: world options (JSON) and the episode length."""
     kwargs: dict[str, object] = dict(extra)
-    if json.loads(world):
-        kwargs["world"] = json.loads(world)
+    options = json.loads(world)
+    if options:
+        kwargs["world"] = options
     if max_steps:
         kwargs["max_steps"] = max_steps
     return kwargs

@@ -23,19 +23,19 @@ def read_episodes(run: str | Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in p.read_text().splitlines() if line.strip()] if p.exists() else []
 
 
-def _obtained(episode: dict[str, Any], item: str) -> bool:
-    """Whether the episode obtained ``item``: a reward-sequence name ("log") counts every item
+def _names(item: str) -> set[str]:
+    """The env item names that count as ``item``: a reward-sequence name ("log") counts every
     name it matches ("oak_log"), as the reward does; episodes list the env's item names."""
     from vpt.env.tasks import ITEM_SEQUENCE
 
-    names = next(({r.item, *r.matches} for r in ITEM_SEQUENCE if r.item == item), {item})
-    return any(name in names for name in episode.get("items", []))
+    return next(({r.item, *r.matches} for r in ITEM_SEQUENCE if r.item == item), {item})
 
 
 def item_success(episodes: Sequence[dict[str, Any]], items: Sequence[str]) -> dict[str, float]:
     """Fraction of episodes that obtained each item at least once."""
     n = max(1, len(episodes))
-    return {it: sum(_obtained(e, it) for e in episodes) / n for it in items}
+    names = {it: _names(it) for it in items}
+    return {it: sum(not names[it].isdisjoint(e.get("items", [])) for e in episodes) / n for it in items}
 
 
 def _rolling(x: np.ndarray, w: int) -> np.ndarray:
@@ -66,7 +66,8 @@ def plot_runs(runs: dict[str, str | Path], out: str | Path, *, items: Sequence[s
         axes[0].plot(np.arange(1, len(ret) + 1), _rolling(ret, window), label=name)
         steps = np.array([e.get("env_steps", i) for i, e in enumerate(eps)])
         for ax, it in zip(axes[1:], items):
-            got = np.array([_obtained(e, it) for e in eps], dtype=float)
+            names = _names(it)
+            got = np.array([not names.isdisjoint(e.get("items", [])) for e in eps], dtype=float)
             ax.plot(steps, _rolling(got, window), label=name)
     axes[0].set(title="reward over episodes", xlabel="episode", ylabel=f"return (mean of {window})")
     for ax, it in zip(axes[1:], items):
