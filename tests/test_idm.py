@@ -110,3 +110,24 @@ def test_save_load_roundtrip_and_strict_errors(idm, io, tmp_path):
     torch.save(sd, tmp_path / "bad.weights")
     with pytest.raises(StateDictMismatchError, match="net.conv3d_layer.layer.bias"):
         load_idm(tmp_path / "m.model", tmp_path / "bad.weights")
+
+
+def test_spatiotemporal_conv3d_kernel_encodes_like_one_call_and_round_trips(io, tmp_path):
+    """A (3, 5, 5) conv3d keeps the whole-video encode exact and the file format."""
+    from vpt.idm.train import preset_kwargs
+
+    kw = preset_kwargs("tiny")
+    kw["conv3d_params"] = dict(kw["conv3d_params"], kernel_size=[3, 5, 5], padding=[1, 2, 2])
+    torch.manual_seed(0)
+    model = InverseDynamicsModel(IDMConfig.from_kwargs(kw, {"temperature": 1.0})).eval()
+    assert tuple(model.net.conv3d_layer.layer.weight.shape) == (8, 3, 3, 5, 5)
+    frames = torch.as_tensor(io["frames"][:12])
+    with torch.inference_mode():
+        whole = model(frames[None]).cnn_latent[0]
+        np.testing.assert_allclose(model.encode(frames, chunk=5).numpy(), whole.numpy(), atol=1e-5)
+    save_idm(model, tmp_path / "st.model", tmp_path / "st.weights")
+    again = load_idm(tmp_path / "st.model", tmp_path / "st.weights")
+    assert again.cfg.kernel_hw == (5, 5)
+    bad = dict(kw, conv3d_params=dict(kw["conv3d_params"], padding=[1, 0, 0]))
+    with pytest.raises(ModelConfigError, match="same"):
+        IDMConfig.from_kwargs(bad)

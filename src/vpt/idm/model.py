@@ -42,6 +42,10 @@ class IDMConfig:
     conv3d_out: int = 128
     kernel_t: int = 5
     padding_t: int = 2
+    kernel_hw: tuple[int, int] = (1, 1)
+    """Spatial extent of the conv3d kernel: OpenAI's IDM uses (1, 1) (purely temporal); an odd
+    larger kernel (e.g. (5, 5)) makes the first layer direction-selective. The reference builds
+    ``nn.Conv3d(**conv3d_params)``, so such files still load there."""
     net_kwargs: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @classmethod
@@ -61,10 +65,8 @@ class IDMConfig:
             pt, ph, pw = (int(v) for v in c3["padding"])
         except (KeyError, TypeError, ValueError) as e:
             raise ModelConfigError(f"conv3d_params must have inchan, outchan, kernel_size[3], padding[3]: {c3!r}") from e
-        if (kh, kw_, ph, pw) != (1, 1, 0, 0) or kt % 2 == 0 or pt != kt // 2 or inchan != 3:
-            raise ModelConfigError(
-                f"conv3d_params must be a purely temporal, 'same'-padded conv over RGB (got {dict(c3)!r})"
-            )
+        if any(k % 2 == 0 or p != k // 2 for k, p in ((kt, pt), (kh, ph), (kw_, pw))) or inchan != 3:
+            raise ModelConfigError(f"conv3d_params must be an odd, 'same'-padded conv over RGB (got {dict(c3)!r})")
         trunk = PolicyConfig.from_kwargs(kw, pi_head_opts)
         if trunk.img_shape[2] != outchan:
             raise ModelConfigError(f"img_shape[2] ({trunk.img_shape[2]}) must equal conv3d outchan ({outchan})")
@@ -72,7 +74,7 @@ class IDMConfig:
             raise ModelConfigError("the IDM's attention_mask_style must be 'none' (it sees the future)")
         # The IDM's first conv normalises its input; pre-LN is never applied (vpt.md §7.2).
         trunk = replace(trunk, first_conv_norm=True, use_pre_lstm_ln=False)
-        return cls(trunk, inchan, outchan, kt, pt, copy.deepcopy(dict(net_kwargs)))
+        return cls(trunk, inchan, outchan, kt, pt, (kh, kw_), copy.deepcopy(dict(net_kwargs)))
 
     @property
     def window(self) -> int:
@@ -138,8 +140,8 @@ class IDMNet(nn.Module):
             cfg.conv3d_in,
             cfg.conv3d_out,
             layer_type="conv3d",
-            kernel_size=(cfg.kernel_t, 1, 1),
-            padding=(cfg.padding_t, 0, 0),
+            kernel_size=(cfg.kernel_t, *cfg.kernel_hw),
+            padding=(cfg.padding_t, cfg.kernel_hw[0] // 2, cfg.kernel_hw[1] // 2),
             init_scale=1.0,
         )
 

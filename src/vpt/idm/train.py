@@ -168,8 +168,9 @@ def evaluate(model: InverseDynamicsModel, segments: list[Segment], *, window: in
     tb_, pb_, tc_, pc_ = (np.concatenate(x) for x in (tb, pb, tc, pc))
     true_deg = np.concatenate(deg).clip(-actions.CAMERA_MAXVAL, actions.CAMERA_MAXVAL)
     pred_deg = actions.bins_to_camera(pc_)
-    ss_res = float(((true_deg - pred_deg) ** 2).sum())
-    ss_tot = float(((true_deg - true_deg.mean(0)) ** 2).sum())
+    ss_res_axis = ((true_deg - pred_deg) ** 2).sum(0)
+    ss_tot_axis = ((true_deg - true_deg.mean(0)) ** 2).sum(0)
+    ss_res, ss_tot = float(ss_res_axis.sum()), float(ss_tot_axis.sum())
     per_button = (tb_ == pb_).mean(0)
     metrics = {
         "val/button_accuracy": float(per_button.mean()),
@@ -178,6 +179,8 @@ def evaluate(model: InverseDynamicsModel, segments: list[Segment], *, window: in
         "val/camera_r2": 1.0 - ss_res / ss_tot if ss_tot > 0 else float("nan"),
         "val/frames": float(len(tb_)),
     }
+    for i, axis in enumerate(("pitch", "yaw")):
+        metrics[f"val/camera_r2_{axis}"] = 1.0 - float(ss_res_axis[i] / ss_tot_axis[i]) if ss_tot_axis[i] > 0 else float("nan")
     metrics.update({f"val_button/{b}": float(a) for b, a in zip(actions.BUTTONS, per_button)})
     return metrics
 
