@@ -75,6 +75,25 @@ def test_camera_motion_changes_the_view_everywhere():
     assert (diff[:40] > 0).mean() > 0.3
 
 
+def test_attack_swings_the_first_person_hand_for_six_ticks():
+    """An attack press at the sky changes nothing but the hand, which swings up-left and is back
+    at rest after Minecraft's 6-tick swing."""
+    still, swung = SimEnv(resolution=(64, 64), world=SMALL), SimEnv(resolution=(64, 64), world=SMALL)
+    up = {"camera": np.array([-90.0, 0.0], np.float32)}  # look straight up: nothing in reach
+    frames = []
+    for env in (still, swung):
+        env.reset(seed=3)
+        frames.append([env.step(up)[0]["pov"]])
+    frames[0] += [still.step({})[0]["pov"] for _ in range(7)]
+    frames[1] += [swung.step({"attack": 1})[0]["pov"]] + [swung.step({})[0]["pov"] for _ in range(6)]
+    rest, moved = frames[0][1], frames[1][1]
+    diff = np.abs(rest.astype(int) - moved.astype(int)).sum(-1) > 0
+    rows, cols = np.nonzero(diff)
+    assert diff.any() and rows.min() >= 20 and cols.min() >= 16  # only the lower right changed
+    assert not np.array_equal(frames[1][5], frames[0][5])  # still swinging at tick 5
+    assert np.array_equal(frames[1][7], frames[0][7])  # back at rest
+
+
 def test_missing_keys_mean_not_pressed():
     env = SimEnv(resolution=(16, 16), world=SMALL)
     env.reset(seed=0)

@@ -142,6 +142,7 @@ class SimEnv(gymnasium.Env):
         cam = act["camera"]
         p = self.player
         screens = self.screens
+        p.advance_swing()
         if screens.screen:
             if pressed[_B["ESC"]] or pressed[_B["inventory"]]:
                 screens.close()
@@ -173,6 +174,10 @@ class SimEnv(gymnasium.Env):
                    bool(b[_B["sneak"]]), bool(b[_B["sprint"]]))
             p.update_target()
             target = p.target
+            # The arm swings on every attack press and while attack is held on a block
+            # (Minecraft's clickMouse / continueAttack), and on a use press at a block.
+            if pressed[_B["attack"]] or (b[_B["attack"]] and target is not None) or (pressed[_B["use"]] and target is not None):
+                p.swing_arm()
             if p.mine(bool(b[_B["attack"]])) is not None:
                 screens.block_broken(target)
             screen = p.use(bool(b[_B["use"]]), bool(b[_B["sneak"]]))
@@ -220,7 +225,7 @@ class SimEnv(gymnasium.Env):
         p, w = self.player, self.world
         inv = p.inventory
         args = (w.cells, w.shape, w.top, p.eye, p.yaw, p.pitch, p.target, p.break_progress, inv.item[:HOTBAR],
-                inv.count[:HOTBAR], p.selected, p.health, p.food)
+                inv.count[:HOTBAR], p.selected, p.health, p.food, p.swing_progress)
         if self.screens.screen:
             cursor = (float(self.cursor[0]), float(self.cursor[1]))
             frame = self.renderer.render_screen(self.screens.view(cursor), cursor, *args)

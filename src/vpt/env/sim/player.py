@@ -33,6 +33,9 @@ from vpt.env.sim.world import World
 X, Y, Z, VX, VY, VZ, ON_GROUND, FALL, COLL_H, IN_WATER, JUMP_TICKS = range(11)
 N_STATE = 11
 
+#: Length of the arm swing animation in ticks (Minecraft's ``getArmSwingAnimationEnd``).
+SWING_TICKS = 6
+
 #: Inventory layout: slots 0-8 hotbar, 9-35 main inventory, 36 off hand (Minecraft's order).
 HOTBAR, MAIN_END, OFFHAND, N_SLOTS = 9, 36, 36, 37
 
@@ -455,6 +458,8 @@ class Player:
         self.break_delay = 0
         self.place_delay = 0
         self.eat_ticks = 0
+        self.swing_tick = -1
+        """Ticks into the arm swing (-1: not swinging); see :meth:`swing_arm`."""
         self.update_target()
 
     # -- geometry --------------------------------------------------------------------------
@@ -536,6 +541,24 @@ class Player:
         """Take damage (adds Minecraft's 0.1 exhaustion)."""
         self.health = max(0.0, self.health - amount)
         self.exhaustion += 0.1
+
+    def swing_arm(self) -> None:
+        """Start the arm swing (Minecraft's ``swingArm``): only when none is running or the
+        running one is past half way, so holding attack on a block swings continuously."""
+        if self.swing_tick < 0 or self.swing_tick >= SWING_TICKS // 2:
+            self.swing_tick = 0
+
+    def advance_swing(self) -> None:
+        """One tick of the swing animation (Minecraft's ``updateArmSwingProgress``)."""
+        if self.swing_tick >= 0:
+            self.swing_tick += 1
+            if self.swing_tick >= SWING_TICKS:
+                self.swing_tick = -1
+
+    @property
+    def swing_progress(self) -> float:
+        """Swing phase in (0, 1] for the renderer, 0 at rest."""
+        return (self.swing_tick + 1) / SWING_TICKS if self.swing_tick >= 0 else 0.0
 
     def mine(self, attacking: bool) -> int | None:
         """One tick of the attack button. Returns the broken block id, or None."""

@@ -12,6 +12,8 @@ Minecraft's values) and blended into the sky colour by linear distance fog. Wate
 see-through and tinted by the distance travelled in it; ``cutout`` blocks (glass) are
 see-through where their texture's alpha is 0; ``box`` blocks (torch, slab, fence, door) are
 intersected on their box. The targeted block gets an outline and Minecraft's 10 crack stages.
+The first-person hand (the held item's icon, or the bare arm) sits at the bottom right and swings
+on attack, as in Minecraft: an inverse dynamics model can see a held attack in every frame.
 
 The field of view is vertical (70° by default, VPT's setting); any resolution is rendered
 directly (the HUD is laid out at Minecraft's GUI scale 1 on 640×360 and resized to the frame).
@@ -227,6 +229,20 @@ _DIGITS = {
 }
 _HEART = ["0110110", "1111111", "1111111", "0111110", "0011100", "0001000"]
 _DRUMSTICK = ["0001110", "0011111", "0011111", "0111110", "1110000", "1100000"]
+
+
+def _arm() -> np.ndarray:
+    """16×16 RGBA pixel art of the bare right arm, reaching up-left from the corner."""
+    r, c = np.mgrid[0:16, 0:16]
+    band = (np.abs(r - c) <= 3) & (r + c >= 10)
+    art = np.zeros((16, 16, 4), np.uint8)
+    skin = np.array([214, 160, 122])
+    art[band, :3] = np.where((r > c)[band, None], skin * 0.8, skin).astype(np.uint8)
+    art[band, 3] = 255
+    return art
+
+
+_ARM = _arm()
 
 
 def _blit(canvas: np.ndarray, img: np.ndarray, y: int, x: int) -> None:
@@ -701,6 +717,7 @@ class Renderer:
         self._background_key: tuple | None = None
         self._panels: dict[tuple, np.ndarray] = {}
         self._held: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+        self._hands: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         sx, sy = width / (WINDOW[0] / GUI_SCALE), height / (WINDOW[1] / GUI_SCALE)
         self._scale = (sx, sy)
         x0, y0 = round(SCREEN_ORIGIN[0] * sx), round(SCREEN_ORIGIN[1] * sy)
@@ -709,8 +726,9 @@ class Renderer:
 
     def render(self, cells: np.ndarray, shape: tuple[int, int, int], top: int, eye: tuple[float, float, float], yaw: float, pitch: float,
                target: tuple[int, int, int] | None, break_progress: float, hotbar_items: np.ndarray,
-               hotbar_counts: np.ndarray, selected: int, health: float, food: int) -> np.ndarray:
-        """Render one frame; returns the internal buffer (copy it to keep it)."""
+               hotbar_counts: np.ndarray, selected: int, health: float, food: int, swing: float = 0.0) -> np.ndarray:
+        """Render one frame; returns the internal buffer (copy it to keep it). ``swing`` is the
+        arm swing phase in [0, 1] (0 at rest) of the first-person hand."""
         self._background_key = None  # the world may have changed
         tgt = np.array(target if target is not None else (-1, -1, -1), np.int64)
         crack = int(break_progress * 10) if break_progress > 0 else -1
@@ -725,23 +743,54 @@ class Renderer:
             hud = hud_pixels(build_hud(hotbar_items, hotbar_counts, selected, health, food, self.icons),
                              self.width, self.height)
             self._huds[key] = hud
+        self._draw_hand(int(hotbar_items[selected]), swing)
         composite(self.frame, *hud)
         return self.frame
+
+    def _draw_hand(self, item: int, swing: float) -> None:
+        """The first-person hand at the bottom right: the held item's icon, or the bare arm.
+
+        Like Minecraft's, it swings up and to the left on an attack (or a use at a block) and
+        back over :data:`~vpt.env.sim.player.SWING_TICKS` ticks, which makes a held attack
+        visible in every frame. The curve approximates Minecraft's (offsets in
+        ``sin(pi * sqrt(s))`` and ``sin(pi * s)``); it is not a pixel match."""
+        sprite = self._hands.get(item)
+        if sprite is None:
+            size = max(2, round(0.42 * self.height))
+            art = self.icons[item] if item >= 0 else _ARM
+            canvas = cv2.resize(art, (size, size), interpolation=cv2.INTER_NEAREST)
+            sprite = (canvas[..., :3].astype(np.float32), canvas[..., 3:].astype(np.float32) / 255.0)
+            self._hands[item] = sprite
+        rest_x, rest_y = self.width - 0.95 * sprite[0].shape[1], self.height - 0.8 * sprite[0].shape[0]
+        lift = math.sin(math.pi * math.sqrt(swing))
+        x = rest_x - 0.3 * self.height * lift
+        y = rest_y - 0.12 * self.height * lift + 0.15 * self.height * math.sin(math.pi * swing)
+        self._paste(*sprite, round(x), round(y))
+
+    def _paste(self, rgb: np.ndarray, a: np.ndarray, x: int, y: int) -> None:
+        """Alpha-blend a sprite with its top-left corner at (x, y), clipped to the frame."""
+        xa, ya = max(0, x), max(0, y)
+        xb, yb = min(self.width, x + rgb.shape[1]), min(self.height, y + rgb.shape[0])
+        if xa >= xb or ya >= yb:
+            return
+        region = self.frame[ya:yb, xa:xb]
+        src, al = rgb[ya - y:yb - y, xa - x:xb - x], a[ya - y:yb - y, xa - x:xb - x]
+        region[...] = (region * (1 - al) + src * al).astype(np.uint8)
 
     def render_screen(self, view: ScreenView, cursor: tuple[float, float], cells: np.ndarray,
                       shape: tuple[int, int, int], top: int, eye: tuple[float, float, float], yaw: float,
                       pitch: float, target: tuple[int, int, int] | None, break_progress: float,
                       hotbar_items: np.ndarray, hotbar_counts: np.ndarray, selected: int, health: float,
-                      food: int) -> np.ndarray:
+                      food: int, swing: float = 0.0) -> np.ndarray:
         """Render a frame with a GUI screen open: the dimmed world and HUD (the arguments after
         ``cursor`` are :meth:`render`'s; re-rendered only when they change, since nothing else
         changes the world while a screen is open), the screen of ``view``, and the cursor
         stack centred at ``cursor`` (window pixels). Returns the internal buffer."""
         key = (eye, yaw, pitch, target, break_progress, hotbar_items.tobytes(), hotbar_counts.tobytes(), selected,
-               math.ceil(health), food)
+               math.ceil(health), food, swing)
         if key != self._background_key:
             self.render(cells, shape, top, eye, yaw, pitch, target, break_progress, hotbar_items, hotbar_counts,
-                        selected, health, food)
+                        selected, health, food, swing)
             np.right_shift(self.frame, 2, out=self.frame)
             self.frame += 12
             self._background, self._background_key = self.frame.copy(), key
@@ -778,13 +827,4 @@ class Renderer:
             if len(self._held) >= 64:
                 del self._held[next(iter(self._held))]
             self._held[(item, count)] = sprite
-        rgb, a = sprite
-        x = round((cursor[0] / GUI_SCALE - 8) * sx)
-        y = round((cursor[1] / GUI_SCALE - 8) * sy)
-        xa, ya = max(0, x), max(0, y)
-        xb, yb = min(self.width, x + rgb.shape[1]), min(self.height, y + rgb.shape[0])
-        if xa >= xb or ya >= yb:
-            return
-        region = self.frame[ya:yb, xa:xb]
-        src, al = rgb[ya - y:yb - y, xa - x:xb - x], a[ya - y:yb - y, xa - x:xb - x]
-        region[...] = (region * (1 - al) + src * al).astype(np.uint8)
+        self._paste(*sprite, round((cursor[0] / GUI_SCALE - 8) * sx), round((cursor[1] / GUI_SCALE - 8) * sy))
