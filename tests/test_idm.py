@@ -124,7 +124,12 @@ def test_spatiotemporal_conv3d_kernel_encodes_like_one_call_and_round_trips(io, 
     frames = torch.as_tensor(io["frames"][:12])
     with torch.inference_mode():
         whole = model(frames[None]).cnn_latent[0]
-        np.testing.assert_allclose(model.encode(frames, chunk=5).numpy(), whole.numpy(), atol=1e-5)
+        # Chunked and whole-clip calls take different conv algorithms (oneDNN picks per
+        # shape and CPU), so sums differ in float order: ~1e-4 on CI's CPU. A wrong chunk
+        # boundary (missing temporal context) differs by O(0.1).
+        np.testing.assert_allclose(
+            model.encode(frames, chunk=5).numpy(), whole.numpy(), rtol=1e-3, atol=1e-3
+        )
     save_idm(model, tmp_path / "st.model", tmp_path / "st.weights")
     again = load_idm(tmp_path / "st.model", tmp_path / "st.weights")
     assert again.cfg.kernel_hw == (5, 5)
