@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -208,14 +208,25 @@ class PolicyOutput:
     """(B, T, hidsize) output of ``final_ln``: the input of both heads."""
 
 
-class PolicyNet(nn.Module):
-    """``net``: image encoder -> (pre-LN) -> transformer blocks -> ReLU -> ``lastlayer`` -> ``final_ln``."""
+class Trunk(NamedTuple):
+    """The modules the policy and the IDM share, named as in the reference's state dicts."""
 
-    def __init__(self, cfg: PolicyConfig, reference_first_handling: bool = False) -> None:
-        super().__init__()
-        self.cfg = cfg
-        dense_kw = dense_norm_kwargs(cfg.init_norm_kwargs)
-        self.img_process = ImageEncoder(
+    img_process: ImageEncoder
+    pre_lstm_ln: nn.LayerNorm | None
+    recurrent_layer: ResidualRecurrentBlocks
+    lastlayer: FanInInitReLULayer
+    final_ln: nn.LayerNorm
+
+
+def build_trunk(cfg: PolicyConfig, *, reference_first_handling: bool = False) -> Trunk:
+    """Image encoder → (pre-LN) → transformer blocks → ``lastlayer`` → ``final_ln`` of ``cfg``.
+
+    ``VPTPolicy`` and the IDM (whose ``IDMConfig.trunk`` is a ``PolicyConfig``) both build their
+    ``net`` from this, so a change of architecture is made in one place.
+    """
+    dense_kw = dense_norm_kwargs(cfg.init_norm_kwargs)
+    return Trunk(
+        img_process=ImageEncoder(
             cfg.img_shape,
             cfg.cnn_chans,
             cfg.hidsize,
@@ -223,9 +234,9 @@ class PolicyNet(nn.Module):
             dense_init_norm_kwargs=dense_kw,
             first_conv_norm=cfg.first_conv_norm,
             post_pool_groups=cfg.post_pool_groups,
-        )
-        self.pre_lstm_ln = nn.LayerNorm(cfg.hidsize) if cfg.use_pre_lstm_ln else None
-        self.recurrent_layer = ResidualRecurrentBlocks(
+        ),
+        pre_lstm_ln=nn.LayerNorm(cfg.hidsize) if cfg.use_pre_lstm_ln else None,
+        recurrent_layer=ResidualRecurrentBlocks(
             cfg.n_recurrence_layers,
             hidsize=cfg.hidsize,
             heads=cfg.attention_heads,
@@ -237,9 +248,21 @@ class PolicyNet(nn.Module):
             pointwise_use_activation=cfg.pointwise_use_activation,
             is_residual=cfg.recurrence_is_residual,
             reference_first_handling=reference_first_handling,
+        ),
+        lastlayer=FanInInitReLULayer(cfg.hidsize, cfg.hidsize, layer_type="linear", **dense_kw),
+        final_ln=nn.LayerNorm(cfg.hidsize),
+    )
+
+
+class PolicyNet(nn.Module):
+    """``net``: image encoder -> (pre-LN) -> transformer blocks -> ReLU -> ``lastlayer`` -> ``final_ln``."""
+
+    def __init__(self, cfg: PolicyConfig, reference_first_handling: bool = False) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.img_process, self.pre_lstm_ln, self.recurrent_layer, self.lastlayer, self.final_ln = build_trunk(
+            cfg, reference_first_handling=reference_first_handling
         )
-        self.lastlayer = FanInInitReLULayer(cfg.hidsize, cfg.hidsize, layer_type="linear", **dense_kw)
-        self.final_ln = nn.LayerNorm(cfg.hidsize)
 
     def forward(
         self, x: torch.Tensor, first: torch.Tensor, state: PolicyState

@@ -26,8 +26,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from vpt.actions import BUTTONS, N_CAMERA_BINS
-from vpt.agent.policy import ModelConfigError, PolicyConfig
-from vpt.nn import ActionHeads, FanInInitReLULayer, ImageEncoder, ResidualRecurrentBlocks, dense_norm_kwargs
+from vpt.agent.policy import ModelConfigError, PolicyConfig, build_trunk
+from vpt.nn import ActionHeads, FanInInitReLULayer
 
 __all__ = ["IDMConfig", "IDMOutput", "InverseDynamicsModel"]
 
@@ -109,33 +109,11 @@ class IDMNet(nn.Module):
 
     def __init__(self, cfg: IDMConfig) -> None:
         super().__init__()
-        t = cfg.trunk
-        dense_kw = dense_norm_kwargs(t.init_norm_kwargs)
-        self.img_process = ImageEncoder(
-            t.img_shape,
-            t.cnn_chans,
-            t.hidsize,
-            init_norm_kwargs=t.init_norm_kwargs,
-            dense_init_norm_kwargs=dense_kw,
-            first_conv_norm=True,
-            post_pool_groups=t.post_pool_groups,
-        )
-        self.recurrent_layer = ResidualRecurrentBlocks(
-            t.n_recurrence_layers,
-            hidsize=t.hidsize,
-            heads=t.attention_heads,
-            memory_size=t.attention_memory_size,
-            timesteps=t.timesteps,
-            mask="none",
-            use_pointwise_layer=t.use_pointwise_layer,
-            pointwise_ratio=t.pointwise_ratio,
-            pointwise_use_activation=t.pointwise_use_activation,
-            is_residual=t.recurrence_is_residual,
-        )
-        # Reference quirk: ``lastlayer`` exists (its weights are in the file) but its output is
-        # discarded: ``final_ln`` reads the ReLU of the transformer output directly.
-        self.lastlayer = FanInInitReLULayer(t.hidsize, t.hidsize, layer_type="linear", **dense_kw)
-        self.final_ln = nn.LayerNorm(t.hidsize)
+        # The trunk's config has ``first_conv_norm`` on, no pre-LN and no attention mask
+        # (``IDMConfig.from_kwargs``). Reference quirk: ``lastlayer`` exists (its weights are in
+        # the file) but its output is discarded: ``final_ln`` reads the ReLU of the transformer
+        # output directly.
+        self.img_process, _, self.recurrent_layer, self.lastlayer, self.final_ln = build_trunk(cfg.trunk)
         self.conv3d_layer = FanInInitReLULayer(
             cfg.conv3d_in,
             cfg.conv3d_out,

@@ -283,6 +283,20 @@ def _slab(o, d, lo, hi, tmin, tmax, axis, k):
 
 
 @nb.njit(cache=True, inline="always")
+def dda_axis(o, d, i):
+    """Grid-traversal (Amanatides-Woo) set-up on one axis for a ray at ``o`` going ``d``, in cell ``i``.
+
+    Returns (step, t between cell borders, t to the first border); 1e30 for an axis the ray
+    does not move along.
+    """
+    step = 1 if d > 0 else -1
+    if d == 0:
+        return step, 1e30, 1e30
+    td = abs(1.0 / d)
+    return step, td, ((i + 1 - o) if d > 0 else (o - i)) * td
+
+
+@nb.njit(cache=True, inline="always")
 def ray_box(ox, oy, oz, dx, dy, dz, x0, y0, z0, x1, y1, z1):
     """Slab test of a ray against an AABB: (t_enter, t_exit, axis of the entered face)."""
     tmin, tmax, axis = _slab(ox, dx, x0, x1, -1e30, 1e30, 0, 0)
@@ -299,15 +313,9 @@ def raycast(blocks, render_kind, box, ox, oy, oz, dx, dy, dz, reach):
     """
     W, H, D = blocks.shape
     ix, iy, iz = int(math.floor(ox)), int(math.floor(oy)), int(math.floor(oz))
-    sx = 1 if dx > 0 else -1
-    sy = 1 if dy > 0 else -1
-    sz = 1 if dz > 0 else -1
-    tdx = abs(1.0 / dx) if dx != 0 else 1e30
-    tdy = abs(1.0 / dy) if dy != 0 else 1e30
-    tdz = abs(1.0 / dz) if dz != 0 else 1e30
-    tx = ((ix + 1 - ox) if dx > 0 else (ox - ix)) * tdx if dx != 0 else 1e30
-    ty = ((iy + 1 - oy) if dy > 0 else (oy - iy)) * tdy if dy != 0 else 1e30
-    tz = ((iz + 1 - oz) if dz > 0 else (oz - iz)) * tdz if dz != 0 else 1e30
+    sx, tdx, tx = dda_axis(ox, dx, ix)
+    sy, tdy, ty = dda_axis(oy, dy, iy)
+    sz, tdz, tz = dda_axis(oz, dz, iz)
     t = 0.0
     axis = -1
     while t <= reach:

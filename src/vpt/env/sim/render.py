@@ -38,7 +38,7 @@ import numba as nb
 import numpy as np
 
 from vpt.env.sim.gui import GUI_SCALE, LAYOUTS, SCREEN_ORIGIN, SCREEN_SIZE, WINDOW, ScreenView
-from vpt.env.sim.player import ray_box
+from vpt.env.sim.player import dda_axis, ray_box
 from vpt.env.sim.rules import Rules
 
 SKY_TOP = np.array([120.0, 167.0, 255.0])
@@ -544,15 +544,9 @@ def render_world(frame, cells, shape, top, render_kind, box, textures, tex_index
                 if kind < 0:
                     # trace: DDA through the grid
                     ix, iy, iz = ex0, ey0, ez0
-                    sx = 1 if dx > 0 else -1
-                    sy = 1 if dy > 0 else -1
-                    sz = 1 if dz > 0 else -1
-                    tdx = abs(1.0 / dx) if dx != 0 else 1e30
-                    tdy = abs(1.0 / dy) if dy != 0 else 1e30
-                    tdz = abs(1.0 / dz) if dz != 0 else 1e30
-                    tx = ((ix + 1 - ox) if dx > 0 else (ox - ix)) * tdx if dx != 0 else 1e30
-                    ty = ((iy + 1 - oy) if dy > 0 else (oy - iy)) * tdy if dy != 0 else 1e30
-                    tz = ((iz + 1 - oz) if dz > 0 else (oz - iz)) * tdz if dz != 0 else 1e30
+                    sx, tdx, tx = dda_axis(ox, dx, ix)
+                    sy, tdy, ty = dda_axis(oy, dy, iy)
+                    sz, tdz, tz = dda_axis(oz, dz, iz)
                     tt = 0.0
                     axis = 1
                     water_t0 = -1.0
