@@ -118,3 +118,26 @@ def test_curve_trains_one_run_per_budget_and_tabulates_them(recordings, tmp_path
     table = write_curve(tmp_path / "curve", command="vpt idm curve ...").read_text()
     assert table.count("\n| 0.0") == 2 and "camera R²" in table
     assert (tmp_path / "curve" / "curve.png").stat().st_size > 0
+
+
+def test_held_out_metrics_split_world_and_gui_frames(recordings):
+    """GUI frames (camera = cursor) and world frames (camera = view) are scored apart, and the
+    split recombines into the pooled metrics."""
+    from vpt.data import list_recordings
+    from vpt.idm.train import evaluate, load_segments
+
+    segments = load_segments(list_recordings(recordings))
+    model = _tiny_idm()
+    for s in segments:
+        s.gui_open = np.zeros(len(s.frames), bool)
+    world_only = evaluate(model, segments, window=16)
+    assert "val_gui/frames" not in world_only and world_only["val_world/frames"] == world_only["val/frames"]
+    for s in segments:
+        s.gui_open = np.arange(len(s.frames)) % 3 == 0
+    m = evaluate(model, segments, window=16)
+    n_gui, n_world = m["val_gui/frames"], m["val_world/frames"]
+    assert n_gui + n_world == m["val/frames"] and n_gui > 0 and n_world > 0
+    for key in ("keypress_accuracy", "camera_bin_accuracy"):
+        pooled = (m[f"val_gui/{key}"] * n_gui + m[f"val_world/{key}"] * n_world) / m["val/frames"]
+        assert m[f"val/{key}"] == pytest.approx(pooled)
+        assert m[f"val/{key}"] == world_only[f"val/{key}"]  # the predictions do not depend on the mask

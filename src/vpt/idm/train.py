@@ -11,8 +11,12 @@ Held-out metrics (:func:`evaluate`):
 * ``button_accuracy`` — mean over the 20 buttons of the per-frame accuracy;
 * ``keypress_accuracy`` — fraction of frames whose whole 20-button state is predicted exactly;
 * ``camera_bin_accuracy`` — fraction of frames with both camera bins right;
-* ``camera_r2`` — R² of the predicted camera (bin centres, degrees) against the true degrees,
-  pooled over both axes.
+* ``camera_r2`` — R² of the predicted camera (bin centres, degrees) against the true degrees
+  clipped to the bins' ±10°, pooled over both axes (and ``camera_r2_pitch``/``_yaw``).
+
+Keypress, camera bin accuracy and R² are also reported separately for frames with a GUI screen
+open (``val_gui/``: the camera moves the cursor) and without (``val_world/``: it turns the view),
+from the recordings' ``isGuiOpen``.
 """
 
 from __future__ import annotations
@@ -111,6 +115,8 @@ class Segment:
     """(T, 2) int64."""
     camera_degrees: np.ndarray
     """(T, 2) float64 true camera (for R²)."""
+    gui_open: np.ndarray
+    """(T,) bool: a GUI screen was open (the camera moves the cursor, not the view)."""
 
 
 def load_segments(refs: list, *, legacy_integer_camera: bool = False, report: DatasetReport | None = None) -> list[Segment]:
@@ -124,7 +130,8 @@ def load_segments(refs: list, *, legacy_integer_camera: bool = False, report: Da
         env["camera"] = np.stack([np.asarray(a["camera"], dtype=np.float64) for a in rec.env_actions])
         fac, bins = actions.env_to_factored(env)
         for lo, hi in rec.contiguous_runs():
-            segments.append(Segment(f"{ref.name}[{lo}:{hi}]", rec.frames[lo:hi], fac[lo:hi], bins[lo:hi], env["camera"][lo:hi]))
+            gui = rec.gui_open[lo:hi] if rec.gui_open is not None else np.zeros(hi - lo, bool)
+            segments.append(Segment(f"{ref.name}[{lo}:{hi}]", rec.frames[lo:hi], fac[lo:hi], bins[lo:hi], env["camera"][lo:hi], gui))
     return segments
 
 
@@ -159,30 +166,40 @@ def evaluate(model: InverseDynamicsModel, segments: list[Segment], *, window: in
     """Held-out metrics (module docstring) with the labelling path's overlapping windows."""
     was_training = model.training
     model.eval()
-    tb, pb, tc, pc, deg = [], [], [], [], []
+    tb, pb, tc, pc, deg, gui = [], [], [], [], [], []
     for s in segments:
         p = predict(model, s.frames, window=window)
         tb.append(s.buttons), pb.append(p.factored_buttons), tc.append(s.camera_bins), pc.append(p.camera_bins)
-        deg.append(s.camera_degrees)
+        deg.append(s.camera_degrees), gui.append(s.gui_open)
     model.train(was_training)
-    tb_, pb_, tc_, pc_ = (np.concatenate(x) for x in (tb, pb, tc, pc))
-    true_deg = np.concatenate(deg).clip(-actions.CAMERA_MAXVAL, actions.CAMERA_MAXVAL)
-    pred_deg = actions.bins_to_camera(pc_)
+    tb_, pb_, tc_, pc_, deg_, gui_ = (np.concatenate(x) for x in (tb, pb, tc, pc, deg, gui))
+    per_button = (tb_ == pb_).mean(0)
+    metrics = {"val/button_accuracy": float(per_button.mean()), **_frame_metrics("val", tb_, pb_, tc_, pc_, deg_),
+               "val/frames": float(len(tb_))}
+    metrics.update({f"val_button/{b}": float(a) for b, a in zip(actions.BUTTONS, per_button)})
+    # The camera means different things with a GUI open (it moves the cursor), so report both.
+    for name, mask in (("val_world", ~gui_), ("val_gui", gui_)):
+        if mask.sum() >= 2:
+            metrics.update(_frame_metrics(name, tb_[mask], pb_[mask], tc_[mask], pc_[mask], deg_[mask]))
+            metrics[f"{name}/frames"] = float(mask.sum())
+    return metrics
+
+
+def _frame_metrics(prefix: str, tb, pb, tc, pc, deg) -> dict[str, float]:
+    """Keypress accuracy, camera bin accuracy and camera R² (pooled and per axis) of some frames."""
+    true_deg = deg.clip(-actions.CAMERA_MAXVAL, actions.CAMERA_MAXVAL)
+    pred_deg = actions.bins_to_camera(pc)
     ss_res_axis = ((true_deg - pred_deg) ** 2).sum(0)
     ss_tot_axis = ((true_deg - true_deg.mean(0)) ** 2).sum(0)
     ss_res, ss_tot = float(ss_res_axis.sum()), float(ss_tot_axis.sum())
-    per_button = (tb_ == pb_).mean(0)
-    metrics = {
-        "val/button_accuracy": float(per_button.mean()),
-        "val/keypress_accuracy": float((tb_ == pb_).all(1).mean()),
-        "val/camera_bin_accuracy": float((tc_ == pc_).all(1).mean()),
-        "val/camera_r2": 1.0 - ss_res / ss_tot if ss_tot > 0 else float("nan"),
-        "val/frames": float(len(tb_)),
+    m = {
+        f"{prefix}/keypress_accuracy": float((tb == pb).all(1).mean()),
+        f"{prefix}/camera_bin_accuracy": float((tc == pc).all(1).mean()),
+        f"{prefix}/camera_r2": 1.0 - ss_res / ss_tot if ss_tot > 0 else float("nan"),
     }
     for i, axis in enumerate(("pitch", "yaw")):
-        metrics[f"val/camera_r2_{axis}"] = 1.0 - float(ss_res_axis[i] / ss_tot_axis[i]) if ss_tot_axis[i] > 0 else float("nan")
-    metrics.update({f"val_button/{b}": float(a) for b, a in zip(actions.BUTTONS, per_button)})
-    return metrics
+        m[f"{prefix}/camera_r2_{axis}"] = 1.0 - float(ss_res_axis[i] / ss_tot_axis[i]) if ss_tot_axis[i] > 0 else float("nan")
+    return m
 
 
 def split_recordings(refs: list, cfg: IDMTrainConfig) -> tuple[list, list]:
