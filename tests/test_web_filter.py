@@ -120,4 +120,4 @@ def test_filter_precision_recall_and_duplicates_on_held_out_videos(tmp_path):
     assert res.exit_code == 0 and "precision" in res.output, res.output
     res = CliRunner().invoke(app, ["data", "filter", str(tmp_path / "nothing"), "--out", str(tmp_path / "o3"),
                                    "--model", str(tmp_path / "out" / "classifier.npz")])
-    assert res.exit_code == 2 and "not a folder" in res.output
+    assert res.exit_code == 2 and "not a folder of videos" in res.output, res.output

@@ -18,6 +18,7 @@ from vpt.agent import (
     read_model_file,
     read_weights_file,
 )
+from vpt.cli.progress import print_error
 
 app = typer.Typer(help="VPT policies: inspect model files.", no_args_is_help=True)
 console = Console()
@@ -42,7 +43,7 @@ def info(
             policy = VPTPolicy(cfg)
         state_dict = read_weights_file(weights, map_location="meta")
     except (ModelFileError, ModelConfigError) as e:
-        console.print(f"[red]error:[/red] {e}")
+        print_error(console, e)
         raise typer.Exit(2) from e
     report = compare_state_dict(policy, state_dict)
     net = policy.net

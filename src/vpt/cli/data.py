@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from vpt.cli.progress import print_error
 from vpt.data.inspect import inspect_dataset, inspect_recording
 from vpt.data.jsonl import RecordingError
 
@@ -54,7 +55,7 @@ def inspect(
             return
         total, summaries = inspect_dataset(path)
     except RecordingError as e:
-        console.print(f"[red]error:[/red] {e}")
+        print_error(console, e)
         raise typer.Exit(1) from e
     if as_json:
         print(json.dumps({"total": total.__dict__, "recordings": [s.to_dict() for s in summaries]}, indent=1))
@@ -99,7 +100,7 @@ def generate(
     try:
         cfg = GenerateConfig(player=player, episodes=episodes, seed=seed, max_steps=max_steps, web=web, world=json.loads(world))
     except ValueError as e:
-        console.print(f"[red]error:[/red] {e}")
+        print_error(console, e)
         raise typer.Exit(2) from e
     already = 0 if stats_only else len(load_results(out))
     frames = 0
@@ -121,7 +122,7 @@ def generate(
             else:
                 results = run_generate(cfg, out, workers=workers, on_result=on_result)
         except ValueError as e:
-            console.print(f"[red]error:[/red] {e}")
+            print_error(console, e)
             raise typer.Exit(2) from e
     rates = success_rates(results, PLAYERS[player].MILESTONES)
     if stats_only:
@@ -159,7 +160,7 @@ def filter_cmd(
                                 bad_recall=bad_recall, similarity=similarity, seed=seed,
                                 on_video=lambda name: status.update(f"features: {name}"))
     except (ValueError, RecordingError) as e:
-        console.print(f"[red]error:[/red] {e}")
+        print_error(console, e)
         raise typer.Exit(2) from e
     kept = sum(e - s for v in report["videos"].values() for s, e in v["segments"])
     total = sum(v["frames"] for v in report["videos"].values())

@@ -9,6 +9,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from vpt.cli.progress import print_error
+
 console = Console()
 
 
@@ -52,7 +54,7 @@ def play(
         try:
             env = gymnasium.make("vpt/HumanSurvival-v0", backend="minerl", resolution=_resolution(resolution))
         except MineRLNotInstalledError as e:
-            console.print(f"[red]error:[/red] {e}")
+            print_error(console, e)
             raise typer.Exit(2) from e
     else:
         env = gymnasium.make("vpt/HumanSurvival-v0", resolution=_resolution(resolution),

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 
@@ -21,3 +22,9 @@ def progress_bar(title: str, total: int, console: Console | None = None) -> Iter
             bar.update(task, completed=completed, advance=advance, info=info)
 
         yield update
+
+
+def print_error(console: Console, error: object, label: str = "error") -> None:
+    """Print ``label: error`` on one line: not wrapped at the terminal width (paths stay copyable
+    and greppable) and not read as rich markup (a ``[...]`` in a path is printed as is)."""
+    console.print(f"[red]{label}:[/red] {escape(str(error))}", soft_wrap=True)

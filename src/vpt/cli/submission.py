@@ -8,6 +8,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from vpt.cli.progress import print_error
+
 app = typer.Typer(help="Competition submissions (MineRL BASALT 2022 layout).", no_args_is_help=True)
 console = Console()
 
@@ -33,7 +35,7 @@ def build(
         path = build_submission(model, weights, task, out, authors=author or None, description=description,
                                 gpu=gpu, debug=debug)
     except SubmissionError as e:
-        console.print(f"[red]error:[/red] {escape(str(e))}")
+        print_error(console, e)
         raise typer.Exit(2) from e
     console.print(f"wrote {path} ({task}); check it with: vpt submission check {path}")
 
@@ -53,7 +55,7 @@ def check(
     try:
         report = check_submission(directory, episodes=episodes, max_steps=max_steps, timeout_s=timeout)
     except SubmissionError as e:
-        console.print(f"[red]FAILED:[/red] {escape(str(e))}")
+        print_error(console, e, "FAILED")
         raise typer.Exit(1) from e
     for line in report.episodes:
         console.print("  " + escape(line))
