@@ -141,3 +141,42 @@ def test_held_out_metrics_split_world_and_gui_frames(recordings):
         pooled = (m[f"val_gui/{key}"] * n_gui + m[f"val_world/{key}"] * n_world) / m["val/frames"]
         assert m[f"val/{key}"] == pytest.approx(pooled)
         assert m[f"val/{key}"] == world_only[f"val/{key}"]  # the predictions do not depend on the mask
+
+
+def test_mirrored_window_moves_the_other_way_and_swaps_sided_keys():
+    """A mirrored window is a valid recording: the world's pixels shift the other way, which is
+    what the reflected yaw bin says, and strafe/hotbar keys trade sides."""
+    import cv2
+
+    from vpt import actions
+    from vpt.env.sim.env import SimEnv
+    from vpt.idm.train import mirror_window
+
+    env = SimEnv(resolution=(128, 128), world={"size": (24, 24), "height": 24, "tree_density": 0.1})
+    frames = [env.reset(seed=2)[0]["pov"]]
+    env_actions = []
+    for i in range(4):
+        a = actions.noop_env_action()
+        a.update({"camera": np.array([0.0, 6.0]), "left": int(i == 1), "hotbar.2": int(i == 2)})
+        frames.append(env.step(a)[0]["pov"])
+        env_actions.append(a)
+    env_actions.append(actions.noop_env_action())  # the last frame's action
+    env_batch = {k: np.array([a[k] for a in env_actions]) for k in actions.BUTTONS}
+    env_batch["camera"] = np.stack([np.asarray(a["camera"], dtype=np.float64) for a in env_actions])
+    buttons, bins = actions.env_to_factored(env_batch)
+    frames = np.stack(frames)
+    mf, mb, mc = mirror_window(frames, buttons, bins)
+
+    def shift_x(f0, f1):  # of the upper half: the hand and the hotbar do not move
+        g0, g1 = (cv2.cvtColor(f[:64], cv2.COLOR_RGB2GRAY).astype(np.float64) for f in (f0, f1))
+        return cv2.phaseCorrelate(g0, g1)[0][0]
+
+    for t in range(4):  # action t turns the view between frame t and t + 1
+        s, ms = shift_x(frames[t], frames[t + 1]), shift_x(mf[t], mf[t + 1])
+        assert abs(s) > 3 and np.sign(ms) == -np.sign(s), (t, s, ms)
+    assert (actions.bins_to_camera(bins)[:4, 1] > 0).all() and (actions.bins_to_camera(mc)[:4, 1] < 0).all()
+    np.testing.assert_array_equal(mc[:, 0], bins[:, 0])  # pitch untouched
+    col = {b: i for i, b in enumerate(actions.BUTTONS)}
+    assert mb[1, col["right"]] == 1 and mb[1, col["left"]] == 0 and mb[2, col["hotbar.8"]] == 1 and mb[2].sum() == 1
+    for x, y in zip(mirror_window(mf, mb, mc), (frames, buttons, bins)):  # a mirror of a mirror is the original
+        np.testing.assert_array_equal(x, y)

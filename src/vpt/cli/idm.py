@@ -30,6 +30,7 @@ def train(
     eval_every: int = typer.Option(500),
     val_recordings: int = typer.Option(0, help="held-out recordings (0: 10%)"),
     max_hours: float = typer.Option(0.0, help="train on only this many hours of recordings (0: all)"),
+    mirror_prob: float = typer.Option(0.0, help="mirror this fraction of training windows left-right (yaw negated)"),
     seed: int = typer.Option(0),
     device: str = typer.Option("auto"),
 ) -> None:
@@ -40,7 +41,7 @@ def train(
         data=str(data), out=str(out), preset=preset, init_model=str(init_model) if init_model else None,
         init_weights=str(init_weights) if init_weights else None, steps=steps, batch_size=batch_size, window=window,
         grad_accum=grad_accum, lr=lr, precision=precision, eval_every=eval_every, val_recordings=val_recordings,
-        max_hours=max_hours, seed=seed, device=device,
+        max_hours=max_hours, mirror_prob=mirror_prob, seed=seed, device=device,
     )  # fmt: skip
     with progress_bar("idm train", steps, console) as update:
 

@@ -101,6 +101,8 @@ class IDMTrainConfig:
     legacy_integer_camera: bool = False
     max_hours: float = 0.0
     """Use only the first recordings totalling this many hours of training data (0: all)."""
+    mirror_prob: float = 0.0
+    """Probability that a training window is mirrored left-right (:func:`mirror_window`)."""
 
 
 @dataclass
@@ -135,8 +137,10 @@ def load_segments(refs: list, *, legacy_integer_camera: bool = False, report: Da
     return segments
 
 
-def _sample_windows(segments: list[Segment], window: int, batch: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
-    """A batch of random windows, each segment weighted by its number of windows."""
+def _sample_windows(segments: list[Segment], window: int, batch: int, rng: np.random.Generator,
+                    mirror_prob: float = 0.0) -> tuple[np.ndarray, ...]:  # fmt: skip
+    """A batch of random windows, each segment weighted by its number of windows, each mirrored
+    (:func:`mirror_window`) with probability ``mirror_prob``."""
     usable = [s for s in segments if len(s.frames) >= window]
     if not usable:
         raise ValueError(f"no training segment has {window} consecutive frames")
@@ -146,10 +150,28 @@ def _sample_windows(segments: list[Segment], window: int, batch: int, rng: np.ra
     for i in picks:
         s = usable[i]
         t0 = int(rng.integers(0, len(s.frames) - window + 1))
-        f.append(s.frames[t0 : t0 + window])
-        b.append(s.buttons[t0 : t0 + window])
-        c.append(s.camera_bins[t0 : t0 + window])
+        w = s.frames[t0 : t0 + window], s.buttons[t0 : t0 + window], s.camera_bins[t0 : t0 + window]
+        if mirror_prob > 0 and rng.random() < mirror_prob:
+            w = mirror_window(*w)
+        f.append(w[0]), b.append(w[1]), c.append(w[2])
     return np.stack(f), np.stack(b), np.stack(c)
+
+
+#: Button columns exchanged by a left-right mirror: strafe left/right and hotbar slot i/10-i.
+_MIRRORED_BUTTONS = np.array([actions.BUTTONS.index(
+    {"left": "right", "right": "left"}.get(b, f"hotbar.{10 - int(b[7:])}" if b.startswith("hotbar.") else b))
+    for b in actions.BUTTONS])  # fmt: skip
+
+
+def mirror_window(frames: np.ndarray, buttons: np.ndarray, camera_bins: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The same window seen in a mirror: frames flipped left-right, yaw negated (its bin
+    reflected about the centre bin), strafe left/right and hotbar slots 1..9 ↔ 9..1 swapped.
+
+    Everything else that moves on screen moves consistently: with a GUI open the cursor moves
+    the other way, as the negated yaw says. Augmentation for the camera: without it the tiny IDM
+    learns what the scenes look like rather than which way they move (``docs/results``, §1).
+    """
+    return frames[..., ::-1, :], buttons[..., _MIRRORED_BUTTONS], camera_bins * [1, -1] + [0, actions.N_CAMERA_BINS - 1]
 
 
 def idm_loss(out, buttons: torch.Tensor, camera_bins: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
@@ -272,7 +294,8 @@ def train_idm(cfg: IDMTrainConfig, *, progress: Callable[[int, dict[str, float]]
         optimizer.zero_grad(set_to_none=True)
         logs: dict[str, float] = {}
         for _ in range(cfg.grad_accum):
-            f, b, c = (torch.as_tensor(x, device=dist.device) for x in _sample_windows(train_segments, window, cfg.batch_size, rng))
+            batch = _sample_windows(train_segments, window, cfg.batch_size, rng, cfg.mirror_prob)
+            f, b, c = (torch.as_tensor(x, device=dist.device) for x in batch)
             with autocast(dist.device, cfg.precision):
                 out = ddp(f)
             loss, parts = idm_loss(out, b, c)
