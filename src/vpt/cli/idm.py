@@ -67,6 +67,7 @@ def curve(
     lr: float = typer.Option(1e-3),
     precision: str = typer.Option("fp32", help="fp32, bf16 or fp16 (GPU)"),
     val_recordings: int = typer.Option(3, help="held-out recordings (the same for every run)"),
+    mirror_prob: float = typer.Option(0.0, help="mirror this fraction of training windows left-right (yaw negated)"),
     seed: int = typer.Option(0),
     device: str = typer.Option("auto"),
 ) -> None:
@@ -80,8 +81,8 @@ def curve(
 
     budgets = [float(h) for h in hours.split(",") if h.strip()]
     base = IDMTrainConfig(data=str(data), out=str(out), preset=preset, steps=steps, batch_size=batch_size, window=window,
-                          lr=lr, precision=precision, eval_every=steps, val_recordings=val_recordings, seed=seed,
-                          device=device)  # fmt: skip
+                          lr=lr, precision=precision, eval_every=steps, val_recordings=val_recordings,
+                          mirror_prob=mirror_prob, seed=seed, device=device)  # fmt: skip
     with progress_bar("idm curve", steps * len(budgets), console) as update:
         done = {h: 0 for h in budgets}
 

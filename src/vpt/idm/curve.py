@@ -25,6 +25,8 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("val/button_accuracy", "per-button accuracy"),
     ("val/camera_bin_accuracy", "camera bin accuracy"),
     ("val/camera_r2", "camera R²"),
+    ("val_world/camera_r2_pitch", "world pitch R²"),
+    ("val_world/camera_r2_yaw", "world yaw R²"),
 )
 
 
