@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 from typer.testing import CliRunner
 
+from vpt.actions import ENV_BUTTONS
 from vpt.agent import Agent, save_policy
 from vpt.agent.evaluate import evaluate, write_report
 from vpt.agent.presets import build_policy
@@ -33,3 +35,29 @@ def test_cli_eval_on_the_item_sequence_task(tmp_path):
     assert r.exit_code == 0, r.output
     rep = json.loads((tmp_path / "eval/report.json").read_text())
     assert rep["episodes"] == 2 and "log" in rep["item_success"] and "diamond_pickaxe" in rep["item_success"]
+
+
+class _InventoryAgent:
+    """Presses the inventory key at steps 2 and 5 of every episode (opens, then closes it)."""
+
+    def reset(self, n: int) -> None:
+        self.t = np.zeros(n, dtype=int)
+
+    def get_actions(self, obs, *, first, deterministic=False):
+        self.t = np.where(first, 0, self.t + 1)
+        n = len(self.t)
+        a = {k: np.zeros(n, dtype=np.int64) for k in ENV_BUTTONS}
+        a["inventory"] = np.isin(self.t, (2, 5)).astype(np.int64)
+        a["camera"] = np.zeros((n, 2))
+        return a
+
+
+def test_evaluate_reports_how_the_policy_uses_the_inventory(tmp_path):
+    report = evaluate(_InventoryAgent(), "vpt/ObtainDiamondPickaxe-v0", episodes=3, num_envs=2, max_steps=8,
+                      env_kwargs={"resolution": (32, 32), "world": SMALL})  # fmt: skip
+    assert report.inventory_presses == [2, 2, 2] and report.first_inventory == [2, 2, 2]
+    # the observations of steps 3, 4 and 5 show the inventory screen
+    assert report.gui_fraction == [3 / 8] * 3
+    assert report.behaviour() == {"gui_fraction": 3 / 8, "inventory_presses_per_episode": 2.0,
+                                  "first_inventory_step_median": 2.0}  # fmt: skip
+    assert "a GUI open on 38% of steps" in write_report(report, tmp_path / "r").read_text()

@@ -324,12 +324,14 @@ def stage_report(ctx: Context) -> dict[str, Any]:
              f"camera R² {idm.get('val/camera_r2', float('nan')):.3f} |",
              f"| labelling | {r['label']['web_videos']} web videos at {r['label']['web_frames_per_s']:.1f} frames/s |",
              ""]  # fmt: skip
-    lines += ["## Evaluation", "", "| policy | task | mean return | " + " | ".join(items) + " | house score |",
-              "| --- | --- | --- | " + " | ".join("---" for _ in items) + " | --- |"]  # fmt: skip
+    lines += ["## Evaluation", "", "| policy | task | mean return | " + " | ".join(items) + " | house score | GUI time |",
+              "| --- | --- | --- | " + " | ".join("---" for _ in items) + " | --- | --- |"]  # fmt: skip
     for key, s in ev.items():
         policy, task = key.split("@")
         cells = " | ".join(f"{s['item_success'].get(it, 0):.0%}" for it in items)
-        lines.append(f"| {policy} | {task} | {s['mean_return']:.3f} | {cells} | {s.get('mean_house_score', float('nan')):.3f} |")
+        gui = s.get("behaviour", {}).get("gui_fraction")
+        lines.append(f"| {policy} | {task} | {s['mean_return']:.3f} | {cells} | {s.get('mean_house_score', float('nan')):.3f} | "
+                     + (f"{gui:.0%} |" if gui is not None else "– |"))  # fmt: skip
     lines += ["", "![IDM](plots/idm.png) ![BC loss](plots/bc_loss.png) ![items](plots/items.png)", ""]
     (ctx.out / "report.md").write_text("\n".join(lines) + "\n")
     return {"report": str(ctx.out / "report.md")}

@@ -38,6 +38,12 @@ class EvalReport:
     """Per episode, the items obtained (task names when the task reports them, else env names)."""
     house_scores: list[float] = field(default_factory=list)
     videos: list[str] = field(default_factory=list)
+    gui_fraction: list[float] = field(default_factory=list)
+    """Per episode, the fraction of steps acted on with a GUI screen open (when the env says)."""
+    inventory_presses: list[int] = field(default_factory=list)
+    """Per episode, steps with the inventory key down."""
+    first_inventory: list[int] = field(default_factory=list)
+    """Per episode, the first step with the inventory key down (-1: never)."""
 
     @property
     def mean_return(self) -> float:
@@ -54,7 +60,18 @@ class EvalReport:
                                "item_success": self.item_success(_report_items(self))}  # fmt: skip
         if self.house_scores:
             out["mean_house_score"] = float(np.mean(self.house_scores))
+        out["behaviour"] = self.behaviour()
         return out
+
+    def behaviour(self) -> dict[str, float | None]:
+        """How the policy uses the inventory: a BC prior that opens it before it has anything to
+        craft wastes its episode in the GUI (``docs/results``, section 2)."""
+        firsts = [f for f in self.first_inventory if f >= 0]
+        return {
+            "gui_fraction": float(np.mean(self.gui_fraction)) if self.gui_fraction else None,
+            "inventory_presses_per_episode": float(np.mean(self.inventory_presses)) if self.inventory_presses else None,
+            "first_inventory_step_median": float(np.median(firsts)) if firsts else None,
+        }
 
 
 def _report_items(report: EvalReport) -> list[str]:
@@ -97,6 +114,10 @@ def evaluate(
     first = np.ones(num_envs, dtype=bool)
     ret = np.zeros(num_envs)
     length = np.zeros(num_envs, dtype=int)
+    gui_steps, presses = np.zeros(num_envs, dtype=int), np.zeros(num_envs, dtype=int)
+    first_press = np.full(num_envs, -1)
+    gui_seen = np.zeros(num_envs, dtype=bool)  # the screen state of the observation acted on
+    has_gui = False
     started = num_envs  # episodes begun
     active = np.ones(num_envs, dtype=bool)
     writer: VideoWriter | None = None
@@ -116,9 +137,15 @@ def evaluate(
             f = obs["pov"][0]
             writer.write(f[: f.shape[0] - f.shape[0] % 2, : f.shape[1] - f.shape[1] % 2])
         action = complete_batched(agent.get_actions(obs, first=first, deterministic=deterministic), num_envs)
+        inventory = np.asarray(action["inventory"]).reshape(num_envs).astype(bool) & active
+        first_press = np.where((first_press < 0) & inventory, length, first_press)
+        presses += inventory
+        gui_steps += gui_seen & active
         obs, reward, terminated, truncated, info = envs.step(action)
         ret += reward * active
         length += active
+        if "gui_open" in info:  # a new episode's reset info says False
+            has_gui, gui_seen = True, np.asarray(info["gui_open"], dtype=bool)
         done = (terminated | truncated) & active
         final = info.get("final_info", info)
         for i in np.nonzero(done)[0]:
@@ -128,7 +155,11 @@ def evaluate(
             report.lengths.append(int(length[i]))
             if "house_score" in final:
                 report.house_scores.append(float(final["house_score"][i]))
-            ret[i], length[i] = 0.0, 0
+            if has_gui:
+                report.gui_fraction.append(float(gui_steps[i] / max(1, length[i])))
+            report.inventory_presses.append(int(presses[i]))
+            report.first_inventory.append(int(first_press[i]))
+            ret[i], length[i], gui_steps[i], presses[i], first_press[i] = 0.0, 0, 0, 0, -1
             if i == 0 and writer is not None:
                 writer.close()
                 writer = open_video()
@@ -174,6 +205,12 @@ def write_report(report: EvalReport, out: str | Path, *, title: str | None = Non
              + (f", mean house score **{np.mean(report.house_scores):.3f}**" if report.house_scores else ""), "",
              "| item | success |", "| --- | --- |"]  # fmt: skip
     lines += [f"| {k} | {v:.0%} |" for k, v in success.items()]
+    b = summary["behaviour"]
+    if b["inventory_presses_per_episode"] is not None:
+        gui = f"a GUI open on {b['gui_fraction']:.0%} of steps; " if b["gui_fraction"] is not None else ""
+        first = b["first_inventory_step_median"]
+        lines += ["", f"Behaviour: {gui}the inventory key down on {b['inventory_presses_per_episode']:.1f} steps per episode"
+                  + (f", first at step {first:.0f} (median)." if first is not None else ", never.")]  # fmt: skip
     lines += ["", "![per-item success](items.png) ![returns](returns.png)", ""]
     lines += [f"- video: [{Path(v).name}]({Path(v).relative_to(out) if Path(v).is_relative_to(out) else v})" for v in report.videos]
     (out / "report.md").write_text("\n".join(lines) + "\n")
