@@ -68,6 +68,7 @@ def write_curve(out: str | Path, *, command: str = "") -> Path:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     out = Path(out)
     rows = read_curve(out)
@@ -90,8 +91,14 @@ def write_curve(out: str | Path, *, command: str = "") -> Path:
         axes[0].plot(hours, [r.get(k, float("nan")) for r in rows], marker="o", label=title)
     axes[0].set(xscale="log", xlabel="hours of labelled training data", ylim=(0, 1.02), title="IDM held-out accuracy")
     axes[0].legend(fontsize=7)
-    axes[1].plot(hours, [r.get("val/camera_r2", float("nan")) for r in rows], marker="o")
+    for k, title in (("val/camera_r2", "all frames"), ("val_world/camera_r2_pitch", "world pitch"),
+                     ("val_world/camera_r2_yaw", "world yaw")):  # fmt: skip
+        axes[1].plot(hours, [r.get(k, float("nan")) for r in rows], marker="o", label=title)
     axes[1].set(xscale="log", xlabel="hours of labelled training data", title="camera R² (degrees)")
+    axes[1].legend(fontsize=7)
+    for ax in axes:  # label the budgets themselves, not log-scale minor ticks
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.set_xticks(hours, [f"{h:.3g}" for h in hours])
     fig.tight_layout()
     fig.savefig(out / "curve.png", dpi=110)
     plt.close(fig)
