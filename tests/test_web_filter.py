@@ -118,6 +118,12 @@ def test_filter_precision_recall_and_duplicates_on_held_out_videos(tmp_path):
     res = CliRunner().invoke(app, ["data", "filter", str(held), "--out", str(tmp_path / "o2"), "--model",
                                    str(tmp_path / "out" / "classifier.npz")])
     assert res.exit_code == 0 and "precision" in res.output, res.output
+    # a corrupt video is skipped and named; the others are still filtered
+    (held / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(200))
+    res = CliRunner().invoke(app, ["data", "filter", str(held), "--out", str(tmp_path / "o4"), "--model",
+                                   str(tmp_path / "out" / "classifier.npz")])
+    assert res.exit_code == 0 and "skipped: broken.mp4" in res.output and "in 3 videos" in res.output, res.output
+    assert list(json.loads((tmp_path / "o4" / "filter.json").read_text())["skipped"]) == ["broken.mp4"]
     res = CliRunner().invoke(app, ["data", "filter", str(tmp_path / "nothing"), "--out", str(tmp_path / "o3"),
                                    "--model", str(tmp_path / "out" / "classifier.npz")])
     assert res.exit_code == 2 and "not a folder of videos" in res.output, res.output

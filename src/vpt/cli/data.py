@@ -167,6 +167,8 @@ def filter_cmd(
     dups = sum(len(v["duplicate_segments"]) for v in report["videos"].values())
     console.print(f"kept {kept} of {total} frames in {len(report['videos'])} videos; {dups} near-duplicate "
                   f"segment(s) dropped; threshold p(clean) >= {report['classifier']['threshold']:.3f}")
+    for name, why in report["skipped"].items():
+        print_error(console, f"{name}: {why}", label="skipped")
     m = report["metrics"]
     if m:
         fmt = lambda v: "n/a" if v is None else f"{v:.3f}"  # noqa: E731

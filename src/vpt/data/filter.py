@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,7 @@ __all__ = [
     "CleanClassifier", "FilterResult", "VideoFeatures", "decode_small", "evaluate", "filter_videos",
     "frame_features", "load_video_features", "train_active", "ground_truth", "run_filter", "list_videos",
     "clean_segments", "find_duplicates", "median_smooth", "dedup_embedding", "conservative_threshold",
+    "read_folder_features",
 ]
 
 FEATURE_SIZE = (128, 72)
@@ -125,6 +127,38 @@ class VideoFeatures:
 def load_video_features(path: str | Path) -> VideoFeatures:
     frames = decode_small(path)
     return VideoFeatures(Path(path).stem, Path(path), frame_features(frames), dedup_embedding(frames))
+
+
+def read_folder_features(folder: str | Path, *, workers: int = 2, skipped: dict[str, str] | None = None,
+                         on_video: Callable[[str], None] | None = None) -> list[VideoFeatures]:
+    """:func:`load_video_features` of every video of ``folder`` (sorted), ``workers`` at a time
+    (FFmpeg and NumPy release the GIL, so threads overlap one video's decoding with another's
+    features). A corrupt video is left out and named in ``skipped`` (name → reason); the others go on.
+
+    Raises:
+        RecordingError: when no video of the folder could be read.
+    """
+    paths = list_videos(folder)
+
+    def load(p: Path) -> VideoFeatures | RecordingError:
+        try:
+            return load_video_features(p)
+        except RecordingError as e:
+            return e
+
+    out: list[VideoFeatures] = []
+    with ThreadPoolExecutor(max(1, workers)) as pool:
+        for p, v in zip(paths, pool.map(load, paths)):
+            if isinstance(v, RecordingError):
+                if skipped is not None:
+                    skipped[p.name] = str(v)
+            else:
+                out.append(v)
+            if on_video:
+                on_video(p.name)
+    if not out:
+        raise RecordingError(f"none of its {len(paths)} videos could be read", path=folder)
+    return out
 
 
 def ground_truth(video: str | Path) -> dict[str, Any] | None:
@@ -441,33 +475,30 @@ def list_videos(folder: str | Path) -> list[Path]:
 
 def run_filter(videos_dir: str | Path, out: str | Path, *, train_dir: str | Path | None = None,
                model: str | Path | None = None, budget: int = 300, batch: int = 50, bad_recall: float = 0.95,
-               similarity: float = 0.95, seed: int = 0,
+               similarity: float = 0.95, seed: int = 0, workers: int = 2,
                on_video: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Filter every video of ``videos_dir`` and write ``out/filter.json`` (kept segments,
-    duplicates, the classifier's training log, and metrics where ground truth exists).
+    duplicates, the classifier's training log, videos that could not be read, and metrics where
+    ground truth exists).
 
     The classifier comes from ``model`` (a saved ``classifier.npz``) or is trained by active
     learning on ``train_dir``'s videos with their ground truth as the oracle, then saved as
-    ``out/classifier.npz``.
+    ``out/classifier.npz``. When ``train_dir`` is ``videos_dir`` each video is decoded once.
+    Corrupt videos are skipped and listed under ``skipped``.
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-
-    def features(folder: str | Path) -> list[VideoFeatures]:
-        vs = []
-        for p in list_videos(folder):
-            vs.append(load_video_features(p))
-            if on_video:
-                on_video(p.name)
-        return vs
+    skipped: dict[str, str] = {}
+    read = lambda folder: read_folder_features(folder, workers=workers, skipped=skipped, on_video=on_video)  # noqa: E731
 
     log: dict[str, Any] = {}
+    train: list[VideoFeatures] = []
     if model is not None:
         clf = CleanClassifier.load(model)
     else:
         if train_dir is None:
             raise ValueError("give --train (videos with ground truth to label from) or --model")
-        train = features(train_dir)
+        train = read(train_dir)
         truths = [ground_truth(v.path) for v in train]
         missing = [v.path.name for v, t in zip(train, truths) if t is None]
         if missing:
@@ -480,10 +511,11 @@ def run_filter(videos_dir: str | Path, out: str | Path, *, train_dir: str | Path
         clf, log = train_active(pool, lambda idx: labels[idx], budget=budget, batch=batch, bad_recall=bad_recall,
                                 seed=seed)
         clf.save(out / "classifier.npz")
-    videos = features(videos_dir)
+    same = train_dir is not None and Path(train_dir).resolve() == Path(videos_dir).resolve()
+    videos = train if same and train else read(videos_dir)
     result = filter_videos(videos, clf, similarity=similarity)
     truths_eval = {v.name: t for v in videos if (t := ground_truth(v.path)) is not None}
-    report = {"videos": result.to_dict(), "classifier": {**log, "threshold": clf.threshold},
+    report = {"videos": result.to_dict(), "skipped": skipped, "classifier": {**log, "threshold": clf.threshold},
               "metrics": evaluate(result, truths_eval) if truths_eval else None}
     tmp = out / f".filter.{os.getpid()}.tmp"
     tmp.write_text(json.dumps(report, indent=1))
