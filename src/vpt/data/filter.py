@@ -27,6 +27,7 @@ import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -139,21 +140,14 @@ def read_folder_features(folder: str | Path, *, workers: int = 2, skipped: dict[
         RecordingError: when no video of the folder could be read.
     """
     paths = list_videos(folder)
-
-    def load(p: Path) -> VideoFeatures | RecordingError:
-        try:
-            return load_video_features(p)
-        except RecordingError as e:
-            return e
-
     out: list[VideoFeatures] = []
     with ThreadPoolExecutor(max(1, workers)) as pool:
-        for p, v in zip(paths, pool.map(load, paths)):
-            if isinstance(v, RecordingError):
+        for p, job in [(p, pool.submit(load_video_features, p)) for p in paths]:
+            try:
+                out.append(job.result())
+            except RecordingError as e:
                 if skipped is not None:
-                    skipped[p.name] = str(v)
-            else:
-                out.append(v)
+                    skipped[p.name] = str(e)
             if on_video:
                 on_video(p.name)
     if not out:
@@ -489,7 +483,7 @@ def run_filter(videos_dir: str | Path, out: str | Path, *, train_dir: str | Path
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     skipped: dict[str, str] = {}
-    read = lambda folder: read_folder_features(folder, workers=workers, skipped=skipped, on_video=on_video)  # noqa: E731
+    read = partial(read_folder_features, workers=workers, skipped=skipped, on_video=on_video)
 
     log: dict[str, Any] = {}
     train: list[VideoFeatures] = []
@@ -511,8 +505,10 @@ def run_filter(videos_dir: str | Path, out: str | Path, *, train_dir: str | Path
         clf, log = train_active(pool, lambda idx: labels[idx], budget=budget, batch=batch, bad_recall=bad_recall,
                                 seed=seed)
         clf.save(out / "classifier.npz")
-    same = train_dir is not None and Path(train_dir).resolve() == Path(videos_dir).resolve()
-    videos = train if same and train else read(videos_dir)
+    if train and Path(train_dir).resolve() == Path(videos_dir).resolve():
+        videos = train  # the classifier's own videos: already decoded
+    else:
+        videos = read(videos_dir)
     result = filter_videos(videos, clf, similarity=similarity)
     truths_eval = {v.name: t for v in videos if (t := ground_truth(v.path)) is not None}
     report = {"videos": result.to_dict(), "skipped": skipped, "classifier": {**log, "threshold": clf.threshold},
