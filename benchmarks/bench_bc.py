@@ -7,6 +7,8 @@ Run: ``vpt bench bc [--preset tiny|small|1x] [--batch 8] [--chunk 32] [--repeats
   back-propagated per sample, one optimiser step per batch of ``--batch`` samples.
 * **vpt bc** — ``--batch`` episode streams × ``--chunk`` frames per call, memory carried across
   chunks, one backward per chunk (``vpt.agent.bc``), channels-last convs.
+* **vpt bc + bf16** (``--bf16``) — the same under bf16 autocast (``vpt bc train --precision
+  bf16``): a win on GPUs and on CPUs with AMX, a loss on AVX2-only CPUs.
 
 Random weights and frames; frames/s = trained frames per second. Medians after a warm-up.
 """
@@ -23,6 +25,7 @@ import torch
 from vpt.agent.bc import Episode, EpisodeStreams, bc_loss
 from vpt.agent.policy import detach_state
 from vpt.agent.presets import build_policy
+from vpt.train import autocast
 
 
 def main(argv: list[str]) -> None:
@@ -31,6 +34,7 @@ def main(argv: list[str]) -> None:
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--chunk", type=int, default=32)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--bf16", action="store_true", help="also time sequence BC under bf16 autocast")
     args = ap.parse_args(argv)
     rng = np.random.default_rng(0)
     n = 4 * args.chunk
@@ -57,23 +61,31 @@ def main(argv: list[str]) -> None:
         ref_opt.zero_grad()
         return len(eps)
 
-    ours = build_policy(args.preset, seed=0).train()
-    ours.optimize_for_inference(channels_last=True)
-    opt = torch.optim.Adam(ours.parameters(), lr=1e-4)
-    streams = EpisodeStreams(eps, args.batch)
-    state = {"s": ours.initial_state(args.batch)}
+    def sequence_trainer(precision: str):
+        """One call = one chunk of sequence BC, as ``vpt.agent.bc`` trains."""
+        ours = build_policy(args.preset, seed=0).train()
+        ours.optimize_for_inference(channels_last=True)
+        opt = torch.optim.Adam(ours.parameters(), lr=1e-4)
+        streams = EpisodeStreams(eps, args.batch)
+        state = {"s": ours.initial_state(args.batch)}
 
-    def sequence_batch() -> int:
-        c = {k: torch.as_tensor(v) for k, v in streams.next_chunk(args.chunk).items()}
-        out, s = ours(c["frames"], c["first"], state["s"])
-        loss, _ = bc_loss(out, c["buttons"], c["camera"], c["mask"])
-        loss.backward()
-        opt.step()
-        opt.zero_grad()
-        state["s"] = detach_state(s)
-        return c["frames"].shape[0] * c["frames"].shape[1]
+        def sequence_batch() -> int:
+            c = {k: torch.as_tensor(v) for k, v in streams.next_chunk(args.chunk).items()}
+            with autocast(torch.device("cpu"), precision):
+                out, s = ours(c["frames"], c["first"], state["s"])
+            loss, _ = bc_loss(out, c["buttons"], c["camera"], c["mask"])
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            state["s"] = detach_state(s)
+            return c["frames"].shape[0] * c["frames"].shape[1]
 
+        return sequence_batch, ours
+
+    sequence_batch, ours = sequence_trainer("fp32")
     cases = {"reference style (1 frame x 1 sample per call)": reference_batch, "vpt bc (streams x chunk, TBPTT)": sequence_batch}
+    if args.bf16:
+        cases["vpt bc + bf16 autocast"] = sequence_trainer("bf16")[0]
     results: dict[str, list[float]] = {k: [] for k in cases}
     for fn in cases.values():
         fn(), fn()  # warm-up

@@ -9,7 +9,8 @@ Run: ``vpt bench idm [--preset 4x|small|tiny] [--videos 2] [--frames 256] [--rep
   features computed once, overlapping windows (every frame gets past and future context),
   channels-last convs; optionally the bf16 image encoder (``--bf16``: a win only on CPUs with
   AMX/AVX-512-BF16 or on GPUs).
-* **training** — frames/s of ``idm_loss`` forward + backward + AdamW on random windows.
+* **training** — frames/s of ``idm_loss`` forward + backward + AdamW on random windows, fp32 and
+  (with ``--bf16``) under bf16 autocast.
 
 Random weights (speed does not depend on them). Medians of ``--repeats`` runs after a warm-up.
 """
@@ -32,7 +33,7 @@ from vpt.data.video import write_video
 from vpt.idm import IDMConfig, InverseDynamicsModel
 from vpt.idm.label import label_videos
 from vpt.idm.train import idm_loss, preset_kwargs
-from vpt.train import resolve_device
+from vpt.train import autocast, resolve_device
 
 
 def reference_style(model: InverseDynamicsModel, videos: list[Path]) -> int:
@@ -64,6 +65,7 @@ def main(argv: list[str]) -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--bf16", action="store_true", help="also time the bf16 image encoder")
     ap.add_argument("--train-batch", type=int, default=4, help="0: skip the training measurement")
+    ap.add_argument("--train-window", type=int, default=0, help="frames per training window (0: the model's)")
     ap.add_argument("--device", default="auto")
     args = ap.parse_args(argv)
     device = resolve_device(args.device)
@@ -103,32 +105,33 @@ def main(argv: list[str]) -> None:
                 n = fn()
                 results.setdefault(name, []).append(n / (time.perf_counter() - t))
 
-    # Training throughput.
-    model = fresh().train()
-    if not args.train_batch:
-        model = None
-    w = baseline.cfg.window
-    if model is not None:
-        model.optimize_for_inference(channels_last=True)
-        opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    # Training throughput: fp32, and with --bf16 also bf16 autocast (what `vpt idm train --precision bf16` runs).
+    w = args.train_window or baseline.cfg.window
+    if args.train_batch:
         f = torch.randint(0, 256, (args.train_batch, w, 128, 128, 3), dtype=torch.uint8, device=device)
         b = torch.randint(0, 2, (args.train_batch, w, 20), device=device)
         c = torch.randint(0, 11, (args.train_batch, w, 2), device=device)
-        times = []
-        for i in range(args.repeats + 1):
-            t = time.perf_counter()
-            opt.zero_grad()
-            loss, _ = idm_loss(model(f), b, c)
-            loss.backward()
-            opt.step()
-            if i:
-                times.append(f.shape[0] * w / (time.perf_counter() - t))
-        results[f"training fp32 (batch {args.train_batch} x {w} frames)"] = times
+        for precision in ("fp32", "bf16") if args.bf16 else ("fp32",):
+            model = fresh().train()
+            model.optimize_for_inference(channels_last=True)
+            opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+            times = []
+            for i in range(args.repeats + 2):  # two warm-up steps
+                t = time.perf_counter()
+                opt.zero_grad()
+                with autocast(device, precision):
+                    out = model(f)
+                loss, _ = idm_loss(out, b, c)
+                loss.backward()
+                opt.step()
+                if i >= 2:
+                    times.append(f.shape[0] * w / (time.perf_counter() - t))
+            results[f"training {precision} (batch {args.train_batch} x {w} frames)"] = times
 
     base = statistics.median(results["reference style (fp32, batch 1, no overlap)"])
     params = sum(p.numel() for p in baseline.parameters())
     print(f"IDM preset {args.preset} ({params / 1e6:.1f}M params), {args.videos} videos x {args.frames} frames, "
-          f"window {w}, device {device}, torch threads {torch.get_num_threads()}, median of {args.repeats}")  # fmt: skip
+          f"window {baseline.cfg.window}, device {device}, torch threads {torch.get_num_threads()}, median of {args.repeats}")  # fmt: skip
     print(f"{'case':52s} {'frames/s':>10s} {'vs reference':>13s}")
     for name, fps in results.items():
         m = statistics.median(fps)

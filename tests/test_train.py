@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from vpt.train import RunDir, autocast, lr_schedule, rng_state, seed_everything, set_rng_state
+from vpt.train import (RunDir, autocast, lr_schedule, native_bf16, resolve_precision, rng_state, seed_everything,
+                       set_rng_state)
 
 
 def test_checkpoint_roundtrip_with_rng_and_optimizer(tmp_path):
@@ -56,3 +57,11 @@ def test_autocast_modes():
         assert torch.nn.Linear(4, 4)(torch.randn(2, 4)).dtype == torch.float32
     with pytest.raises(ValueError, match="GPU"):
         autocast(cpu, "fp16")
+    with pytest.raises(ValueError, match="auto, fp32"):
+        autocast(cpu, "fp8")
+    # auto: bf16 exactly where the CPU has native bf16 (AMX / AVX-512 BF16), else fp32
+    expected = torch.bfloat16 if native_bf16(cpu) else torch.float32
+    with autocast(cpu, "auto"):
+        assert torch.nn.Linear(4, 4)(torch.randn(2, 4)).dtype == expected
+    assert resolve_precision("auto", cpu) == ("bf16" if native_bf16(cpu) else "fp32")
+    assert resolve_precision("fp32", cpu) == "fp32"

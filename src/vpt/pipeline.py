@@ -70,6 +70,7 @@ class Scale:
     """World options added for the evaluations only (e.g. faster mining, so that item success is
     measurable at a small scale)."""
     precision: str = "fp32"
+    """Training precision (``vpt.train.resolve_precision``); the hour-scale results are fp32."""
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -88,7 +89,7 @@ SCALES: dict[str, Scale] = {
                    bc_lr=1e-3, ft_steps=150, eval_episodes=8, eval_steps=1000, eval_world={"break_speed": 10}),
     "full": Scale(contractor=2000, house=300, web=5000, max_steps=12000, world={}, workers=16, idm_preset="4x",
                   idm_steps=200_000, idm_batch=16, idm_window=128, policy_preset="1x", bc_steps=400_000, bc_batch=16,
-                  bc_chunk=128, ft_steps=20_000, eval_episodes=100, eval_steps=12000, precision="bf16"),
+                  bc_chunk=128, ft_steps=20_000, eval_episodes=100, eval_steps=12000, precision="auto"),
 }
 
 

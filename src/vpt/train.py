@@ -35,6 +35,8 @@ __all__ = [
     "init_distributed",
     "close_distributed",
     "autocast",
+    "native_bf16",
+    "resolve_precision",
     "RunDir",
     "lr_schedule",
     "seed_everything",
@@ -93,12 +95,34 @@ def close_distributed() -> None:
         dist.destroy_process_group()
 
 
+def native_bf16(device: torch.device) -> bool:
+    """Whether bf16 matrix maths is fast on ``device``: a CUDA GPU that supports it, or a CPU with
+    AMX or AVX-512 BF16 (measured on an AMX CPU: 2.9× the fp32 training frames/s of the ``small``
+    IDM). AVX2-only CPUs emulate bf16 and run it several times *slower* than fp32."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type == "cpu":
+        cpu = torch.cpu
+        return any(getattr(cpu, f, lambda: False)() for f in ("_is_amx_tile_supported", "_is_avx512_bf16_supported"))
+    return False
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """``"auto"`` → ``"bf16"`` where :func:`native_bf16`, else ``"fp32"``; other values are checked
+    and returned as they are."""
+    if precision == "auto":
+        return "bf16" if native_bf16(device) else "fp32"
+    if precision not in ("fp32", "bf16", "fp16"):
+        raise ValueError(f"precision must be auto, fp32, bf16 or fp16, got {precision!r}")
+    return precision
+
+
 def autocast(device: torch.device, precision: str = "fp32") -> contextlib.AbstractContextManager:
-    """Mixed precision for the forward pass: ``"fp32"`` (off), ``"bf16"`` or ``"fp16"`` (GPU only)."""
+    """Mixed precision for the forward pass: ``"fp32"`` (off), ``"bf16"``, ``"fp16"`` (GPU only) or
+    ``"auto"`` (:func:`resolve_precision`)."""
+    precision = resolve_precision(precision, device)
     if precision == "fp32":
         return contextlib.nullcontext()
-    if precision not in ("bf16", "fp16"):
-        raise ValueError(f"precision must be fp32, bf16 or fp16, got {precision!r}")
     if precision == "fp16" and device.type != "cuda":
         raise ValueError("fp16 autocast needs a GPU; use bf16 on CPU")
     return torch.autocast(device.type, dtype=torch.bfloat16 if precision == "bf16" else torch.float16)

@@ -32,7 +32,7 @@ from vpt.data import DatasetReport, iter_recordings, list_recordings, read_video
 from vpt.data.jsonl import RecordingError
 from vpt.data.labels import LABEL_SUFFIX, read_labels
 from vpt.nn.attention import AttentionState
-from vpt.train import RunDir, autocast, close_distributed, init_distributed, lr_schedule, rng_state, seed_everything, set_rng_state
+from vpt.train import RunDir, autocast, close_distributed, init_distributed, lr_schedule, resolve_precision, rng_state, seed_everything, set_rng_state
 
 __all__ = ["Episode", "load_episodes", "read_keep_segments", "EpisodeStreams", "bc_loss", "BCConfig", "train_bc"]
 
@@ -224,6 +224,7 @@ def train_bc(cfg: BCConfig, *, progress: Callable[[int, dict[str, float]], None]
     """Train (or resume) a BC run; writes ``policy.model`` + ``policy.weights`` in the run folder."""
     # --- setup ---------------------------------------------------------------------------------
     dist = init_distributed(cfg.device)
+    precision = resolve_precision(cfg.precision, dist.device)  # "auto" → what this device runs
     run = RunDir(cfg.out, is_main=dist.is_main)
     run.write_config(asdict(cfg))
     seed_everything(cfg.seed + dist.rank)
@@ -277,7 +278,7 @@ def train_bc(cfg: BCConfig, *, progress: Callable[[int, dict[str, float]], None]
         logs = {}
         for _ in range(cfg.grad_accum):
             batch = {k: torch.as_tensor(v, device=dist.device) for k, v in streams.next_chunk(cfg.chunk).items()}
-            with autocast(dist.device, cfg.precision):
+            with autocast(dist.device, precision):
                 out, state = model(batch["frames"], batch["first"], state)
             loss, parts = bc_loss(out, batch["buttons"], batch["camera"], batch["mask"])
             if anchor is not None:
@@ -312,7 +313,7 @@ def train_bc(cfg: BCConfig, *, progress: Callable[[int, dict[str, float]], None]
                 save_policy(policy, run.path / "policy.model", run.path / "policy.weights")
 
     if dist.is_main:
-        summary = {"steps": step, "episodes": len(episodes), "frames": int(sum(len(e.frames) for e in episodes)),
+        summary = {"steps": step, "precision": precision, "episodes": len(episodes), "frames": int(sum(len(e.frames) for e in episodes)),
                    "bad_files": report.bad_files, **{k: v for k, v in logs.items()}}  # fmt: skip
         (run.path / "summary.json").write_text(json.dumps(summary, indent=1))
     run.close()

@@ -31,7 +31,7 @@ def train(
     warmup: int = typer.Option(50),
     freeze: list[str] = typer.Option([], help="parameter-name prefixes to freeze, e.g. net.img_process"),
     anchor: float = typer.Option(0.0, help="L2 penalty towards the initial weights"),
-    precision: str = typer.Option("fp32", help="fp32, bf16 or fp16 (GPU)"),
+    precision: str = typer.Option("auto", help="auto (bf16 where native: GPUs, AMX CPUs; else fp32), fp32, bf16, fp16 (GPU)"),
     seed: int = typer.Option(0),
     device: str = typer.Option("auto"),
 ) -> None:

@@ -26,7 +26,7 @@ def train(
     window: int = typer.Option(0, help="frames per window (0: the model's timesteps)"),
     grad_accum: int = typer.Option(1),
     lr: float = typer.Option(3e-4),
-    precision: str = typer.Option("bf16", help="fp32, bf16 or fp16 (GPU)"),
+    precision: str = typer.Option("auto", help="auto (bf16 where native: GPUs, AMX CPUs; else fp32), fp32, bf16, fp16 (GPU)"),
     eval_every: int = typer.Option(500),
     val_recordings: int = typer.Option(0, help="held-out recordings (0: 10%)"),
     max_hours: float = typer.Option(0.0, help="train on only this many hours of recordings (0: all)"),

@@ -38,7 +38,7 @@ from vpt.data import DatasetReport, iter_recordings, list_recordings
 from vpt.idm.files import save_idm
 from vpt.idm.model import IDMConfig, InverseDynamicsModel
 from vpt.idm.predict import predict
-from vpt.train import RunDir, autocast, close_distributed, init_distributed, lr_schedule, rng_state, seed_everything, set_rng_state
+from vpt.train import RunDir, autocast, close_distributed, init_distributed, lr_schedule, resolve_precision, rng_state, seed_everything, set_rng_state
 
 __all__ = ["IDM_PRESETS", "IDMTrainConfig", "Segment", "load_segments", "evaluate", "train_idm"]
 
@@ -89,7 +89,8 @@ class IDMTrainConfig:
     warmup: int = 100
     schedule: str = "cosine"
     max_grad_norm: float = 1.0
-    precision: str = "bf16"
+    precision: str = "auto"
+    """``vpt.train.resolve_precision``: bf16 autocast where it is native (GPUs, AMX CPUs), else fp32."""
     channels_last: bool = True
     val_fraction: float = 0.1
     val_recordings: int = 0
@@ -234,6 +235,7 @@ def train_idm(cfg: IDMTrainConfig, *, progress: Callable[[int, dict[str, float]]
     """Train (or resume) an IDM run; returns the final held-out metrics."""
     # --- setup: processes, run folder, seeds ---------------------------------------------------
     dist = init_distributed(cfg.device)
+    precision = resolve_precision(cfg.precision, dist.device)  # "auto" → what this device runs
     run = RunDir(cfg.out, is_main=dist.is_main)
     previous = run.read_config()
     if previous is not None and previous.get("data") != cfg.data:
@@ -296,7 +298,7 @@ def train_idm(cfg: IDMTrainConfig, *, progress: Callable[[int, dict[str, float]]
         for _ in range(cfg.grad_accum):
             batch = _sample_windows(train_segments, window, cfg.batch_size, rng, cfg.mirror_prob)
             f, b, c = (torch.as_tensor(x, device=dist.device) for x in batch)
-            with autocast(dist.device, cfg.precision):
+            with autocast(dist.device, precision):
                 out = ddp(f)
             loss, parts = idm_loss(out, b, c)
             (loss / cfg.grad_accum).backward()
@@ -325,7 +327,7 @@ def train_idm(cfg: IDMTrainConfig, *, progress: Callable[[int, dict[str, float]]
                 save_idm(model, run.path / "idm.model", run.path / "idm.weights")
 
     if dist.is_main:
-        summary = {"train_frames": train_frames, "train_hours": train_frames / 20 / 3600, "steps": step,
+        summary = {"train_frames": train_frames, "precision": precision, "train_hours": train_frames / 20 / 3600, "steps": step,
                    "bad_files": len(report.bad_files), "bad_lines": report.bad_lines, **metrics}  # fmt: skip
         (run.path / "summary.json").write_text(json.dumps(summary, indent=1))
     run.close()
