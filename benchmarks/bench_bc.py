@@ -80,12 +80,12 @@ def main(argv: list[str]) -> None:
             state["s"] = detach_state(s)
             return c["frames"].shape[0] * c["frames"].shape[1]
 
-        return sequence_batch, ours
+        return sequence_batch
 
-    sequence_batch, ours = sequence_trainer("fp32")
-    cases = {"reference style (1 frame x 1 sample per call)": reference_batch, "vpt bc (streams x chunk, TBPTT)": sequence_batch}
+    cases = {"reference style (1 frame x 1 sample per call)": reference_batch,
+             "vpt bc (streams x chunk, TBPTT)": sequence_trainer("fp32")}  # fmt: skip
     if args.bf16:
-        cases["vpt bc + bf16 autocast"] = sequence_trainer("bf16")[0]
+        cases["vpt bc + bf16 autocast"] = sequence_trainer("bf16")
     results: dict[str, list[float]] = {k: [] for k in cases}
     for fn in cases.values():
         fn(), fn()  # warm-up
@@ -94,7 +94,7 @@ def main(argv: list[str]) -> None:
             t = time.perf_counter()
             frames = fn()
             results[name].append(frames / (time.perf_counter() - t))
-    params = sum(p.numel() for p in ours.parameters())
+    params = sum(p.numel() for p in ref.parameters())
     print(f"BC training, preset {args.preset} ({params / 1e6:.1f}M params), batch {args.batch}, chunk {args.chunk}, "
           f"torch threads {torch.get_num_threads()}, median of {args.repeats}")  # fmt: skip
     base = statistics.median(results["reference style (1 frame x 1 sample per call)"])

@@ -101,9 +101,9 @@ def native_bf16(device: torch.device) -> bool:
     IDM). AVX2-only CPUs emulate bf16 and run it several times *slower* than fp32."""
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
-    if device.type == "cpu":
-        cpu = torch.cpu
-        return any(getattr(cpu, f, lambda: False)() for f in ("_is_amx_tile_supported", "_is_avx512_bf16_supported"))
+    if device.type == "cpu":  # private torch.cpu probes; absent in some builds, then: not native
+        probes = (getattr(torch.cpu, name, None) for name in ("_is_amx_tile_supported", "_is_avx512_bf16_supported"))
+        return any(probe() for probe in probes if probe is not None)
     return False
 
 
