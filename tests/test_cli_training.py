@@ -18,6 +18,15 @@ def test_idm_train_label_then_bc_train(tmp_path):
                          "--steps", "2", "--batch-size", "2", "--window", "16", "--eval-every", "2", "--val-recordings", "1",
                          "--precision", "fp32"])  # fmt: skip
     assert r.exit_code == 0, r.output
+    # Scoring the held-out recording again gives the training run's own held-out metrics.
+    r = run.invoke(app, ["idm", "eval", "--data", str(tmp_path / "recs"), "--model", str(tmp_path / "idm/idm.model"),
+                         "--weights", str(tmp_path / "idm/idm.weights"), "--last", "1", "--window", "16",
+                         "--out", str(tmp_path / "eval.json")])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    scored, trained = json.loads((tmp_path / "eval.json").read_text()), json.loads((tmp_path / "idm/summary.json").read_text())
+    assert scored["recordings"] == ["r1"] and all(e["button"] in r.output for e in scored["button_errors"])
+    for key in ("keypress_accuracy", "camera_r2", "button_accuracy"):
+        assert scored["metrics"][f"eval/{key}"] == trained[f"val/{key}"]
     r = run.invoke(app, ["idm", "label", str(tmp_path / "recs"), "--model", str(tmp_path / "idm/idm.model"),
                          "--weights", str(tmp_path / "idm/idm.weights"), "--out", str(tmp_path / "labels"), "--window", "16",
                          "--jsonl"])  # fmt: skip

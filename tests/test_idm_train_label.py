@@ -124,7 +124,7 @@ def test_held_out_metrics_split_world_and_gui_frames(recordings):
     """GUI frames (camera = cursor) and world frames (camera = view) are scored apart, and the
     split recombines into the pooled metrics."""
     from vpt.data import list_recordings
-    from vpt.idm.train import evaluate, load_segments
+    from vpt.idm.metrics import evaluate, load_segments
 
     segments = load_segments(list_recordings(recordings))
     model = _tiny_idm()
@@ -141,6 +141,27 @@ def test_held_out_metrics_split_world_and_gui_frames(recordings):
         pooled = (m[f"val_gui/{key}"] * n_gui + m[f"val_world/{key}"] * n_world) / m["val/frames"]
         assert m[f"val/{key}"] == pytest.approx(pooled)
         assert m[f"val/{key}"] == world_only[f"val/{key}"]  # the predictions do not depend on the mask
+
+
+def test_button_errors_attribute_keypress_misses():
+    """Four frames, two of them wrong: attack missed once (world), jump predicted falsely once
+    (GUI) together with a missed attack."""
+    from vpt import actions
+    from vpt.idm.metrics import FramePredictions, button_errors
+
+    a, j = actions.BUTTONS.index("attack"), actions.BUTTONS.index("jump")
+    tb, pb = np.zeros((4, 20), np.uint8), np.zeros((4, 20), np.uint8)
+    tb[[0, 1, 3], a] = 1
+    pb[0, a] = 1  # frame 0 right; frames 1 and 3 miss attack; frame 3 also has a false jump
+    pb[3, j] = 1
+    bins = np.full((4, 2), 5)
+    p = FramePredictions(tb, pb, bins, bins, np.zeros((4, 2)), np.array([False, False, False, True]))
+    rows = {r["button"]: r for r in button_errors(p)}
+    assert set(rows) == {"attack", "jump"}
+    assert rows["attack"]["pressed"] == 0.75 and rows["attack"]["recall"] == pytest.approx(1 / 3)
+    assert rows["attack"]["precision"] == 1.0 and rows["attack"]["missed_world"] == 0.25 and rows["attack"]["missed_gui"] == 0.25
+    assert rows["attack"]["share_of_misses"] == 1.0 and rows["jump"]["share_of_misses"] == 0.5
+    assert rows["jump"]["false_gui"] == 0.25 and rows["jump"]["false_world"] == 0.0 and np.isnan(rows["jump"]["recall"])
 
 
 def test_mirrored_window_moves_the_other_way_and_swaps_sided_keys():

@@ -182,7 +182,7 @@ def stage_idm(ctx: Context) -> dict[str, Any]:
     train, held = _split_contractor(ctx)
     if "idm" in ctx.sources:
         from vpt.idm import load_idm
-        from vpt.idm.train import evaluate, load_segments
+        from vpt.idm.metrics import evaluate, load_segments
 
         model_path = ctx.sources["idm"]
         weights = model_path.with_suffix(".weights")

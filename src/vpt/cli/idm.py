@@ -95,6 +95,58 @@ def curve(
     console.print(table.read_text())
 
 
+@app.command("eval")
+def eval_(
+    data: Path = typer.Option(..., help="labelled recordings: a folder or an index .json"),
+    model: Path = typer.Option(..., help="IDM .model (ours or OpenAI's 4x_idm.model)"),
+    weights: Path = typer.Option(..., help="... and its .weights"),
+    last: int = typer.Option(0, help="score only the last N recordings (a training run's --val-recordings); 0: all"),
+    window: int = typer.Option(0, help="frames per window (0: the model's timesteps)"),
+    out: Path = typer.Option(None, help="also write the metrics and per-button errors to this .json"),
+    device: str = typer.Option("auto"),
+) -> None:
+    """Score an IDM on labelled recordings: keypress accuracy, camera R² (world and GUI apart),
+    and which buttons the keypress misses come from."""
+    from rich.table import Table
+
+    from vpt.data import DatasetReport, list_recordings
+    from vpt.idm import load_idm
+    from vpt.idm.metrics import button_errors, load_segments, predict_segments, scores
+    from vpt.train import init_distributed
+
+    refs = list_recordings(data, require_jsonl=True)[-last if last > 0 else 0 :]
+    if not refs:
+        raise ValueError(f"no recordings with a .jsonl under {data}")
+    idm = load_idm(model, weights, device=init_distributed(device).device)
+    report = DatasetReport()
+    segments = load_segments(refs, report=report)
+    preds = predict_segments(idm, segments, window=window or None)
+    metrics, errors = scores(preds, prefix="eval"), button_errors(preds)
+    summary = Table(title=f"{len(refs)} recordings, {len(preds.gui_open)} frames")
+    for col in ("frames", "keypress", "camera bins", "camera R² (pitch / yaw)"):
+        summary.add_column(col)
+    for name, label_ in (("eval", "all"), ("eval_world", "world"), ("eval_gui", "GUI")):
+        if f"{name}/keypress_accuracy" in metrics:
+            g = lambda k: metrics[f"{name}/{k}"]  # noqa: E731
+            summary.add_row(label_, f"{g('keypress_accuracy'):.3f}", f"{g('camera_bin_accuracy'):.3f}",
+                            f"{g('camera_r2'):.3f} ({g('camera_r2_pitch'):.2f} / {g('camera_r2_yaw'):.2f})")  # fmt: skip
+    console.print(summary)
+    table = Table(title="where the keypress misses come from (fractions of all frames)")
+    table.add_column("button", no_wrap=True)
+    for col in ("pressed", "recall", "precision", "missed world", "missed GUI", "false world", "false GUI", "share of misses"):
+        table.add_column(col, justify="right")
+    for r in errors:
+        table.add_row(str(r["button"]), *(f"{r[k]:.3f}" for k in list(r)[1:]))
+    console.print(table)
+    if report.bad_files or report.bad_lines:
+        console.print(f"[yellow]skipped[/yellow] {len(report.bad_files)} bad files, {report.bad_lines} bad lines")
+    if out is not None:
+        from vpt.agent.files import atomic_write
+
+        payload = {"model": str(model), "recordings": [r.name for r in refs], "metrics": metrics, "button_errors": errors}
+        atomic_write(out, lambda f: f.write(json.dumps(payload, indent=1).encode()))
+
+
 @app.command()
 def label(
     videos: list[Path] = typer.Argument(..., help="videos (.mp4) or folders of them"),

@@ -6,17 +6,8 @@ consecutive frames, per-button and per-camera-axis cross-entropy, gradient accum
 mixed precision, DDP under ``torchrun``) → periodic held-out evaluation with the same
 overlapping-window prediction used for labelling → the official ``.model`` + ``.weights``.
 
-Held-out metrics (:func:`evaluate`):
-
-* ``button_accuracy`` — mean over the 20 buttons of the per-frame accuracy;
-* ``keypress_accuracy`` — fraction of frames whose whole 20-button state is predicted exactly;
-* ``camera_bin_accuracy`` — fraction of frames with both camera bins right;
-* ``camera_r2`` — R² of the predicted camera (bin centres, degrees) against the true degrees
-  clipped to the bins' ±10°, pooled over both axes (and ``camera_r2_pitch``/``_yaw``).
-
-Keypress, camera bin accuracy and R² are also reported separately for frames with a GUI screen
-open (``val_gui/``: the camera moves the cursor) and without (``val_world/``: it turns the view),
-from the recordings' ``isGuiOpen``.
+Held-out metrics: :mod:`vpt.idm.metrics` (keypress accuracy, camera bin accuracy, camera R², world
+and GUI frames apart).
 """
 
 from __future__ import annotations
@@ -34,13 +25,13 @@ import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 
 from vpt import actions
-from vpt.data import DatasetReport, iter_recordings, list_recordings
+from vpt.data import DatasetReport, list_recordings
 from vpt.idm.files import save_idm
 from vpt.idm.model import IDMConfig, InverseDynamicsModel
-from vpt.idm.predict import predict
+from vpt.idm.metrics import Segment, evaluate, load_segments
 from vpt.train import RunDir, autocast, close_distributed, init_distributed, lr_schedule, resolve_precision, rng_state, seed_everything, set_rng_state
 
-__all__ = ["IDM_PRESETS", "IDMTrainConfig", "Segment", "load_segments", "evaluate", "train_idm"]
+__all__ = ["IDM_PRESETS", "IDMTrainConfig", "train_idm"]
 
 #: Architectures by name. ``4x`` is OpenAI's released IDM; the small ones train on a CPU.
 IDM_PRESETS: dict[str, dict[str, Any]] = {
@@ -106,38 +97,6 @@ class IDMTrainConfig:
     """Probability that a training window is mirrored left-right (:func:`mirror_window`)."""
 
 
-@dataclass
-class Segment:
-    """Consecutive frames of one recording with their factored targets."""
-
-    name: str
-    frames: np.ndarray
-    buttons: np.ndarray
-    """(T, 20) uint8."""
-    camera_bins: np.ndarray
-    """(T, 2) int64."""
-    camera_degrees: np.ndarray
-    """(T, 2) float64 true camera (for R²)."""
-    gui_open: np.ndarray
-    """(T,) bool: a GUI screen was open (the camera moves the cursor, not the view)."""
-
-
-def load_segments(refs: list, *, legacy_integer_camera: bool = False, report: DatasetReport | None = None) -> list[Segment]:
-    """Load recordings (every frame, null ones included: the IDM must see time as it is) and
-    cut them into runs of consecutive lines (bad lines split a recording)."""
-    segments: list[Segment] = []
-    for ref, rec in iter_recordings(refs, report=report, skip_null=False, legacy_integer_camera=legacy_integer_camera):
-        if not rec.has_actions or len(rec) == 0:
-            continue
-        env = {k: np.array([a[k] for a in rec.env_actions]) for k in actions.BUTTONS}
-        env["camera"] = np.stack([np.asarray(a["camera"], dtype=np.float64) for a in rec.env_actions])
-        fac, bins = actions.env_to_factored(env)
-        for lo, hi in rec.contiguous_runs():
-            gui = rec.gui_open[lo:hi] if rec.gui_open is not None else np.zeros(hi - lo, bool)
-            segments.append(Segment(f"{ref.name}[{lo}:{hi}]", rec.frames[lo:hi], fac[lo:hi], bins[lo:hi], env["camera"][lo:hi], gui))
-    return segments
-
-
 def _sample_windows(segments: list[Segment], window: int, batch: int, rng: np.random.Generator,
                     mirror_prob: float = 0.0) -> tuple[np.ndarray, ...]:  # fmt: skip
     """A batch of random windows, each segment weighted by its number of windows, each mirrored
@@ -182,47 +141,6 @@ def idm_loss(out, buttons: torch.Tensor, camera_bins: torch.Tensor) -> tuple[tor
     frames = buttons.shape[0] * buttons.shape[1]
     loss = (lb + lc) / frames
     return loss, {"loss/buttons": lb.item() / frames, "loss/camera": lc.item() / frames}
-
-
-@torch.no_grad()
-def evaluate(model: InverseDynamicsModel, segments: list[Segment], *, window: int | None = None) -> dict[str, float]:
-    """Held-out metrics (module docstring) with the labelling path's overlapping windows."""
-    was_training = model.training
-    model.eval()
-    tb, pb, tc, pc, deg, gui = [], [], [], [], [], []
-    for s in segments:
-        p = predict(model, s.frames, window=window)
-        tb.append(s.buttons), pb.append(p.factored_buttons), tc.append(s.camera_bins), pc.append(p.camera_bins)
-        deg.append(s.camera_degrees), gui.append(s.gui_open)
-    model.train(was_training)
-    tb_, pb_, tc_, pc_, deg_, gui_ = (np.concatenate(x) for x in (tb, pb, tc, pc, deg, gui))
-    per_button = (tb_ == pb_).mean(0)
-    metrics = {"val/button_accuracy": float(per_button.mean()), **_frame_metrics("val", tb_, pb_, tc_, pc_, deg_),
-               "val/frames": float(len(tb_))}
-    metrics.update({f"val_button/{b}": float(a) for b, a in zip(actions.BUTTONS, per_button)})
-    # The camera means different things with a GUI open (it moves the cursor), so report both.
-    for name, mask in (("val_world", ~gui_), ("val_gui", gui_)):
-        if mask.sum() >= 2:
-            metrics.update(_frame_metrics(name, tb_[mask], pb_[mask], tc_[mask], pc_[mask], deg_[mask]))
-            metrics[f"{name}/frames"] = float(mask.sum())
-    return metrics
-
-
-def _frame_metrics(prefix: str, tb, pb, tc, pc, deg) -> dict[str, float]:
-    """Keypress accuracy, camera bin accuracy and camera R² (pooled and per axis) of some frames."""
-    true_deg = deg.clip(-actions.CAMERA_MAXVAL, actions.CAMERA_MAXVAL)
-    pred_deg = actions.bins_to_camera(pc)
-    ss_res_axis = ((true_deg - pred_deg) ** 2).sum(0)
-    ss_tot_axis = ((true_deg - true_deg.mean(0)) ** 2).sum(0)
-    ss_res, ss_tot = float(ss_res_axis.sum()), float(ss_tot_axis.sum())
-    m = {
-        f"{prefix}/keypress_accuracy": float((tb == pb).all(1).mean()),
-        f"{prefix}/camera_bin_accuracy": float((tc == pc).all(1).mean()),
-        f"{prefix}/camera_r2": 1.0 - ss_res / ss_tot if ss_tot > 0 else float("nan"),
-    }
-    for i, axis in enumerate(("pitch", "yaw")):
-        m[f"{prefix}/camera_r2_{axis}"] = 1.0 - float(ss_res_axis[i] / ss_tot_axis[i]) if ss_tot_axis[i] > 0 else float("nan")
-    return m
 
 
 def split_recordings(refs: list, cfg: IDMTrainConfig) -> tuple[list, list]:

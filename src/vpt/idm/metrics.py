@@ -1,0 +1,162 @@
+"""Scoring an IDM on labelled recordings (held-out evaluation during training, ``vpt idm eval``).
+
+Metrics of :func:`evaluate`, over every frame of the recordings:
+
+* ``button_accuracy`` — mean over the 20 buttons of the per-frame accuracy;
+* ``keypress_accuracy`` — fraction of frames whose whole 20-button state is predicted exactly;
+* ``camera_bin_accuracy`` — fraction of frames with both camera bins right;
+* ``camera_r2`` — R² of the predicted camera (bin centres, degrees) against the true degrees
+  clipped to the bins' ±10°, pooled over both axes (and ``camera_r2_pitch``/``_yaw``).
+
+Keypress, camera bin accuracy and R² are also reported separately for frames with a GUI screen
+open (``<prefix>_gui/``: the camera moves the cursor) and without (``<prefix>_world/``: it turns
+the view), from the recordings' ``isGuiOpen``. :func:`button_errors` says which buttons the
+keypress misses come from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from vpt import actions
+from vpt.data import DatasetReport, iter_recordings
+from vpt.idm.model import InverseDynamicsModel
+from vpt.idm.predict import predict
+
+__all__ = ["Segment", "FramePredictions", "load_segments", "predict_segments", "evaluate", "scores", "frame_metrics", "button_errors"]
+
+
+@dataclass
+class Segment:
+    """Consecutive frames of one recording with their factored targets."""
+
+    name: str
+    frames: np.ndarray
+    buttons: np.ndarray
+    """(T, 20) uint8."""
+    camera_bins: np.ndarray
+    """(T, 2) int64."""
+    camera_degrees: np.ndarray
+    """(T, 2) float64 true camera (for R²)."""
+    gui_open: np.ndarray
+    """(T,) bool: a GUI screen was open (the camera moves the cursor, not the view)."""
+
+
+def load_segments(refs: list, *, legacy_integer_camera: bool = False, report: DatasetReport | None = None) -> list[Segment]:
+    """Load recordings (every frame, null ones included: the IDM must see time as it is) and
+    cut them into runs of consecutive lines (bad lines split a recording)."""
+    segments: list[Segment] = []
+    for ref, rec in iter_recordings(refs, report=report, skip_null=False, legacy_integer_camera=legacy_integer_camera):
+        if not rec.has_actions or len(rec) == 0:
+            continue
+        env = {k: np.array([a[k] for a in rec.env_actions]) for k in actions.BUTTONS}
+        env["camera"] = np.stack([np.asarray(a["camera"], dtype=np.float64) for a in rec.env_actions])
+        fac, bins = actions.env_to_factored(env)
+        for lo, hi in rec.contiguous_runs():
+            gui = rec.gui_open[lo:hi] if rec.gui_open is not None else np.zeros(hi - lo, bool)
+            segments.append(Segment(f"{ref.name}[{lo}:{hi}]", rec.frames[lo:hi], fac[lo:hi], bins[lo:hi], env["camera"][lo:hi], gui))
+    return segments
+
+
+@dataclass
+class FramePredictions:
+    """Truth and prediction for every frame of some segments, concatenated."""
+
+    true_buttons: np.ndarray
+    """(N, 20) uint8."""
+    pred_buttons: np.ndarray
+    """(N, 20) uint8."""
+    true_bins: np.ndarray
+    """(N, 2) int64."""
+    pred_bins: np.ndarray
+    """(N, 2) int64."""
+    degrees: np.ndarray
+    """(N, 2) float64 true camera."""
+    gui_open: np.ndarray
+    """(N,) bool."""
+
+
+@torch.no_grad()
+def predict_segments(model: InverseDynamicsModel, segments: list[Segment], *, window: int | None = None) -> FramePredictions:
+    """Predict every segment with the labelling path's overlapping windows (model left as it was)."""
+    was_training = model.training
+    model.eval()
+    preds = [predict(model, s.frames, window=window) for s in segments]
+    model.train(was_training)
+    cat = np.concatenate
+    return FramePredictions(
+        true_buttons=cat([s.buttons for s in segments]), pred_buttons=cat([p.factored_buttons for p in preds]),
+        true_bins=cat([s.camera_bins for s in segments]), pred_bins=cat([p.camera_bins for p in preds]),
+        degrees=cat([s.camera_degrees for s in segments]), gui_open=cat([s.gui_open for s in segments]),
+    )  # fmt: skip
+
+
+def evaluate(model: InverseDynamicsModel, segments: list[Segment], *, window: int | None = None,
+             prefix: str = "val") -> dict[str, float]:  # fmt: skip
+    """The module docstring's metrics of ``model`` on ``segments``, keys ``<prefix>/...``,
+    ``<prefix>_world/...``, ``<prefix>_gui/...`` and per button ``<prefix>_button/<name>``."""
+    return scores(predict_segments(model, segments, window=window), prefix=prefix)
+
+
+def scores(p: FramePredictions, *, prefix: str = "val") -> dict[str, float]:
+    """:func:`evaluate`'s metrics of predictions already made."""
+    per_button = (p.true_buttons == p.pred_buttons).mean(0)
+    metrics = {f"{prefix}/button_accuracy": float(per_button.mean()), **frame_metrics(prefix, p), f"{prefix}/frames": float(len(p.gui_open))}
+    metrics.update({f"{prefix}_button/{b}": float(a) for b, a in zip(actions.BUTTONS, per_button)})
+    # The camera means different things with a GUI open (it moves the cursor), so report both.
+    for name, mask in ((f"{prefix}_world", ~p.gui_open), (f"{prefix}_gui", p.gui_open)):
+        if mask.sum() >= 2:
+            metrics.update(frame_metrics(name, _select(p, mask)))
+            metrics[f"{name}/frames"] = float(mask.sum())
+    return metrics
+
+
+def _select(p: FramePredictions, mask: np.ndarray) -> FramePredictions:
+    return FramePredictions(*(getattr(p, f)[mask] for f in FramePredictions.__dataclass_fields__))
+
+
+def frame_metrics(prefix: str, p: FramePredictions) -> dict[str, float]:
+    """Keypress accuracy, camera bin accuracy and camera R² (pooled and per axis) of some frames."""
+    true_deg = p.degrees.clip(-actions.CAMERA_MAXVAL, actions.CAMERA_MAXVAL)
+    pred_deg = actions.bins_to_camera(p.pred_bins)
+    ss_res_axis = ((true_deg - pred_deg) ** 2).sum(0)
+    ss_tot_axis = ((true_deg - true_deg.mean(0)) ** 2).sum(0)
+    ss_res, ss_tot = float(ss_res_axis.sum()), float(ss_tot_axis.sum())
+    m = {
+        f"{prefix}/keypress_accuracy": float((p.true_buttons == p.pred_buttons).all(1).mean()),
+        f"{prefix}/camera_bin_accuracy": float((p.true_bins == p.pred_bins).all(1).mean()),
+        f"{prefix}/camera_r2": 1.0 - ss_res / ss_tot if ss_tot > 0 else float("nan"),
+    }
+    for i, axis in enumerate(("pitch", "yaw")):
+        m[f"{prefix}/camera_r2_{axis}"] = 1.0 - float(ss_res_axis[i] / ss_tot_axis[i]) if ss_tot_axis[i] > 0 else float("nan")
+    return m
+
+
+def button_errors(p: FramePredictions) -> list[dict[str, float | str]]:
+    """Where the keypress misses come from, one row per button that is ever pressed or predicted:
+    how often it is pressed, recall and precision, missed presses and false presses as fractions
+    of all frames (world and GUI apart), and ``share_of_misses`` — the fraction of frames with a
+    wrong button state in which this button is wrong (a frame can count for several buttons).
+    Sorted by that share, largest first."""
+    tb, pb = p.true_buttons.astype(bool), p.pred_buttons.astype(bool)
+    n = len(tb)
+    missed_frames = max(int((tb != pb).any(1).sum()), 1)
+    rows = []
+    for i, name in enumerate(actions.BUTTONS):
+        t, q = tb[:, i], pb[:, i]
+        if not (t.any() or q.any()):
+            continue
+        fn, fp = t & ~q, q & ~t
+        rows.append({
+            "button": name,
+            "pressed": float(t.mean()),
+            "recall": float((t & q).sum() / t.sum()) if t.any() else float("nan"),
+            "precision": float((t & q).sum() / q.sum()) if q.any() else float("nan"),
+            "missed_world": float((fn & ~p.gui_open).sum() / n), "missed_gui": float((fn & p.gui_open).sum() / n),
+            "false_world": float((fp & ~p.gui_open).sum() / n), "false_gui": float((fp & p.gui_open).sum() / n),
+            "share_of_misses": float((fn | fp).sum() / missed_frames),
+        })  # fmt: skip
+    return sorted(rows, key=lambda r: -r["share_of_misses"])
