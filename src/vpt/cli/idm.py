@@ -103,6 +103,7 @@ def eval_(
     last: int = typer.Option(0, help="score only the last N recordings (a training run's --val-recordings); 0: all"),
     window: int = typer.Option(0, help="frames per window (0: the model's timesteps)"),
     out: Path = typer.Option(None, help="also write the metrics and per-button errors to this .json"),
+    bf16: bool = typer.Option(False, help="bfloat16 image encoder, as in vpt idm label --bf16"),
     device: str = typer.Option("auto"),
 ) -> None:
     """Score an IDM on labelled recordings: keypress accuracy, camera R² (world and GUI apart),
@@ -117,7 +118,10 @@ def eval_(
     refs = list_recordings(data, require_jsonl=True)[-last if last > 0 else 0 :]
     if not refs:
         raise ValueError(f"no recordings with a .jsonl under {data}")
+    import torch
+
     idm = load_idm(model, weights, device=init_distributed(device).device)
+    idm.optimize_for_inference(channels_last=True, encoder_dtype=torch.bfloat16 if bf16 else None)
     report = DatasetReport()
     segments = load_segments(refs, report=report)
     preds = predict_segments(idm, segments, window=window or None)
