@@ -167,15 +167,17 @@ def train_idm(cfg: IDMTrainConfig, *, progress: Callable[[int, dict[str, float]]
         raise ValueError(f"no recordings with a .jsonl under {cfg.data}")
     train_refs, val_refs = split_recordings(refs, cfg)
     report = DatasetReport()
-    train_segments = load_segments(train_refs, legacy_integer_camera=cfg.legacy_integer_camera, report=report)
-    if cfg.max_hours > 0:
-        budget, kept = cfg.max_hours * 3600 * 20, []
-        for s in train_segments:
+    # With a budget, recordings are decoded only until it is filled (the first ones, in order).
+    budget = cfg.max_hours * 3600 * 20 if cfg.max_hours > 0 else float("inf")
+    train_segments: list[Segment] = []
+    for ref in train_refs:
+        for s in load_segments([ref], legacy_integer_camera=cfg.legacy_integer_camera, report=report):
             if budget <= 0:
                 break
-            kept.append(s)
+            train_segments.append(s)
             budget -= len(s.frames)
-        train_segments = kept
+        if budget <= 0:
+            break
     val_segments = load_segments(val_refs, legacy_integer_camera=cfg.legacy_integer_camera, report=report)
     train_frames = sum(len(s.frames) for s in train_segments)
 
