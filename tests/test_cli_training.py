@@ -27,6 +27,13 @@ def test_idm_train_label_then_bc_train(tmp_path):
     assert scored["recordings"] == ["r1"] and all(e["button"] in r.output for e in scored["button_errors"])
     for key in ("keypress_accuracy", "camera_r2", "button_accuracy"):
         assert scored["metrics"][f"eval/{key}"] == trained[f"val/{key}"]
+    bad = run.invoke(app, ["idm", "eval", "--data", str(tmp_path / "recs"), "--model", str(tmp_path / "idm/idm.weights"),
+                           "--weights", str(tmp_path / "idm/idm.weights")])  # fmt: skip
+    assert bad.exit_code == 2 and "error:" in bad.output and "Traceback" not in bad.output
+    (tmp_path / "empty").mkdir()
+    bad = run.invoke(app, ["idm", "eval", "--data", str(tmp_path / "empty"), "--model", str(tmp_path / "idm/idm.model"),
+                           "--weights", str(tmp_path / "idm/idm.weights")])  # fmt: skip
+    assert bad.exit_code == 1 and "no recordings" in bad.output
     r = run.invoke(app, ["idm", "label", str(tmp_path / "recs"), "--model", str(tmp_path / "idm/idm.model"),
                          "--weights", str(tmp_path / "idm/idm.weights"), "--out", str(tmp_path / "labels"), "--window", "16",
                          "--jsonl"])  # fmt: skip

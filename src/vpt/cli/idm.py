@@ -108,8 +108,12 @@ def eval_(
 ) -> None:
     """Score an IDM on labelled recordings: keypress accuracy, camera R² (world and GUI apart),
     and which buttons the keypress misses come from."""
+    import torch
     from rich.table import Table
 
+    from vpt.agent.files import ModelFileError, atomic_write
+    from vpt.agent.policy import ModelConfigError
+    from vpt.cli.progress import print_error
     from vpt.data import DatasetReport, list_recordings
     from vpt.idm import load_idm
     from vpt.idm.metrics import button_errors, load_segments, predict_segments, scores
@@ -117,36 +121,38 @@ def eval_(
 
     refs = list_recordings(data, require_jsonl=True)[-last if last > 0 else 0 :]
     if not refs:
-        raise ValueError(f"no recordings with a .jsonl under {data}")
-    import torch
-
-    idm = load_idm(model, weights, device=init_distributed(device).device)
+        print_error(console, f"no recordings with a .jsonl under {data}")
+        raise typer.Exit(1)
+    try:
+        idm = load_idm(model, weights, device=init_distributed(device).device)
+    except (ModelFileError, ModelConfigError) as e:
+        print_error(console, e)
+        raise typer.Exit(2) from e
     idm.optimize_for_inference(channels_last=True, encoder_dtype=torch.bfloat16 if bf16 else None)
     report = DatasetReport()
-    segments = load_segments(refs, report=report)
-    preds = predict_segments(idm, segments, window=window or None)
+    preds = predict_segments(idm, load_segments(refs, report=report), window=window or None)
     metrics, errors = scores(preds, prefix="eval"), button_errors(preds)
+
     summary = Table(title=f"{len(refs)} recordings, {len(preds.gui_open)} frames")
     for col in ("frames", "keypress", "camera bins", "camera R² (pitch / yaw)"):
         summary.add_column(col)
-    for name, label_ in (("eval", "all"), ("eval_world", "world"), ("eval_gui", "GUI")):
-        if f"{name}/keypress_accuracy" in metrics:
-            g = lambda k: metrics[f"{name}/{k}"]  # noqa: E731
-            summary.add_row(label_, f"{g('keypress_accuracy'):.3f}", f"{g('camera_bin_accuracy'):.3f}",
-                            f"{g('camera_r2'):.3f} ({g('camera_r2_pitch'):.2f} / {g('camera_r2_yaw'):.2f})")  # fmt: skip
+    for prefix, name in (("eval", "all"), ("eval_world", "world"), ("eval_gui", "GUI")):
+        m = {k.removeprefix(prefix + "/"): v for k, v in metrics.items() if k.startswith(prefix + "/")}
+        if "keypress_accuracy" in m:
+            summary.add_row(name, f"{m['keypress_accuracy']:.3f}", f"{m['camera_bin_accuracy']:.3f}",
+                            f"{m['camera_r2']:.3f} ({m['camera_r2_pitch']:.2f} / {m['camera_r2_yaw']:.2f})")  # fmt: skip
     console.print(summary)
+    columns = ("pressed", "recall", "precision", "missed_world", "missed_gui", "false_world", "false_gui", "share_of_misses")
     table = Table(title="where the keypress misses come from (fractions of all frames)")
     table.add_column("button", no_wrap=True)
-    for col in ("pressed", "recall", "precision", "missed world", "missed GUI", "false world", "false GUI", "share of misses"):
-        table.add_column(col, justify="right")
+    for col in columns:
+        table.add_column(col.replace("_", " ").replace("gui", "GUI"), justify="right")
     for r in errors:
-        table.add_row(str(r["button"]), *(f"{r[k]:.3f}" for k in list(r)[1:]))
+        table.add_row(str(r["button"]), *(f"{r[c]:.3f}" for c in columns))
     console.print(table)
     if report.bad_files or report.bad_lines:
         console.print(f"[yellow]skipped[/yellow] {len(report.bad_files)} bad files, {report.bad_lines} bad lines")
     if out is not None:
-        from vpt.agent.files import atomic_write
-
         payload = {"model": str(model), "recordings": [r.name for r in refs], "metrics": metrics, "button_errors": errors}
         atomic_write(out, lambda f: f.write(json.dumps(payload, indent=1).encode()))
 
