@@ -117,14 +117,14 @@ def eval_(
     from vpt.data import DatasetReport, list_recordings
     from vpt.idm import load_idm
     from vpt.idm.metrics import button_errors, load_segments, predict_segments, scores
-    from vpt.train import init_distributed
+    from vpt.train import resolve_device
 
     refs = list_recordings(data, require_jsonl=True)[-last if last > 0 else 0 :]
     if not refs:
         print_error(console, f"no recordings with a .jsonl under {data}")
         raise typer.Exit(1)
     try:
-        idm = load_idm(model, weights, device=init_distributed(device).device)
+        idm = load_idm(model, weights, device=resolve_device(device))
     except (ModelFileError, ModelConfigError) as e:
         print_error(console, e)
         raise typer.Exit(2) from e

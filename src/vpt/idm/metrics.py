@@ -16,7 +16,7 @@ keypress misses come from.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import torch
@@ -115,7 +115,7 @@ def scores(p: FramePredictions, *, prefix: str = "val") -> dict[str, float]:
 
 
 def _select(p: FramePredictions, mask: np.ndarray) -> FramePredictions:
-    return FramePredictions(*(getattr(p, f)[mask] for f in FramePredictions.__dataclass_fields__))
+    return FramePredictions(*(getattr(p, f.name)[mask] for f in fields(p)))
 
 
 def frame_metrics(prefix: str, p: FramePredictions) -> dict[str, float]:

@@ -171,13 +171,12 @@ def train_idm(cfg: IDMTrainConfig, *, progress: Callable[[int, dict[str, float]]
     budget = cfg.max_hours * 3600 * 20 if cfg.max_hours > 0 else float("inf")
     train_segments: list[Segment] = []
     for ref in train_refs:
-        for s in load_segments([ref], legacy_integer_camera=cfg.legacy_integer_camera, report=report):
-            if budget <= 0:
-                break
-            train_segments.append(s)
-            budget -= len(s.frames)
         if budget <= 0:
             break
+        for s in load_segments([ref], legacy_integer_camera=cfg.legacy_integer_camera, report=report):
+            if budget > 0:
+                train_segments.append(s)
+                budget -= len(s.frames)
     val_segments = load_segments(val_refs, legacy_integer_camera=cfg.legacy_integer_camera, report=report)
     train_frames = sum(len(s.frames) for s in train_segments)
 
