@@ -87,6 +87,26 @@ def test_tech_tree_without_crafting_stops_after_logs():
     assert "needs crafting screens" in player.stats.failures[0]
 
 
+def test_tech_tree_moves_like_people_and_sprint_is_visible():
+    """Strafing, backing off and sprinting appear in ordinary episodes (not only when stuck), and
+    the sprint key is down on every tick the player sprints: the game latches sprinting, so a key
+    let go mid-run would leave running frames an IDM could not label."""
+    keys = {k: 0 for k in ("back", "left", "right", "sprint")}
+    for seed in (100, 101, 102):
+        env = SimEnv(resolution=(32, 18), world={"size": [48, 48], "height": 40, "tree_density": 0.05,
+                                                 "caves": 0.5, "break_speed": 10})
+        player = TechTreePlayer(env, np.random.default_rng(seed), skill=0.8)
+        obs, info = env.reset(seed=seed)
+        player.reset(info)
+        for _ in range(600):
+            a = player.act(info)
+            obs, _, term, _, info = env.step(a)
+            assert not env.player.sprinting or a.get("sprint"), "sprinting with the sprint key up"
+            for k in keys:
+                keys[k] += int(a.get(k, 0))
+    assert all(n > 0 for n in keys.values()), keys
+
+
 def test_players_registry_and_bad_env():
     assert set(PLAYERS) == {"tech-tree", "house"}
     with pytest.raises(TypeError, match="SimEnv"):

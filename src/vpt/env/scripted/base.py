@@ -307,15 +307,22 @@ class ScriptedPlayer(ABC):
 
     def walk_to(self, goal: tuple[float, float], *, within: float = 1.0, max_ticks: int = 1200,
                 dig: bool = False, avoid: Iterable[int] = (), climb: str | None = None) -> Script:
-        """Walk to within ``within`` blocks (horizontally) of ``goal`` = (x, z): turn towards it,
-        hold forward (sprinting now and then), jump over steps, swim, take short random detours,
-        and when stuck step sideways, (with ``dig``, mostly) break the blocks in the way, or (with
-        ``climb``, an item to build with) pillar up one block in front of a wall."""
+        """Walk to within ``within`` blocks (horizontally) of ``goal`` = (x, z) the way people
+        do: turn towards it and hold forward, sprint on long stretches, correct small misses by
+        strafing (alone or with forward) instead of turning, step back when the goal is just
+        behind, jump over steps, swim, take short random detours, and when stuck step sideways,
+        (with ``dig``, mostly) break the blocks in the way, or (with ``climb``, an item to build
+        with) pillar up one block in front of a wall.
+
+        Sprinting is latched in the game (it lasts while forward is held), so the sprint key is
+        held for the whole run and the run ends by letting go of forward: the key is down
+        exactly when the player sprints, which keeps it learnable from video."""
         gx, gz = goal
         last_pos, last_t, stuck = self.pos, 0, 0
         sprint = False
         detour = 0
         avoid = set(avoid)
+        strafer = self.rng.random() < 0.7  # most people strafe to correct their course
         for t in range(max_ticks):
             pos = self.pos
             dist = math.hypot(gx - pos[0], gz - pos[2])
@@ -331,18 +338,13 @@ class ScriptedPlayer(ABC):
                 detour, self._detour_dir = int(self.rng.integers(10, 30)), float(self.rng.choice((-1, 1)))
             dyaw = _wrap(yaw - p.yaw)
             pitch_goal = 10.0 + 5.0 * math.sin(t / 23.0)
-            px = self.mouse_step(dyaw, pitch_goal - p.pitch, 35.0 + 30 * self.skill)
-            if dist > 8 and self.rng.random() < 0.02:
-                sprint = not sprint
-            forward = int(abs(dyaw) < 50)
             st = p.state
-            ahead = self._ahead_cells(p.yaw)
-            jump = int(forward and (st[COLL_H] > 0 or st[IN_WATER] > 0 or self._step_ahead(ahead)))
             if t - last_t >= 30:
                 moved = np.hypot(*(pos - last_pos)[[0, 2]])
                 last_pos, last_t = pos, t
                 if moved < 0.6:
                     stuck += 1
+                    sprint = False
                     ax, ay, az = self._ahead_cells(p.yaw)
                     if climb is not None and self.count(climb) and (self.solid(ax, ay + 1, az) or stuck % 2 == 0):
                         yield from self._pillar_once(climb)  # a wall or a pit: climb out rather than tunnel
@@ -355,8 +357,42 @@ class ScriptedPlayer(ABC):
                     if stuck > 12:
                         raise SkillFailed(f"stuck on the way to {goal}")
                     continue
-            yield self.action(px, forward=forward, jump=jump, sprint=int(sprint and forward))
+            # the goal's side: +1 to the left of the view, -1 to the right (strafe positive = left)
+            r = math.radians(p.yaw)
+            side = 1 if (gx - pos[0]) * math.cos(r) + (gz - pos[2]) * math.sin(r) > 0 else -1
+            keys = {"forward": int(abs(dyaw) < 50), "left": 0, "right": 0, "back": 0}
+            turn = dyaw
+            if dist < 3.0 and abs(dyaw) > 130 and detour == 0:
+                keys["forward"], keys["back"], turn = 0, 1, 0.0  # just behind: step back
+            elif strafer and detour == 0 and (dist < 4.0 and 25 < abs(dyaw) < 110 or 12 < abs(dyaw) < 40):
+                keys["left" if side > 0 else "right"] = 1  # strafe towards it, turning less
+                keys["forward"] = int(abs(dyaw) < 70)
+                turn = dyaw * 0.3
+            px = self.mouse_step(turn, pitch_goal - p.pitch, 35.0 + 30 * self.skill)
+            if sprint and (dist < 3.0 or self.rng.random() < 0.01 or not keys["forward"] or keys["back"]):
+                sprint = False  # stop running: let go of forward (and sprint) for a moment
+                for _ in range(int(self.rng.integers(1, 4))):
+                    yield self.action(self._jitter())
+                continue
+            if not sprint and dist > 4.5 and keys["forward"] and not keys["back"] \
+                    and self.rng.random() < 0.05 + 0.15 * self.skill:
+                sprint = True
+            ahead = self._ahead_cells(p.yaw)
+            jump = int((keys["forward"] or keys["left"] or keys["right"])
+                       and (st[COLL_H] > 0 or st[IN_WATER] > 0 or self._step_ahead(ahead)))
+            yield self.action(px, jump=jump, sprint=int(sprint), **keys)
         raise SkillFailed(f"could not reach {goal} in {max_ticks} ticks")
+
+    def shuffle(self) -> Script:
+        """The small repositioning step people take between actions: back off, or sidestep (now
+        and then backwards-diagonally), for a few ticks, looking where they were looking."""
+        key = str(self.rng.choice(("back", "left", "right", "back")))
+        keys = {key: 1}
+        if key != "back" and self.rng.random() < 0.3:
+            keys["back"] = 1
+        for _ in range(int(self.rng.integers(2, 8))):
+            yield self.action(self._jitter(), **keys)
+        yield from self.pause(0, 4)
 
     def _pillar_once(self, item: str, max_ticks: int = 40) -> Script:
         """Jump and place ``item`` under the feet (one block higher)."""

@@ -46,6 +46,8 @@ def gather_logs(p: ScriptedPlayer, n: int, *, max_ticks: int = 3000) -> Script:
             yield from p.pause(1, 8)
             yield from p.mine(cell, max_ticks=300)
             yield from p.pause(0, 5)
+            if p.rng.random() < 0.35:
+                yield from p.shuffle()
         except SkillFailed:
             failed.add(cell)  # too high or hidden: try the next log
             if len(failed) > 40:
