@@ -10,6 +10,7 @@ from vpt.actions import validate_env_action
 from vpt.data.jsonl import CAMERA_DEGREES_PER_PIXEL as K
 from vpt.env.scripted import PLAYERS, HouseBuilder, TechTreePlayer
 from vpt.env.sim import SimEnv
+from vpt.env.sim.player import COLL_H, IN_WATER, ON_GROUND, VY, X, Z
 
 
 def _play(env: SimEnv, player, seed: int, max_steps: int) -> tuple[list[dict], dict]:
@@ -92,19 +93,28 @@ def test_tech_tree_moves_like_people_and_sprint_is_visible():
     the sprint key is down on every tick the player sprints: the game latches sprinting, so a key
     let go mid-run would leave running frames an IDM could not label."""
     keys = {k: 0 for k in ("back", "left", "right", "sprint")}
+    longest_push = 0
     for seed in (100, 101, 102):
         env = SimEnv(resolution=(32, 18), world={"size": [48, 48], "height": 40, "tree_density": 0.05,
                                                  "caves": 0.5, "break_speed": 10})
         player = TechTreePlayer(env, np.random.default_rng(seed), skill=0.8)
         obs, info = env.reset(seed=seed)
         player.reset(info)
+        push = 0
         for _ in range(600):
             a = player.act(info)
+            s0 = env.player.state.copy()
+            falling = s0[ON_GROUND] == 0 and s0[IN_WATER] == 0 and s0[VY] <= 0
+            assert not (a.get("jump") and falling), "space held in the air, where it does nothing"
             obs, _, term, _, info = env.step(a)
             assert not env.player.sprinting or a.get("sprint"), "sprinting with the sprint key up"
             for k in keys:
                 keys[k] += int(a.get(k, 0))
+            still = np.hypot(*(env.player.state[[X, Z]] - s0[[X, Z]])) < 0.02
+            push = push + 1 if a.get("forward") and still and s0[COLL_H] > 0 else 0
+            longest_push = max(longest_push, push)
     assert all(n > 0 for n in keys.values()), keys
+    assert longest_push <= 15, "a person stops pushing against a wall within a reaction time"
 
 
 def test_players_registry_and_bad_env():

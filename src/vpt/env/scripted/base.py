@@ -24,7 +24,7 @@ import numpy as np
 
 from vpt.data.jsonl import CAMERA_DEGREES_PER_PIXEL
 from vpt.env.sim.env import SimEnv
-from vpt.env.sim.player import COLL_H, IN_WATER, ON_GROUND, X, Y, Z
+from vpt.env.sim.player import COLL_H, IN_WATER, ON_GROUND, VY, X, Y, Z
 
 __all__ = ["Action", "Script", "ScriptedPlayer", "SkillFailed", "angles_to", "camera_from_pixels"]
 
@@ -310,8 +310,8 @@ class ScriptedPlayer(ABC):
         """Walk to within ``within`` blocks (horizontally) of ``goal`` = (x, z) the way people
         do: turn towards it and hold forward, sprint on long stretches, correct small misses by
         strafing (alone or with forward) instead of turning, step back when the goal is just
-        behind, jump over steps, swim, take short random detours, and when stuck step sideways,
-        (with ``dig``, mostly) break the blocks in the way, or (with ``climb``, an item to build
+        behind, jump over steps, swim, take short random detours, and when stuck (pushing a wall
+        for a reaction time, or little headway in 1.5 s) step sideways, (with ``dig``, mostly) break the blocks in the way, or (with ``climb``, an item to build
         with) pillar up one block in front of a wall.
 
         Sprinting is latched in the game (it lasts while forward is held), so the sprint key is
@@ -323,14 +323,19 @@ class ScriptedPlayer(ABC):
         detour = 0
         avoid = set(avoid)
         strafer = self.rng.random() < 0.7  # most people strafe to correct their course
+        # ticks of pushing against a wall before reacting (a step up takes ~5)
+        react = int(self.rng.integers(7, 15 - int(6 * self.skill)))
+        blocked, prev = 0, self.pos
         for t in range(max_ticks):
             pos = self.pos
+            p = self.sim.player
+            pushing = p.state[COLL_H] > 0 and np.hypot(*(pos - prev)[[0, 2]]) < 0.02
+            blocked, prev = (blocked + 1 if pushing else 0), pos
             dist = math.hypot(gx - pos[0], gz - pos[2])
             if dist <= within:
                 yield self.action(self._jitter())
                 return
             yaw, _ = angles_to((pos[0], 0, pos[2]), (gx, 0, gz))
-            p = self.sim.player
             if detour > 0:
                 detour -= 1
                 yaw += self._detour_dir * 40.0
@@ -339,10 +344,11 @@ class ScriptedPlayer(ABC):
             dyaw = _wrap(yaw - p.yaw)
             pitch_goal = 10.0 + 5.0 * math.sin(t / 23.0)
             st = p.state
-            if t - last_t >= 30:
+            if t - last_t >= 30 or blocked >= react:  # no headway: react as a person would
                 moved = np.hypot(*(pos - last_pos)[[0, 2]])
                 last_pos, last_t = pos, t
-                if moved < 0.6:
+                if moved < 0.6 or blocked >= react:
+                    blocked = 0
                     stuck += 1
                     sprint = False
                     ax, ay, az = self._ahead_cells(p.yaw)
@@ -353,7 +359,9 @@ class ScriptedPlayer(ABC):
                     else:
                         side = "left" if self.rng.random() < 0.5 else "right"
                         for _ in range(int(self.rng.integers(6, 16))):
-                            yield self.action(self._jitter(), **{side: 1, "jump": 1, "back": 1})
+                            st = p.state
+                            hop = int(st[ON_GROUND] > 0 or st[IN_WATER] > 0 or st[VY] > 0)
+                            yield self.action(self._jitter(), **{side: 1, "jump": hop, "back": 1})
                     if stuck > 12:
                         raise SkillFailed(f"stuck on the way to {goal}")
                     continue
@@ -378,7 +386,10 @@ class ScriptedPlayer(ABC):
                     and self.rng.random() < 0.05 + 0.15 * self.skill:
                 sprint = True
             ahead = self._ahead_cells(p.yaw)
-            jump = int((keys["forward"] or keys["left"] or keys["right"])
+            # Space goes down to jump (or swim up) and is let go at the top of the jump: held in
+            # the air it does nothing, and a key the video cannot show cannot be learnt from it.
+            can_jump = st[ON_GROUND] > 0 or st[IN_WATER] > 0 or st[VY] > 0
+            jump = int(can_jump and (keys["forward"] or keys["left"] or keys["right"])
                        and (st[COLL_H] > 0 or st[IN_WATER] > 0 or self._step_ahead(ahead)))
             yield self.action(px, jump=jump, sprint=int(sprint), **keys)
         raise SkillFailed(f"could not reach {goal} in {max_ticks} ticks")
