@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -54,6 +57,25 @@ def test_train_resumes_after_a_kill_and_writes_official_files(recordings, tmp_pa
     resumed = [m["loss"] for m in (json.loads(l) for l in (tmp_path / "run2/metrics.jsonl").read_text().splitlines())]
     assert len(resumed) == 4
     np.testing.assert_allclose(resumed, full, rtol=1e-5)
+
+
+def test_train_ddp_two_cpu_processes(recordings, tmp_path):
+    """``torchrun`` with 2 CPU processes (gloo): every parameter that is trained gets a gradient
+    on every rank (the IDM's discarded ``lastlayer`` is frozen), and the run writes its files."""
+    script = tmp_path / "ddp.py"
+    script.write_text(
+        "from vpt.idm.train import IDMTrainConfig, train_idm\n"
+        f"train_idm(IDMTrainConfig(data={str(recordings)!r}, out={str(tmp_path / 'ddp')!r}, preset='tiny', window=16,"
+        " batch_size=1, steps=2, warmup=1, eval_every=2, checkpoint_every=2, val_recordings=1, precision='fp32',"
+        " device='cpu'))\n"
+    )
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29532",
+                        str(script)], capture_output=True, text=True, timeout=600, env=env)  # fmt: skip
+    assert r.returncode == 0, r.stderr[-3000:]
+    summary = json.loads((tmp_path / "ddp/summary.json").read_text())
+    assert summary["steps"] == 2 and 0 <= summary["val/keypress_accuracy"] <= 1
+    assert load_idm(tmp_path / "ddp/idm.model", tmp_path / "ddp/idm.weights").cfg.trunk.hidsize == 128
 
 
 def test_label_resume_is_exact_and_exports_to_a_loadable_recording(recordings, tmp_path):

@@ -114,6 +114,8 @@ class IDMNet(nn.Module):
         # the file) but its output is discarded: ``final_ln`` reads the ReLU of the transformer
         # output directly.
         self.img_process, _, self.recurrent_layer, self.lastlayer, self.final_ln = build_trunk(cfg.trunk)
+        # Unused, so frozen: a parameter without a gradient would stop DDP at its first step.
+        self.lastlayer.requires_grad_(False)
         self.conv3d_layer = FanInInitReLULayer(
             cfg.conv3d_in,
             cfg.conv3d_out,
