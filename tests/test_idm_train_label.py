@@ -57,6 +57,9 @@ def test_train_resumes_after_a_kill_and_writes_official_files(recordings, tmp_pa
     resumed = [m["loss"] for m in (json.loads(l) for l in (tmp_path / "run2/metrics.jsonl").read_text().splitlines())]
     assert len(resumed) == 4
     np.testing.assert_allclose(resumed, full, rtol=1e-5)
+    # Started again once finished, it trains no further and reports the same held-out metrics.
+    assert train_idm(cfg) == pytest.approx(metrics)
+    assert json.loads((tmp_path / "run/summary.json").read_text())["val/keypress_accuracy"] == metrics["val/keypress_accuracy"]
 
 
 def test_train_ddp_two_cpu_processes(recordings, tmp_path):

@@ -245,6 +245,8 @@ def train_idm(cfg: IDMTrainConfig, *, progress: Callable[[int, dict[str, float]]
             if dist.is_main:
                 save_idm(model, run.path / "idm.model", run.path / "idm.weights")
 
+    if val_segments and dist.is_main and not metrics:  # a finished run started again: score it again
+        metrics = evaluate(model, val_segments, window=window)
     if dist.is_main:
         summary = {"train_frames": train_frames, "precision": precision, "train_hours": train_frames / 20 / 3600, "steps": step,
                    "bad_files": len(report.bad_files), "bad_lines": report.bad_lines, **metrics}  # fmt: skip
