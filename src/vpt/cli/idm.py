@@ -65,7 +65,7 @@ def curve(
     batch_size: int = typer.Option(4),
     window: int = typer.Option(32, help="frames per window"),
     lr: float = typer.Option(1e-3),
-    precision: str = typer.Option("fp32", help="fp32, bf16 or fp16 (GPU)"),
+    precision: str = typer.Option("auto", help="auto (bf16 where native: GPUs, AMX CPUs; else fp32), fp32, bf16, fp16 (GPU)"),
     val_recordings: int = typer.Option(3, help="held-out recordings (the same for every run)"),
     mirror_prob: float = typer.Option(0.0, help="mirror this fraction of training windows left-right (yaw negated)"),
     seed: int = typer.Option(0),
