@@ -311,8 +311,7 @@ class ScriptedPlayer(ABC):
         do: turn towards it and hold forward, sprint on long stretches, correct small misses by
         strafing (alone or with forward) instead of turning, step back when the goal is just
         behind, jump over steps, swim, take short random detours, and when stuck (pushing a wall
-        for a reaction time, or little headway in 1.5 s) step sideways, (with ``dig``, mostly) break the blocks in the way, or (with ``climb``, an item to build
-        with) pillar up one block in front of a wall.
+        for a reaction time, or little headway in 1.5 s) react (:meth:`_unstick`).
 
         Sprinting is latched in the game (it lasts while forward is held), so the sprint key is
         held for the whole run and the run ends by letting go of forward: the key is down
@@ -343,37 +342,24 @@ class ScriptedPlayer(ABC):
                 detour, self._detour_dir = int(self.rng.integers(10, 30)), float(self.rng.choice((-1, 1)))
             dyaw = _wrap(yaw - p.yaw)
             pitch_goal = 10.0 + 5.0 * math.sin(t / 23.0)
-            st = p.state
             if t - last_t >= 30 or blocked >= react:  # no headway: react as a person would
                 moved = np.hypot(*(pos - last_pos)[[0, 2]])
                 last_pos, last_t = pos, t
                 if moved < 0.6 or blocked >= react:
-                    blocked = 0
+                    blocked, sprint = 0, False
                     stuck += 1
-                    sprint = False
-                    ax, ay, az = self._ahead_cells(p.yaw)
-                    if climb is not None and self.count(climb) and (self.solid(ax, ay + 1, az) or stuck % 2 == 0):
-                        yield from self._pillar_once(climb)  # a wall or a pit: climb out rather than tunnel
-                    elif dig and stuck % 3 != 0:  # break what is in the way; every third time step aside
-                        yield from self._dig_ahead(avoid)
-                    else:
-                        side = "left" if self.rng.random() < 0.5 else "right"
-                        for _ in range(int(self.rng.integers(6, 16))):
-                            st = p.state
-                            hop = int(st[ON_GROUND] > 0 or st[IN_WATER] > 0 or st[VY] > 0)
-                            yield self.action(self._jitter(), **{side: 1, "jump": hop, "back": 1})
+                    yield from self._unstick(stuck, climb=climb, dig=dig, avoid=avoid)
                     if stuck > 12:
                         raise SkillFailed(f"stuck on the way to {goal}")
                     continue
-            # the goal's side: +1 to the left of the view, -1 to the right (strafe positive = left)
-            r = math.radians(p.yaw)
-            side = 1 if (gx - pos[0]) * math.cos(r) + (gz - pos[2]) * math.sin(r) > 0 else -1
             keys = {"forward": int(abs(dyaw) < 50), "left": 0, "right": 0, "back": 0}
             turn = dyaw
             if dist < 3.0 and abs(dyaw) > 130 and detour == 0:
                 keys["forward"], keys["back"], turn = 0, 1, 0.0  # just behind: step back
             elif strafer and detour == 0 and (dist < 4.0 and 25 < abs(dyaw) < 110 or 12 < abs(dyaw) < 40):
-                keys["left" if side > 0 else "right"] = 1  # strafe towards it, turning less
+                r = math.radians(p.yaw)  # strafe towards it (strafe positive = left), turning less
+                left = (gx - pos[0]) * math.cos(r) + (gz - pos[2]) * math.sin(r) > 0
+                keys["left" if left else "right"] = 1
                 keys["forward"] = int(abs(dyaw) < 70)
                 turn = dyaw * 0.3
             px = self.mouse_step(turn, pitch_goal - p.pitch, 35.0 + 30 * self.skill)
@@ -385,14 +371,33 @@ class ScriptedPlayer(ABC):
             if not sprint and dist > 4.5 and keys["forward"] and not keys["back"] \
                     and self.rng.random() < 0.05 + 0.15 * self.skill:
                 sprint = True
-            ahead = self._ahead_cells(p.yaw)
-            # Space goes down to jump (or swim up) and is let go at the top of the jump: held in
-            # the air it does nothing, and a key the video cannot show cannot be learnt from it.
-            can_jump = st[ON_GROUND] > 0 or st[IN_WATER] > 0 or st[VY] > 0
-            jump = int(can_jump and (keys["forward"] or keys["left"] or keys["right"])
-                       and (st[COLL_H] > 0 or st[IN_WATER] > 0 or self._step_ahead(ahead)))
+            st = p.state
+            jump = int(self._can_jump() and (keys["forward"] or keys["left"] or keys["right"])
+                       and (st[COLL_H] > 0 or st[IN_WATER] > 0 or self._step_ahead(self._ahead_cells(p.yaw))))
             yield self.action(px, jump=jump, sprint=int(sprint), **keys)
         raise SkillFailed(f"could not reach {goal} in {max_ticks} ticks")
+
+    def _can_jump(self) -> bool:
+        """Whether space should be down now when a jump is wanted: on the ground or in water to
+        start one, or still rising. It is let go at the top of the jump: held in the air it does
+        nothing, and a key the video cannot show cannot be learnt from it."""
+        st = self.sim.player.state
+        return bool(st[ON_GROUND] > 0 or st[IN_WATER] > 0 or st[VY] > 0)
+
+    def _unstick(self, stuck: int, *, climb: str | None, dig: bool, avoid: set[int]) -> Script:
+        """What a walker does on its ``stuck``-th time without headway: (with ``climb``, an item
+        to build with) pillar up one block in front of a wall or out of a pit, (with ``dig``, two
+        times in three) break the blocks in the way, or else hop back and sideways."""
+        p = self.sim.player
+        ax, ay, az = self._ahead_cells(p.yaw)
+        if climb is not None and self.count(climb) and (self.solid(ax, ay + 1, az) or stuck % 2 == 0):
+            yield from self._pillar_once(climb)
+        elif dig and stuck % 3 != 0:
+            yield from self._dig_ahead(avoid)
+        else:
+            side = "left" if self.rng.random() < 0.5 else "right"
+            for _ in range(int(self.rng.integers(6, 16))):
+                yield self.action(self._jitter(), **{side: 1, "jump": int(self._can_jump()), "back": 1})
 
     def shuffle(self) -> Script:
         """The small repositioning step people take between actions: back off, or sidestep (now
