@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from vpt.cli.progress import progress_bar
+from vpt.cli.progress import PRECISION_HELP, progress_bar
 
 app = typer.Typer(help="Behavioural cloning on sequences (memory carried across chunks).", no_args_is_help=True)
 console = Console()
@@ -31,7 +31,7 @@ def train(
     warmup: int = typer.Option(50),
     freeze: list[str] = typer.Option([], help="parameter-name prefixes to freeze, e.g. net.img_process"),
     anchor: float = typer.Option(0.0, help="L2 penalty towards the initial weights"),
-    precision: str = typer.Option("auto", help="auto (bf16 where native: GPUs, AMX CPUs; else fp32), fp32, bf16, fp16 (GPU)"),
+    precision: str = typer.Option("auto", help=PRECISION_HELP),
     seed: int = typer.Option(0),
     device: str = typer.Option("auto"),
 ) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from vpt.cli.progress import progress_bar
+from vpt.cli.progress import PRECISION_HELP, progress_bar
 
 app = typer.Typer(help="Inverse dynamics model: train on recordings, label videos.", no_args_is_help=True)
 console = Console()
@@ -26,7 +26,7 @@ def train(
     window: int = typer.Option(0, help="frames per window (0: the model's timesteps)"),
     grad_accum: int = typer.Option(1),
     lr: float = typer.Option(3e-4),
-    precision: str = typer.Option("auto", help="auto (bf16 where native: GPUs, AMX CPUs; else fp32), fp32, bf16, fp16 (GPU)"),
+    precision: str = typer.Option("auto", help=PRECISION_HELP),
     eval_every: int = typer.Option(500),
     val_recordings: int = typer.Option(0, help="held-out recordings (0: 10%)"),
     max_hours: float = typer.Option(0.0, help="train on only this many hours of recordings (0: all)"),
@@ -65,7 +65,7 @@ def curve(
     batch_size: int = typer.Option(4),
     window: int = typer.Option(32, help="frames per window"),
     lr: float = typer.Option(1e-3),
-    precision: str = typer.Option("auto", help="auto (bf16 where native: GPUs, AMX CPUs; else fp32), fp32, bf16, fp16 (GPU)"),
+    precision: str = typer.Option("auto", help=PRECISION_HELP),
     val_recordings: int = typer.Option(3, help="held-out recordings (the same for every run)"),
     mirror_prob: float = typer.Option(0.0, help="mirror this fraction of training windows left-right (yaw negated)"),
     seed: int = typer.Option(0),

@@ -1,5 +1,5 @@
-"""The progress bar every long ``vpt`` command shows (rich): a title, a bar, N/M, a status
-text and the time left."""
+"""What the ``vpt`` commands share: the progress bar every long command shows (rich: a title, a
+bar, N/M, a status text and the time left), one-line errors, and common option help."""
 
 from __future__ import annotations
 
@@ -22,6 +22,9 @@ def progress_bar(title: str, total: int, console: Console | None = None) -> Iter
             bar.update(task, completed=completed, advance=advance, info=info)
 
         yield update
+
+#: ``--precision`` help shared by the training commands.
+PRECISION_HELP = "auto (bf16 where native: GPUs, AMX CPUs; else fp32), fp32, bf16, fp16 (GPU)"
 
 
 def print_error(console: Console, error: object, label: str = "error") -> None:
