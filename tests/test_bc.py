@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -128,17 +126,13 @@ def test_loss_decreases_when_overfitting_one_episode(tmp_path):
     assert losses[-1] < 0.2 * losses[0]
 
 
-def test_ddp_two_cpu_processes(recordings, tmp_path):
-    script = tmp_path / "ddp.py"
-    script.write_text(
-        "import sys\nfrom vpt.agent.bc import BCConfig, train_bc\n"
+def test_ddp_two_cpu_processes(recordings, tmp_path, two_cpu_processes):
+    two_cpu_processes(
+        "from vpt.agent.bc import BCConfig, train_bc\n"
         f"train_bc(BCConfig(data={str(recordings)!r}, out={str(tmp_path / 'ddp')!r}, preset='tiny', batch_size=1,"
-        " chunk=8, steps=2, warmup=1, checkpoint_every=2, device='cpu'))\n"
+        " chunk=8, steps=2, warmup=1, checkpoint_every=2, device='cpu'))\n",
+        port=29531,
     )
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29531",
-                        str(script)], capture_output=True, text=True, timeout=600, env=env)  # fmt: skip
-    assert r.returncode == 0, r.stderr[-3000:]
     ckpt = torch.load(tmp_path / "ddp/checkpoint.pt", weights_only=True)
     assert len(ckpt["streams"]) == 2 and len(ckpt["memory"]) == 2
     assert (tmp_path / "ddp/policy.weights").exists()

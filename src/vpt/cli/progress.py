@@ -23,6 +23,7 @@ def progress_bar(title: str, total: int, console: Console | None = None) -> Iter
 
         yield update
 
+
 #: ``--precision`` help shared by the training commands.
 PRECISION_HELP = "auto (bf16 where native: GPUs, AMX CPUs; else fp32), fp32, bf16, fp16 (GPU)"
 

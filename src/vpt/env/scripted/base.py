@@ -342,10 +342,11 @@ class ScriptedPlayer(ABC):
                 detour, self._detour_dir = int(self.rng.integers(10, 30)), float(self.rng.choice((-1, 1)))
             dyaw = _wrap(yaw - p.yaw)
             pitch_goal = 10.0 + 5.0 * math.sin(t / 23.0)
-            if t - last_t >= 30 or blocked >= react:  # no headway: react as a person would
+            walled = blocked >= react  # pushed a wall for a reaction time: react as a person would
+            if walled or t - last_t >= 30:
                 moved = np.hypot(*(pos - last_pos)[[0, 2]])
                 last_pos, last_t = pos, t
-                if moved < 0.6 or blocked >= react:
+                if walled or moved < 0.6:
                     blocked, sprint = 0, False
                     stuck += 1
                     yield from self._unstick(stuck, climb=climb, dig=dig, avoid=avoid)
