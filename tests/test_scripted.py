@@ -80,6 +80,36 @@ def test_tech_tree_crafts_through_the_screens_from_nothing():
     assert list(m) == [k for k in TechTreePlayer.MILESTONES if k in m]  # in tech-tree order
 
 
+def test_tech_tree_crafts_when_it_has_logs_in_one_inventory_visit():
+    """What starts crafting is logs in the inventory (their number varies per episode); planks,
+    sticks and the table are made in one visit; a glance into the empty inventory is closed."""
+    world = {"size": [48, 48], "height": 40, "tree_density": 0.05, "caves": 0.5, "break_speed": 10}
+    counts = set()
+    for seed, logs in ((7, 3), (8, 5), (9, None)):
+        env = SimEnv(resolution=(32, 18), world=world)
+        player = TechTreePlayer(env, np.random.default_rng(seed), skill=0.8, logs=logs)
+        player.PEEK_PROB = 1.0
+        obs, info = env.reset(seed=seed)
+        player.reset(info)
+        screens, logs_at_open = [], []
+        for _ in range(700):
+            a = player.act(info)
+            if a is None:
+                break
+            was = info.get("gui")
+            obs, _, _, _, info = env.step(a)
+            if info.get("gui") and not was:
+                screens.append(info["gui"])
+                logs_at_open.append(info["inventory"]["oak_log"])
+        m = player.stats.milestones
+        assert {"oak_log", "oak_planks", "stick", "crafting_table", "wooden_pickaxe"} <= set(m), player.stats
+        assert screens[:2] == ["inventory", "inventory"] and logs_at_open[0] == 0  # the peek, then crafting
+        assert logs_at_open[1] == player.logs and player.logs in ((logs,) if logs else range(3, 7))
+        assert screens[2] == "crafting_table"  # no second inventory visit for sticks or the table
+        counts.add(player.logs)
+    assert len(counts) == 3
+
+
 def test_tech_tree_without_crafting_stops_after_logs():
     env = SimEnv(resolution=(32, 18), world={"size": (40, 40), "height": 32, "tree_density": 0.05})
     player = TechTreePlayer(env, np.random.default_rng(3), crafter=None)

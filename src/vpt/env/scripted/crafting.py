@@ -36,7 +36,10 @@ RECIPES: dict[str, tuple[str, dict[int, str], int | None]] = {
 class GuiCrafter:
     """Makes tech-tree items through the screens (see the module docstring)."""
 
-    def craft(self, p: ScriptedPlayer, item: str) -> Script:
+    def craft(self, p: ScriptedPlayer, item: str, *, keep_open: bool = False) -> Script:
+        """Craft ``item``; with ``keep_open`` the screen stays open for the next recipe (a person
+        crafts planks, sticks and a table in one visit to the inventory). A screen already open
+        is used as it is."""
         if item == "iron_ingot":
             yield from self.smelt(p, "iron_ore", 3)
             return
@@ -50,7 +53,9 @@ class GuiCrafter:
             if p.count(ing) < n:
                 raise SkillFailed(f"{item} needs {n} {ing}, have {p.count(ing)}")
         before = p.count(item)
-        if screen == "inventory":
+        if p.info.get("gui") == screen:
+            pass
+        elif screen == "inventory":
             yield from self._open_inventory(p)
         else:
             yield from self._open_station(p, "crafting_table")
@@ -61,7 +66,8 @@ class GuiCrafter:
             yield from self._fill(p, screen, ing, where, per_cell)
         yield from self._click(p, slot_center(screen, "result"), button="attack", quick=True)
         yield from p.pause(2, 8)
-        yield from self._close(p)
+        if not keep_open:
+            yield from self.close(p)
         if p.count(item) <= before:
             raise SkillFailed(f"crafting {item} produced nothing")
 
@@ -81,7 +87,7 @@ class GuiCrafter:
                 break
             yield p.action(p._jitter())
         yield from self._click(p, slot_center("furnace", "output"), button="attack", quick=True)
-        yield from self._close(p)
+        yield from self.close(p)
 
     # -- screens ---------------------------------------------------------------------------
     def _open_inventory(self, p: ScriptedPlayer) -> Script:
@@ -97,7 +103,15 @@ class GuiCrafter:
             yield p.action()
         raise SkillFailed(f"the {screen} screen did not open")
 
-    def _close(self, p: ScriptedPlayer) -> Script:
+    def peek(self, p: ScriptedPlayer) -> Script:
+        """Open the inventory, look at it for a moment (the cursor wanders a little), close it."""
+        yield from self._open_inventory(p)
+        for _ in range(int(p.rng.integers(4, 20))):
+            yield p.action(p._jitter() if p.rng.random() < 0.7 else tuple(p.rng.integers(-6, 7, size=2)))
+        yield from self.close(p)
+
+    def close(self, p: ScriptedPlayer) -> Script:
+        """Close whatever screen is open (inventory key), then a reaction pause."""
         if p.info.get("gui"):
             yield p.action(inventory=1)
             yield p.action()
@@ -171,7 +185,7 @@ class GuiCrafter:
                 yield from self._click(p, at)
         else:
             yield from self._click(p, src, quick=True)
-        yield from self._close(p)
+        yield from self.close(p)
         if not (inv.item[:9] == iid).any():
             raise SkillFailed(f"could not move {item} to the hotbar (full?)")
 

@@ -16,17 +16,23 @@ from typing import Protocol
 import numpy as np
 
 from vpt.env.scripted.base import Script, ScriptedPlayer, SkillFailed
-from vpt.env.scripted.crafting import GuiCrafter
+from vpt.env.scripted.crafting import RECIPES, GuiCrafter
 from vpt.env.scripted.skills import dig_down, gather_logs, nearest_block, tunnel_to
 
 __all__ = ["Crafter", "TechTreePlayer", "TECH_TREE"]
 
-#: (item, how many the player wants) in the order it works for them.
+#: (item, how many the player wants) in the order it works for them. The number of logs varies
+#: per episode (:attr:`TechTreePlayer.LOGS`); 6 is the most a player chops before crafting.
 TECH_TREE: tuple[tuple[str, int], ...] = (
     ("oak_log", 6), ("oak_planks", 1), ("stick", 1), ("crafting_table", 1), ("wooden_pickaxe", 1),
     ("cobblestone", 11), ("stone_pickaxe", 1), ("furnace", 1), ("coal", 2), ("iron_ore", 3),
     ("iron_ingot", 3), ("iron_pickaxe", 1), ("diamond", 3), ("diamond_pickaxe", 1),
 )
+
+def _screen(item: str | None) -> str | None:
+    """The screen ``item`` is crafted on (None for world items and smelting)."""
+    return RECIPES[item][0] if item in RECIPES else None
+
 
 _CRAFTED = {"oak_planks", "stick", "crafting_table", "wooden_pickaxe", "stone_pickaxe", "furnace",
             "iron_ingot", "iron_pickaxe", "diamond_pickaxe"}
@@ -35,29 +41,54 @@ _CRAFTED = {"oak_planks", "stick", "crafting_table", "wooden_pickaxe", "stone_pi
 class Crafter(Protocol):
     """Makes an item through the game's screens (cursor moves and clicks only)."""
 
-    def craft(self, player: ScriptedPlayer, item: str) -> Script:
-        """Yield the actions that craft (or smelt) ``item``; raise SkillFailed if it cannot."""
+    def craft(self, player: ScriptedPlayer, item: str, *, keep_open: bool = False) -> Script:
+        """Yield the actions that craft (or smelt) ``item``; raise SkillFailed if it cannot.
+        ``keep_open`` leaves the screen open for the next recipe made on it."""
+
+    def peek(self, player: ScriptedPlayer) -> Script:
+        """Open the inventory, look, close it again."""
+
+    def close(self, player: ScriptedPlayer) -> Script:
+        """Close whatever screen is open."""
 
 
 class TechTreePlayer(ScriptedPlayer):
     """Climb the tech tree as far as possible. Milestones are the item names of
     :data:`TECH_TREE`, reached when the player first holds the wanted number.
 
+    Like a person (and so that a policy cloned from these episodes can learn *when* to craft):
+    the number of logs chopped before crafting varies from episode to episode (:attr:`LOGS`), so
+    what starts crafting is "logs in the inventory", not a count; planks, sticks and the crafting
+    table are made in one visit to the inventory; and some episodes start with a glance at the
+    still-empty inventory (:attr:`PEEK_PROB`), which shows what to do with an empty one: close it.
+
     Args (beyond :class:`ScriptedPlayer`'s):
         crafter: how crafting stages are done: ``"gui"`` (default) a :class:`GuiCrafter`
             working the screens; None ends the episode at the first one whose item is missing.
+        logs: logs to chop before crafting; None draws from :attr:`LOGS`.
     """
 
     MILESTONES = tuple(item for item, _ in TECH_TREE)
+    #: logs chopped before the first crafting (drawn per episode; 3 make a wooden pickaxe)
+    LOGS = (3, 6)
+    #: chance that an episode starts with a look into the empty inventory
+    PEEK_PROB = 0.4
 
     def __init__(self, env, rng: np.random.Generator, skill: float | None = None,
-                 crafter: Crafter | None | str = "gui") -> None:
+                 crafter: Crafter | None | str = "gui", logs: int | None = None) -> None:
         super().__init__(env, rng, skill)
         self.crafter = GuiCrafter() if crafter == "gui" else crafter
+        self.logs = int(rng.integers(self.LOGS[0], self.LOGS[1] + 1)) if logs is None else logs
 
     def run(self) -> Script:
         yield from self.pause(5, 20)
-        for item, n in TECH_TREE:
+        if self.crafter is not None and self.rng.random() < self.PEEK_PROB:
+            yield from self.crafter.peek(self)
+        stages = [(item, self.logs if item == "oak_log" else n) for item, n in TECH_TREE]
+        for i, (item, n) in enumerate(stages):
+            screen = _screen(item)
+            if self.info.get("gui") and self.info.get("gui") != screen:
+                yield from self.crafter.close(self)
             if self.count(item) >= n:
                 self.milestone(item)
                 continue
@@ -65,7 +96,8 @@ class TechTreePlayer(ScriptedPlayer):
                 if item in _CRAFTED:
                     if self.crafter is None:
                         raise SkillFailed(f"{item} needs crafting screens, which this simulator lacks")
-                    yield from self.crafter.craft(self, item)
+                    after = stages[i + 1][0] if i + 1 < len(stages) else None
+                    yield from self.crafter.craft(self, item, keep_open=screen == "inventory" == _screen(after))
                 else:
                     yield from self.gather(item, n)
             except SkillFailed as e:
@@ -76,6 +108,8 @@ class TechTreePlayer(ScriptedPlayer):
                 break
             self.milestone(item)
             yield from self.pause()
+        if self.info.get("gui"):
+            yield from self.crafter.close(self)
         yield from self.pause(10, 30)
 
     # -- world stages ----------------------------------------------------------------------
