@@ -58,6 +58,15 @@ def test_evaluate_reports_how_the_policy_uses_the_inventory(tmp_path):
     assert report.inventory_presses == [2, 2, 2] and report.first_inventory == [2, 2, 2]
     # the observations of steps 3, 4 and 5 show the inventory screen
     assert report.gui_fraction == [3 / 8] * 3
+    assert report.first_log == [-1, -1, -1]  # no log in 8 steps: every first press came before one
     assert report.behaviour() == {"gui_fraction": 3 / 8, "inventory_presses_per_episode": 2.0,
-                                  "first_inventory_step_median": 2.0}  # fmt: skip
-    assert "a GUI open on 38% of steps" in write_report(report, tmp_path / "r").read_text()
+                                  "first_inventory_step_median": 2.0, "inventory_before_first_log": 1.0}  # fmt: skip
+    text = write_report(report, tmp_path / "r").read_text()
+    assert "a GUI open on 38% of steps" in text and "100% of episodes opened it before their first log" in text
+
+
+def test_inventory_before_first_log_compares_per_episode():
+    from vpt.agent.evaluate import EvalReport
+
+    report = EvalReport("t", first_inventory=[2, 50, -1, 7], first_log=[10, 20, 5, -1])
+    assert report.behaviour()["inventory_before_first_log"] == 0.5  # episodes 1 and 4

@@ -44,6 +44,8 @@ class EvalReport:
     """Per episode, steps with the inventory key down."""
     first_inventory: list[int] = field(default_factory=list)
     """Per episode, the first step with the inventory key down (-1: never)."""
+    first_log: list[int] = field(default_factory=list)
+    """Per episode, the step its first log was obtained (-1: never; tasks with the item reward)."""
 
     @property
     def mean_return(self) -> float:
@@ -67,10 +69,12 @@ class EvalReport:
         """How the policy uses the inventory: a BC prior that opens it before it has anything to
         craft wastes its episode in the GUI (``docs/results``, section 2)."""
         firsts = [f for f in self.first_inventory if f >= 0]
+        early = [0 <= f and (g < 0 or f < g) for f, g in zip(self.first_inventory, self.first_log)]
         return {
             "gui_fraction": float(np.mean(self.gui_fraction)) if self.gui_fraction else None,
             "inventory_presses_per_episode": float(np.mean(self.inventory_presses)) if self.inventory_presses else None,
             "first_inventory_step_median": float(np.median(firsts)) if firsts else None,
+            "inventory_before_first_log": float(np.mean(early)) if early else None,
         }
 
 
@@ -115,7 +119,7 @@ def evaluate(
     ret = np.zeros(num_envs)
     length = np.zeros(num_envs, dtype=int)
     gui_steps, presses = np.zeros(num_envs, dtype=int), np.zeros(num_envs, dtype=int)
-    first_press = np.full(num_envs, -1)
+    first_press, first_log = np.full(num_envs, -1), np.full(num_envs, -1)
     gui_seen = np.zeros(num_envs, dtype=bool)  # the screen state of the observation acted on
     has_gui = False
     started = num_envs  # episodes begun
@@ -144,6 +148,9 @@ def evaluate(
         obs, reward, terminated, truncated, info = envs.step(action)
         ret += reward * active
         length += active
+        logs = info.get("task_items", {}).get("log")
+        if logs is not None:
+            first_log = np.where((first_log < 0) & (np.asarray(logs) > 0) & active, length - 1, first_log)
         if "gui_open" in info:  # a new episode's reset info says False
             has_gui, gui_seen = True, np.asarray(info["gui_open"], dtype=bool)
         done = (terminated | truncated) & active
@@ -159,7 +166,10 @@ def evaluate(
                 report.gui_fraction.append(float(gui_steps[i] / max(1, length[i])))
             report.inventory_presses.append(int(presses[i]))
             report.first_inventory.append(int(first_press[i]))
-            ret[i], length[i], gui_steps[i], presses[i], first_press[i] = 0.0, 0, 0, 0, -1
+            if "task_items" in final:
+                got = final["task_items"]["log"][i] > 0
+                report.first_log.append(int(first_log[i]) if first_log[i] >= 0 else (int(length[i]) - 1 if got else -1))
+            ret[i], length[i], gui_steps[i], presses[i], first_press[i], first_log[i] = 0.0, 0, 0, 0, -1, -1
             if i == 0 and writer is not None:
                 writer.close()
                 writer = open_video()
@@ -211,6 +221,8 @@ def write_report(report: EvalReport, out: str | Path, *, title: str | None = Non
         first = b["first_inventory_step_median"]
         lines += ["", f"Behaviour: {gui}the inventory key down on {b['inventory_presses_per_episode']:.1f} steps per episode"
                   + (f", first at step {first:.0f} (median)." if first is not None else ", never.")]  # fmt: skip
+        if b["inventory_before_first_log"] is not None:
+            lines[-1] += f" {b['inventory_before_first_log']:.0%} of episodes opened it before their first log."
     lines += ["", "![per-item success](items.png) ![returns](returns.png)", ""]
     lines += [f"- video: [{Path(v).name}]({Path(v).relative_to(out) if Path(v).is_relative_to(out) else v})" for v in report.videos]
     (out / "report.md").write_text("\n".join(lines) + "\n")
