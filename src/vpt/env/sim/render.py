@@ -409,10 +409,12 @@ def composite(frame: np.ndarray, idx: np.ndarray, alpha: np.ndarray, rgb: np.nda
 # the ray caster
 
 
-def ray_directions(width: int, height: int, fov_deg: float) -> np.ndarray:
-    """Camera-space ray directions (right, up, forward) for each pixel, for a vertical FOV."""
+def ray_directions(width: int, height: int, fov_deg: float, aspect: float | None = None) -> np.ndarray:
+    """Camera-space ray directions (right, up, forward) for each pixel, for a vertical FOV.
+    ``aspect`` is the width/height of the view the frame shows (default: the frame's own);
+    a frame of another shape shows that view resampled, as a resized screenshot would."""
     t = math.tan(math.radians(fov_deg) / 2)
-    xs = ((np.arange(width) + 0.5) / width * 2 - 1) * t * width / height
+    xs = ((np.arange(width) + 0.5) / width * 2 - 1) * t * (width / height if aspect is None else aspect)
     ys = (1 - (np.arange(height) + 0.5) / height * 2) * t
     d = np.zeros((height, width, 3))
     d[..., 0] = xs[None, :]
@@ -687,6 +689,12 @@ def camera_basis(yaw_deg: float, pitch_deg: float) -> np.ndarray:
 class Renderer:
     """Renders frames of one resolution: the world view plus the HUD.
 
+    Every frame shows Minecraft's 16:9 window (:data:`~vpt.env.sim.gui.WINDOW`) resampled to
+    ``width`` × ``height``, like a 640×360 MineRL frame resized: at 128×128 the world, the hand,
+    the HUD and the screens are squeezed horizontally exactly as in recordings made at 640×360
+    and resized for a model, so a policy trained on recordings sees the same picture when it
+    plays at 128×128.
+
     Args:
         rules: the game rules (textures and icons come from them).
         width, height: frame size in pixels.
@@ -701,11 +709,13 @@ class Renderer:
         self.textures, self.tex_index = block_textures(rules)
         self.cracks = crack_masks()
         self.icons = np.stack([make_icon(spec, rules, self.textures, self.tex_index) for spec in rules.item_icon])
-        self.dirs = ray_directions(width, height, fov)
+        aspect = WINDOW[0] / WINDOW[1]
+        self.dirs = ray_directions(width, height, fov, aspect)
         self.frame = np.zeros((height, width, 3), np.uint8)
         self._info = np.zeros((height, width, 3), np.int32)
         self._tinfo = np.zeros((height, width))
-        self.focal = height / (2 * math.tan(math.radians(fov) / 2))
+        t = math.tan(math.radians(fov) / 2)
+        self.focal = min(height / (2 * t), width / (2 * t * aspect))  # pixels per unit, the coarser axis
         self._huds: dict[tuple, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self._background: np.ndarray | None = None  # the dimmed world + HUD behind a screen
         self._background_key: tuple | None = None
@@ -749,16 +759,17 @@ class Renderer:
         visible in every frame. The curve approximates Minecraft's (offsets in
         ``sin(pi * sqrt(s))`` and ``sin(pi * s)``); it is not a pixel match."""
         sprite = self._hands.get(item)
+        sx, sy = self._scale  # frame pixels per 640x360 pixel
         if sprite is None:
-            size = max(2, round(0.42 * self.height))
+            size = 0.42 * 360  # a square of 42% of the window's height
             art = self.icons[item] if item >= 0 else _ARM
-            canvas = cv2.resize(art, (size, size), interpolation=cv2.INTER_NEAREST)
+            canvas = cv2.resize(art, (max(2, round(size * sx)), max(2, round(size * sy))), interpolation=cv2.INTER_NEAREST)
             sprite = (canvas[..., :3].astype(np.float32), canvas[..., 3:].astype(np.float32) / 255.0)
             self._hands[item] = sprite
         rest_x, rest_y = self.width - 0.95 * sprite[0].shape[1], self.height - 0.8 * sprite[0].shape[0]
         lift = math.sin(math.pi * math.sqrt(swing))
-        x = rest_x - 0.3 * self.height * lift
-        y = rest_y - 0.12 * self.height * lift + 0.15 * self.height * math.sin(math.pi * swing)
+        x = rest_x - 0.3 * 360 * sx * lift
+        y = rest_y - 0.12 * 360 * sy * lift + 0.15 * 360 * sy * math.sin(math.pi * swing)
         self._paste(*sprite, round(x), round(y))
 
     def _paste(self, rgb: np.ndarray, a: np.ndarray, x: int, y: int) -> None:
