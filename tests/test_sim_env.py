@@ -155,25 +155,40 @@ def test_fov_and_resolution_are_honoured():
     assert a["pov"].shape == (32, 48, 3) and not np.array_equal(a["pov"], b["pov"])
 
 
-def test_small_square_frames_are_the_16_9_window_resized():
-    """A policy trained on 640x360 recordings resized to 128x128 plays at 128x128: the frames it
-    gets must show the same picture (world, hand, HUD, screens squeezed the same way). Before
-    this was so, the square frames had a 70-degree-wide view and a square hand: mean pixel
-    difference 23 against 2.8 now."""
+def test_small_square_frames_are_recordings_as_the_loader_sees_them():
+    """A policy trained on 640x360 recordings plays at 128x128: the frames it gets must show the
+    same picture. Recordings are made without a cursor and the loader draws it (as for OpenAI's
+    contractor data); the live env draws the same sprite itself, like MineRL. Before this was
+    so, square frames had a 70-degree-wide view and a square hand (mean pixel difference 23
+    against 2.8 now) and screens showed another cursor."""
     import cv2
 
+    from vpt.data import draw_cursor, resize_to_agent
+
+    world = {"size": (48, 48), "height": 40, "tree_density": 0.05, "caves": 0.5}
+    steps = ({"attack": 1}, {}, {"inventory": 1}, {"camera": np.array([-20.0, -30.0])})
     frames = {}
-    for res in ((640, 360), (128, 128)):
-        env = SimEnv(resolution=res, world={"size": (48, 48), "height": 40, "tree_density": 0.05, "caves": 0.5})
-        obs, _ = env.reset(seed=3)
+    for res, cursor in (((640, 360), 0), ((640, 360), 16), ((128, 128), 16)):
+        env = SimEnv(resolution=res, world=world, cursor_size=cursor)
+        env.reset(seed=3)
         got = []
-        for a in ({"attack": 1}, {}, {"inventory": 1}, {}):
-            obs, *_ = env.step({"camera": np.zeros(2), **a})
-            got.append(cv2.resize(obs["pov"], (128, 128), interpolation=cv2.INTER_AREA).astype(np.int16))
-        frames[res] = got
-    for world_or_screen in (1, 3):
-        diff = np.abs(frames[(640, 360)][world_or_screen] - frames[(128, 128)][world_or_screen]).mean()
-        assert diff < 5, diff
+        for a in steps:
+            obs, _, _, _, info = env.step({"camera": np.zeros(2), **a})
+            got.append((obs["pov"].copy(), info))
+        frames[res, cursor] = got
+    recorded = []
+    for pov, info in frames[(640, 360), 0]:
+        if info["gui_open"]:
+            draw_cursor(pov, *info["cursor"])  # what the loader does with a recording
+        recorded.append(pov)
+    live = [pov for pov, _ in frames[(640, 360), 16]]
+    assert np.array_equal(recorded[3], live[3])  # at 640x360: the very same cursor, to the pixel
+    for k in (1, 3):  # a world frame, a screen with the cursor on the panel
+        small = frames[(128, 128), 16][k][0].astype(np.int16)
+        diff = np.abs(resize_to_agent(recorded[k]).astype(np.int16) - small).mean()
+        assert diff < 5, (k, diff)
+    with pytest.raises(ValueError, match="cursor_size"):
+        SimEnv(cursor_size=-1)
 
 
 @pytest.mark.parametrize("vector_cls", [gymnasium.vector.SyncVectorEnv, gymnasium.vector.AsyncVectorEnv])

@@ -89,14 +89,15 @@ def episode_plan(cfg: GenerateConfig) -> list[dict[str, Any]]:
     return plan
 
 
-def _make_env(cfg: GenerateConfig, resolution: tuple[int, int], fov: float):
+def _make_env(cfg: GenerateConfig, resolution: tuple[int, int], fov: float, cursor_size: int):
     from vpt.env.scripted import PLAYERS
     from vpt.env.sim import SimEnv
 
     world = dict(cfg.world)
     inv = dict(PLAYERS[cfg.player].START_INVENTORY)
     inv.update(world.pop("start_inventory", {}))
-    return SimEnv(resolution=resolution, world={**world, "start_inventory": inv}, fov_range=(fov, fov))
+    return SimEnv(resolution=resolution, world={**world, "start_inventory": inv}, fov_range=(fov, fov),
+                  cursor_size=cursor_size)
 
 
 def run_episode(cfg: GenerateConfig, out: str | Path, entry: dict[str, Any]) -> dict[str, Any]:
@@ -118,11 +119,12 @@ def run_episode(cfg: GenerateConfig, out: str | Path, entry: dict[str, Any]) -> 
             style = replace(style, fov=WebStyle.sample(np.random.default_rng([gameplay_seed, 1])).fov)
         w, h = style.resolution
         render = (min(w, 640), min(h, 360))
-        env = _make_env(cfg, render, style.fov)
+        env = _make_env(cfg, render, style.fov, cursor_size=16)  # screen captures show the cursor
         composer = WebComposer(style, style_rng)
         writer = VideoWriter(out / f"{name}.mp4", w, h)
     else:
-        env = ContractorRecorder(_make_env(cfg, cfg.resolution, 70.0), out, name_fn=lambda _: name,
+        # like OpenAI's recorder, no cursor in the video: the data loader draws it from mouse x/y
+        env = ContractorRecorder(_make_env(cfg, cfg.resolution, 70.0, cursor_size=0), out, name_fn=lambda _: name,
                                  resolution=cfg.resolution)
     player = PLAYERS[cfg.player](env, np.random.default_rng(gameplay_seed))
     try:
@@ -171,7 +173,7 @@ def _measure_one(args: tuple[dict[str, Any], dict[str, Any]]) -> dict[str, Any]:
     cfg_dict, entry = args
     cfg = GenerateConfig(**{**cfg_dict, "resolution": tuple(cfg_dict["resolution"])})
     t0 = time.perf_counter()
-    env = _make_env(cfg, (32, 18), 70.0)  # the players act on privileged state: pixels do not matter
+    env = _make_env(cfg, (32, 18), 70.0, cursor_size=0)  # the players act on privileged state: pixels do not matter
     player = PLAYERS[cfg.player](env, np.random.default_rng(entry["seed"]))
     steps = _play(env, player, entry["seed"], cfg.max_steps, None)
     return {"name": entry["name"], "seed": entry["seed"], "steps": steps, "milestones": player.stats.milestones,

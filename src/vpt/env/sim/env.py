@@ -10,6 +10,7 @@ import gymnasium
 import numpy as np
 
 from vpt.actions import ENV_BUTTONS, env_action_space, validate_env_action
+from vpt.data.frames import cursor_sprite
 from vpt.env.sim.gui import LEFT, RIGHT, Screens
 from vpt.env.sim.player import HOTBAR, IN_WATER, ON_GROUND, Player
 from vpt.env.sim.render import Renderer
@@ -22,11 +23,6 @@ CAMERA_DEG_PER_PIXEL = 360.0 / 2400.0
 WINDOW = (1280, 720)
 
 _B = {k: i for i, k in enumerate(ENV_BUTTONS)}
-_CURSOR = [
-    "1000000000", "1100000000", "1210000000", "1221000000", "1222100000", "1222210000",
-    "1222221000", "1222222100", "1222222210", "1222221111", "1221221000", "1210122100",
-    "1100122100", "0000012210", "0000012210", "0000001100",
-]
 
 
 class SimEnv(gymnasium.Env):
@@ -77,13 +73,17 @@ class SimEnv(gymnasium.Env):
         view_distance: blocks to the end of the distance fog.
         rules_path: a rules YAML file instead of the packaged one.
         render_mode: ``"rgb_array"`` (``render()`` returns the last ``pov``) or None.
+        cursor_size: size in 640×360 pixels of the cursor drawn while a screen is open
+            (MineRL's ``cursor_size_range``, 16 for VPT); 0 draws none, as in contractor
+            recordings, whose cursor the data loader draws (:func:`vpt.data.draw_cursor`).
+            The sprite is the loader's, so a policy sees the same cursor in both.
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 20}
 
     def __init__(self, resolution: tuple[int, int] = (640, 360), world: WorldOptions | Mapping | None = None,
                  fov_range: tuple[float, float] = (70.0, 70.0), frameskip: int = 1, view_distance: float = 32.0,
-                 rules_path: str | None = None, render_mode: str | None = "rgb_array") -> None:
+                 rules_path: str | None = None, render_mode: str | None = "rgb_array", cursor_size: int = 16) -> None:
         if len(resolution) != 2 or min(resolution) < 8:
             raise ValueError(f"resolution must be (width, height) with both >= 8, got {resolution}")
         if frameskip != 1:
@@ -92,7 +92,10 @@ class SimEnv(gymnasium.Env):
             raise ValueError(f"render_mode must be 'rgb_array' or None, got {render_mode!r}")
         if len(fov_range) != 2 or not 1.0 <= fov_range[0] <= fov_range[1] < 180.0:
             raise ValueError(f"fov_range must be [low, high] degrees in [1, 180), got {fov_range}")
+        if not 0 <= cursor_size <= 64:
+            raise ValueError(f"cursor_size must be 0 (none) to 64 pixels, got {cursor_size}")
         self.width, self.height = int(resolution[0]), int(resolution[1])
+        self.cursor_size = int(cursor_size)
         self.render_mode = render_mode
         self.options = WorldOptions.from_dict(world)
         self.rules: Rules = load_rules(rules_path)
@@ -235,18 +238,22 @@ class SimEnv(gymnasium.Env):
         self._pov = frame.copy()
         return self._pov
 
-    def _make_cursor(self) -> tuple[np.ndarray, np.ndarray]:
-        """The cursor sprite (MineRL draws a 16-px arrow at 640×360) scaled to the frame."""
-        m = np.array([[int(c) for c in row] for row in _CURSOR])
-        rgba = np.zeros((16, 10, 4), np.uint8)
-        rgba[m == 1] = (0, 0, 0, 255)
-        rgba[m == 2] = (255, 255, 255, 255)
-        sx, sy = self.width / 640, self.height / 360
-        size = (max(2, round(10 * sx)), max(2, round(16 * sy)))
-        rgba = cv2.resize(rgba, size, interpolation=cv2.INTER_AREA if sx < 1 else cv2.INTER_NEAREST)
-        return rgba[..., :3].astype(np.float32), rgba[..., 3:].astype(np.float32) / 255.0
+    def _make_cursor(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The loader's cursor sprite at ``cursor_size`` 640×360 pixels, scaled to the frame."""
+        if self.cursor_size == 0:
+            return None
+        rgb, alpha = cursor_sprite()
+        rgba = np.concatenate([rgb, np.round(alpha * 255).astype(np.uint8)], axis=2)
+        sx, sy = self.width / 640 * self.cursor_size / 16, self.height / 360 * self.cursor_size / 16
+        if (sx, sy) != (1.0, 1.0):
+            size = (max(1, round(16 * sx)), max(1, round(16 * sy)))
+            rgba = cv2.resize(rgba, size, interpolation=cv2.INTER_AREA if sx < 1 else cv2.INTER_NEAREST)
+        return rgba[..., :3].astype(np.float64), rgba[..., 3:].astype(np.float64) / 255.0
 
     def _draw_cursor(self, frame: np.ndarray) -> None:
+        """Top-left corner at the cursor, like :func:`vpt.data.draw_cursor` (to the pixel at 640×360)."""
+        if self._cursor_sprite is None:
+            return
         rgb, a = self._cursor_sprite
         x = int(self.cursor[0] * self.width / WINDOW[0])
         y = int(self.cursor[1] * self.height / WINDOW[1])
