@@ -3,12 +3,13 @@
 # episodes recorded in the RL world, trained on both cores of a 2-core CPU for about an hour, then
 # evaluated in that world.
 #   bash scripts/bc_prior.sh [OUT]        (default OUT: runs/bc_prior)
-# Every command resumes where it stopped when rerun. On a 2-core AMX machine: data ~22 min,
-# loading ~6 min, training ~55 min (3,000 steps), evaluation ~15 min.
+# Every command resumes where it stopped when rerun. On a 2-core AMX machine: data 16-22 min,
+# loading ~6 min, training ~55 min (3,000 steps; STEPS= to change), evaluation ~5 min.
 set -euo pipefail
 OUT=${1:-runs/bc_prior}
 VPT=${VPT:-.venv/bin/vpt}
 TORCHRUN=${TORCHRUN:-.venv/bin/torchrun}
+STEPS=${STEPS:-3000}
 # The RL world (results §3): the pipeline's easy world with mining 10x faster.
 WORLD='{"size": [48, 48], "height": 40, "tree_density": 0.05, "caves": 0.5, "break_speed": 10}'
 
@@ -17,9 +18,9 @@ WORLD='{"size": [48, 48], "height": 40, "tree_density": 0.05, "caves": 0.5, "bre
 $VPT data generate --player tech-tree --max-steps 600 --world "$WORLD" --workers 2 --episodes 160 --seed 2000 \
   --out "$OUT/data"
 
-# 2 processes x 4 streams x 32 frames per step, 3,000 steps (8 epochs).
+# 2 processes x 4 streams x 32 frames per step; 3,000 steps are 8 epochs.
 OMP_NUM_THREADS=1 $TORCHRUN --standalone --nproc_per_node 2 "$VPT" bc train --data "$OUT/data" --preset tiny \
-  --steps 3000 --batch-size 4 --chunk 32 --lr 1e-3 --precision auto --out "$OUT/bc"
+  --steps "$STEPS" --batch-size 4 --chunk 32 --lr 1e-3 --precision auto --out "$OUT/bc"
 
 $VPT eval --model "$OUT/bc/policy.model" --weights "$OUT/bc/policy.weights" --task vpt/ObtainDiamondPickaxe-v0 \
   --episodes 16 --num-envs 2 --max-steps 1000 --world "$WORLD" --videos 2 --out "$OUT/eval"

@@ -110,6 +110,27 @@ def test_tech_tree_crafts_when_it_has_logs_in_one_inventory_visit():
     assert len(counts) == 3
 
 
+def test_cursor_strays_and_comes_back():
+    """Some cursor moves overshoot or drift off the panel first (so a cloned policy sees the way
+    back); crafting still succeeds."""
+    from vpt.env.sim.gui import inside_screen
+
+    env = SimEnv(resolution=(32, 18), world={"size": [48, 48], "height": 40, "tree_density": 0.05, "break_speed": 10})
+    player = TechTreePlayer(env, np.random.default_rng(11), skill=0.8, logs=3)
+    player.crafter.STRAY_PROB = 1.0
+    obs, info = env.reset(seed=11)
+    player.reset(info)
+    off_panel = 0
+    for _ in range(900):
+        a = player.act(info)
+        if a is None or "crafting_table" in player.stats.milestones:
+            break
+        obs, _, _, _, info = env.step(a)
+        off_panel += bool(info["gui_open"]) and not inside_screen(*info["cursor"])
+    assert "crafting_table" in player.stats.milestones, player.stats
+    assert off_panel > 10
+
+
 def test_tech_tree_without_crafting_stops_after_logs():
     env = SimEnv(resolution=(32, 18), world={"size": (40, 40), "height": 32, "tree_density": 0.05})
     player = TechTreePlayer(env, np.random.default_rng(3), crafter=None)

@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from vpt.env.scripted.base import Script, ScriptedPlayer, SkillFailed
-from vpt.env.sim.gui import slot_center
+from vpt.env.sim.gui import WINDOW, slot_center
 
 __all__ = ["GuiCrafter", "RECIPES"]
 
@@ -35,6 +35,11 @@ RECIPES: dict[str, tuple[str, dict[int, str], int | None]] = {
 
 class GuiCrafter:
     """Makes tech-tree items through the screens (see the module docstring)."""
+
+    #: chance that a cursor move first strays, past its target or anywhere in the window, and
+    #: then comes back: people do, and a policy cloned from these moves sees the way back from
+    #: where its own cursor strays (otherwise it never sees the cursor off the straight paths)
+    STRAY_PROB = 0.15
 
     def craft(self, p: ScriptedPlayer, item: str, *, keep_open: bool = False) -> Script:
         """Craft ``item``; with ``keep_open`` the screen stays open for the next recipe (a person
@@ -190,7 +195,16 @@ class GuiCrafter:
             raise SkillFailed(f"could not move {item} to the hotbar (full?)")
 
     # -- cursor and clicks -----------------------------------------------------------------
-    def _move_cursor(self, p: ScriptedPlayer, target: tuple[float, float], tol: float = 4.0) -> Script:
+    def _move_cursor(self, p: ScriptedPlayer, target: tuple[float, float], tol: float = 4.0, *, stray: bool = True) -> Script:
+        if stray and p.rng.random() < self.STRAY_PROB:  # first overshoot, or drift off, then come back
+            cx, cy = (float(v) for v in p.info.get("cursor", (640.0, 360.0)))
+            if p.rng.random() < 0.5:
+                k = p.rng.uniform(0.2, 0.6)
+                off = (target[0] + k * (target[0] - cx) + p.rng.normal(0, 15), target[1] + k * (target[1] - cy) + p.rng.normal(0, 15))
+            else:
+                off = (p.rng.uniform(0, WINDOW[0]), p.rng.uniform(0, WINDOW[1]))
+            off = (min(max(off[0], 16.0), WINDOW[0] - 16.0), min(max(off[1], 16.0), WINDOW[1] - 16.0))
+            yield from self._move_cursor(p, off, tol=16.0, stray=False)
         speed = p.rng.uniform(50, 90) + 40 * p.skill
         aim = (target[0] + p.rng.uniform(-4, 4), target[1] + p.rng.uniform(-4, 4))
         for _ in range(60):
