@@ -58,12 +58,11 @@ class GuiCrafter:
             if p.count(ing) < n:
                 raise SkillFailed(f"{item} needs {n} {ing}, have {p.count(ing)}")
         before = p.count(item)
-        if p.info.get("gui") == screen:
-            pass
-        elif screen == "inventory":
-            yield from self._open_inventory(p)
-        else:
-            yield from self._open_station(p, "crafting_table")
+        if p.info.get("gui") != screen:  # a screen left open by the previous recipe is used as it is
+            if screen == "inventory":
+                yield from self._open_inventory(p)
+            else:
+                yield from self._open_station(p, "crafting_table")
         by_item: dict[str, list[int]] = {}
         for cell, ing in cells.items():
             by_item.setdefault(ing, []).append(cell)
@@ -196,15 +195,8 @@ class GuiCrafter:
 
     # -- cursor and clicks -----------------------------------------------------------------
     def _move_cursor(self, p: ScriptedPlayer, target: tuple[float, float], tol: float = 4.0, *, stray: bool = True) -> Script:
-        if stray and p.rng.random() < self.STRAY_PROB:  # first overshoot, or drift off, then come back
-            cx, cy = (float(v) for v in p.info.get("cursor", (640.0, 360.0)))
-            if p.rng.random() < 0.5:
-                k = p.rng.uniform(0.2, 0.6)
-                off = (target[0] + k * (target[0] - cx) + p.rng.normal(0, 15), target[1] + k * (target[1] - cy) + p.rng.normal(0, 15))
-            else:
-                off = (p.rng.uniform(0, WINDOW[0]), p.rng.uniform(0, WINDOW[1]))
-            off = (min(max(off[0], 16.0), WINDOW[0] - 16.0), min(max(off[1], 16.0), WINDOW[1] - 16.0))
-            yield from self._move_cursor(p, off, tol=16.0, stray=False)
+        if stray and p.rng.random() < self.STRAY_PROB:
+            yield from self._move_cursor(p, self._stray_point(p, target), tol=16.0, stray=False)
         speed = p.rng.uniform(50, 90) + 40 * p.skill
         aim = (target[0] + p.rng.uniform(-4, 4), target[1] + p.rng.uniform(-4, 4))
         for _ in range(60):
@@ -221,6 +213,18 @@ class GuiCrafter:
                 step.append(int(round(s)) or int(math.copysign(1, e)))
             yield p.action((step[0], step[1]))
         raise SkillFailed(f"cursor did not reach {target}")
+
+    @staticmethod
+    def _stray_point(p: ScriptedPlayer, target: tuple[float, float]) -> tuple[float, float]:
+        """Where a straying move goes first: past the target (half the time), or anywhere."""
+        if p.rng.random() < 0.5:
+            cx, cy = (float(v) for v in p.info.get("cursor", (640.0, 360.0)))
+            k = p.rng.uniform(0.2, 0.6)
+            x, y = target[0] + k * (target[0] - cx), target[1] + k * (target[1] - cy)
+            x, y = x + p.rng.normal(0, 15), y + p.rng.normal(0, 15)
+        else:
+            x, y = p.rng.uniform(0, WINDOW[0]), p.rng.uniform(0, WINDOW[1])
+        return min(max(x, 16.0), WINDOW[0] - 16.0), min(max(y, 16.0), WINDOW[1] - 16.0)
 
     def _click(self, p: ScriptedPlayer, at: tuple[float, float], *, button: str = "attack", quick: bool = False) -> Script:
         yield from self._move_cursor(p, at)

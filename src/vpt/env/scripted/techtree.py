@@ -29,6 +29,7 @@ TECH_TREE: tuple[tuple[str, int], ...] = (
     ("iron_ingot", 3), ("iron_pickaxe", 1), ("diamond", 3), ("diamond_pickaxe", 1),
 )
 
+
 def _screen(item: str | None) -> str | None:
     """The screen ``item`` is crafted on (None for world items and smelting)."""
     return RECIPES[item][0] if item in RECIPES else None
