@@ -148,13 +148,14 @@ def evaluate(
         obs, reward, terminated, truncated, info = envs.step(action)
         ret += reward * active
         length += active
-        logs = info.get("task_items", {}).get("log")
-        if logs is not None:
-            first_log = np.where((first_log < 0) & (np.asarray(logs) > 0) & active, length - 1, first_log)
         if "gui_open" in info:  # a new episode's reset info says False
             has_gui, gui_seen = True, np.asarray(info["gui_open"], dtype=bool)
         done = (terminated | truncated) & active
         final = info.get("final_info", info)
+        for src, rows in ((info, ~done), (final, done)):  # an ended episode's last items are in final_info
+            logs = src.get("task_items", {}).get("log")
+            if logs is not None:
+                first_log = np.where(rows & active & (first_log < 0) & (np.asarray(logs) > 0), length - 1, first_log)
         for i in np.nonzero(done)[0]:
             ep_items = final.get("task_obtained", final.get("items_obtained"))
             report.items.append(list(ep_items[i]) if ep_items is not None else [])
@@ -167,8 +168,7 @@ def evaluate(
             report.inventory_presses.append(int(presses[i]))
             report.first_inventory.append(int(first_press[i]))
             if "task_items" in final:
-                got = final["task_items"]["log"][i] > 0
-                report.first_log.append(int(first_log[i]) if first_log[i] >= 0 else (int(length[i]) - 1 if got else -1))
+                report.first_log.append(int(first_log[i]))
             ret[i], length[i], gui_steps[i], presses[i], first_press[i], first_log[i] = 0.0, 0, 0, 0, -1, -1
             if i == 0 and writer is not None:
                 writer.close()

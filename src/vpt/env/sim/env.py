@@ -5,12 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import cv2
 import gymnasium
 import numpy as np
 
 from vpt.actions import ENV_BUTTONS, env_action_space, validate_env_action
-from vpt.data.frames import cursor_sprite
 from vpt.env.sim.gui import LEFT, RIGHT, Screens
 from vpt.env.sim.player import HOTBAR, IN_WATER, ON_GROUND, Player
 from vpt.env.sim.render import Renderer
@@ -107,7 +105,6 @@ class SimEnv(gymnasium.Env):
         self.observation_space = gymnasium.spaces.Dict(
             {"pov": gymnasium.spaces.Box(0, 255, (self.height, self.width, 3), np.uint8)})
         self._renderers: dict[float, Renderer] = {}
-        self._cursor_sprite = self._make_cursor()
         self.world: World | None = None
         self.player: Player | None = None
         self._pov: np.ndarray | None = None
@@ -121,7 +118,7 @@ class SimEnv(gymnasium.Env):
         self.player = Player(self.rules, self.world, rng, self.options.start_inventory, self.options.break_speed)
         fov = float(rng.uniform(*self.fov_range)) if self.fov_range[0] < self.fov_range[1] else self.fov_range[0]
         if fov not in self._renderers:
-            self._renderers[fov] = Renderer(self.rules, self.width, self.height, fov, self.view_distance)
+            self._renderers[fov] = Renderer(self.rules, self.width, self.height, fov, self.view_distance, self.cursor_size)
         self.renderer = self._renderers[fov]
         self.screens = Screens(self.rules, self.player.inventory)
         self.cursor = np.array([WINDOW[0] / 2, WINDOW[1] / 2])
@@ -232,34 +229,10 @@ class SimEnv(gymnasium.Env):
         if self.screens.screen:
             cursor = (float(self.cursor[0]), float(self.cursor[1]))
             frame = self.renderer.render_screen(self.screens.view(cursor), cursor, *args)
-            self._draw_cursor(frame)
         else:
             frame = self.renderer.render(*args)
         self._pov = frame.copy()
         return self._pov
-
-    def _make_cursor(self) -> tuple[np.ndarray, np.ndarray] | None:
-        """The loader's cursor sprite at ``cursor_size`` 640×360 pixels, scaled to the frame."""
-        if self.cursor_size == 0:
-            return None
-        rgb, alpha = cursor_sprite()
-        rgba = np.concatenate([rgb, np.round(alpha * 255).astype(np.uint8)], axis=2)
-        sx, sy = self.width / 640 * self.cursor_size / 16, self.height / 360 * self.cursor_size / 16
-        if (sx, sy) != (1.0, 1.0):
-            size = (max(1, round(16 * sx)), max(1, round(16 * sy)))
-            rgba = cv2.resize(rgba, size, interpolation=cv2.INTER_AREA if sx < 1 else cv2.INTER_NEAREST)
-        return rgba[..., :3].astype(np.float64), rgba[..., 3:].astype(np.float64) / 255.0
-
-    def _draw_cursor(self, frame: np.ndarray) -> None:
-        """Top-left corner at the cursor, like :func:`vpt.data.draw_cursor` (to the pixel at 640×360)."""
-        if self._cursor_sprite is None:
-            return
-        rgb, a = self._cursor_sprite
-        x = int(self.cursor[0] * self.width / WINDOW[0])
-        y = int(self.cursor[1] * self.height / WINDOW[1])
-        h, w = min(rgb.shape[0], self.height - y), min(rgb.shape[1], self.width - x)
-        region = frame[y:y + h, x:x + w]
-        region[...] = (region * (1 - a[:h, :w]) + rgb[:h, :w] * a[:h, :w]).astype(np.uint8)
 
     def _info(self, new_items: list[str]) -> dict[str, Any]:
         p = self.player

@@ -37,6 +37,7 @@ import cv2
 import numba as nb
 import numpy as np
 
+from vpt.data.frames import cursor_sprite
 from vpt.env.sim.gui import GUI_SCALE, LAYOUTS, SCREEN_ORIGIN, SCREEN_SIZE, WINDOW, ScreenView
 from vpt.env.sim.player import dda_axis, ray_box
 from vpt.env.sim.rules import Rules
@@ -253,6 +254,14 @@ def _blit(canvas: np.ndarray, img: np.ndarray, y: int, x: int) -> None:
     region = canvas[y:y + h, x:x + w]
     region[..., :3] = (region[..., :3] * (1 - a) + img[..., :3] * a).astype(np.uint8)
     region[..., 3] = np.maximum(region[..., 3], img[..., 3])
+
+
+def _sprite(rgba: np.ndarray, size: tuple[int, int], interpolation: int, dtype=np.float32) -> tuple[np.ndarray, np.ndarray]:
+    """An RGBA uint8 image resized to ``size`` (width, height) as (RGB, alpha in [0, 1]) floats,
+    ready for :meth:`Renderer._paste`."""
+    if (rgba.shape[1], rgba.shape[0]) != size:
+        rgba = cv2.resize(rgba, size, interpolation=interpolation)
+    return rgba[..., :3].astype(dtype), rgba[..., 3:].astype(dtype) / 255.0
 
 
 def _bitmap(rows: list[str], color: tuple[int, int, int], outline: bool = True) -> np.ndarray:
@@ -700,9 +709,12 @@ class Renderer:
         width, height: frame size in pixels.
         fov: vertical field of view in degrees.
         view_distance: blocks to the end of the fog (nothing is drawn beyond).
+        cursor_size: size in 640×360 pixels of the cursor drawn on screens (0: none); the
+            sprite is the data loader's (:func:`vpt.data.draw_cursor`).
     """
 
-    def __init__(self, rules: Rules, width: int, height: int, fov: float = 70.0, view_distance: float = 48.0) -> None:
+    def __init__(self, rules: Rules, width: int, height: int, fov: float = 70.0, view_distance: float = 48.0,
+                 cursor_size: int = 16) -> None:
         self.rules = rules
         self.width, self.height = width, height
         self.view_distance = float(view_distance)
@@ -724,6 +736,14 @@ class Renderer:
         self._hands: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         sx, sy = width / (WINDOW[0] / GUI_SCALE), height / (WINDOW[1] / GUI_SCALE)
         self._scale = (sx, sy)
+        self._cursor = None
+        if cursor_size:
+            rgb, alpha = cursor_sprite()
+            rgba = np.concatenate([rgb, np.round(alpha * 255).astype(np.uint8)], axis=2)
+            k = cursor_size / 16
+            # float64, as the loader blends: at 640x360 the two cursors match to the pixel
+            self._cursor = _sprite(rgba, (max(1, round(16 * k * sx)), max(1, round(16 * k * sy))),
+                                   cv2.INTER_AREA if k * sx < 1 else cv2.INTER_NEAREST, np.float64)
         x0, y0 = round(SCREEN_ORIGIN[0] * sx), round(SCREEN_ORIGIN[1] * sy)
         self._panel_box = (x0, y0, max(1, round((SCREEN_ORIGIN[0] + SCREEN_SIZE[0]) * sx) - x0),
                            max(1, round((SCREEN_ORIGIN[1] + SCREEN_SIZE[1]) * sy) - y0))
@@ -763,8 +783,7 @@ class Renderer:
         if sprite is None:
             size = 0.42 * 360  # a square of 42% of the window's height
             art = self.icons[item] if item >= 0 else _ARM
-            canvas = cv2.resize(art, (max(2, round(size * sx)), max(2, round(size * sy))), interpolation=cv2.INTER_NEAREST)
-            sprite = (canvas[..., :3].astype(np.float32), canvas[..., 3:].astype(np.float32) / 255.0)
+            sprite = _sprite(art, (max(2, round(size * sx)), max(2, round(size * sy))), cv2.INTER_NEAREST)
             self._hands[item] = sprite
         rest_x, rest_y = self.width - 0.95 * sprite[0].shape[1], self.height - 0.8 * sprite[0].shape[0]
         lift = math.sin(math.pi * math.sqrt(swing))
@@ -790,7 +809,7 @@ class Renderer:
         """Render a frame with a GUI screen open: the dimmed world and HUD (the arguments after
         ``cursor`` are :meth:`render`'s; re-rendered only when they change, since nothing else
         changes the world while a screen is open), the screen of ``view``, and the cursor
-        stack centred at ``cursor`` (window pixels). Returns the internal buffer."""
+        stack centred at ``cursor`` (window pixels) and the cursor. Returns the internal buffer."""
         key = (eye, yaw, pitch, target, break_progress, hotbar_items.tobytes(), hotbar_counts.tobytes(), selected,
                math.ceil(health), food, swing)
         if key != self._background_key:
@@ -815,6 +834,8 @@ class Renderer:
         self.frame[y0:y0 + h, x0:x0 + w] = panel[:self.height - y0, :self.width - x0]
         if view.held_count > 0:
             self._draw_held(view.held_item, view.held_count, cursor)
+        if self._cursor is not None:  # top-left corner at the cursor, as the loader draws it
+            self._paste(*self._cursor, int(cursor[0] * self.width / WINDOW[0]), int(cursor[1] * self.height / WINDOW[1]))
         return self.frame
 
     def _draw_held(self, item: int, count: int, cursor: tuple[float, float]) -> None:
@@ -827,8 +848,7 @@ class Renderer:
             if count > 1:
                 draw_number(canvas, count, 17, 17)
             size = (max(1, round(18 * sx)), max(1, round(18 * sy)))
-            canvas = cv2.resize(canvas, size, interpolation=cv2.INTER_AREA if sx < 1 else cv2.INTER_NEAREST)
-            sprite = (canvas[..., :3].astype(np.float32), canvas[..., 3:].astype(np.float32) / 255.0)
+            sprite = _sprite(canvas, size, cv2.INTER_AREA if sx < 1 else cv2.INTER_NEAREST)
             if len(self._held) >= 64:
                 del self._held[next(iter(self._held))]
             self._held[(item, count)] = sprite
