@@ -27,15 +27,5 @@ $VPT idm curve "${CURVE[@]}" --hours 0,0.025,0.065,0.135  # all finished: only w
 $VPT pipeline --scale small --out "$OUT/pipeline" --contractor "$OUT/data/contractor" --web "$OUT/data/web" \
     --house "$OUT/data/house" --idm "$OUT/idm_curve/hours_0/idm.model"
 
-# 4. RL (issue 9) at equal environment steps (150 iterations x 4 envs x 64 steps = 38,400):
-#    PPO from the BC prior (KL to it), PPO from scratch, SB3's PPO from scratch. Independent.
-#    The RL world is the easy world with mining 10x faster (a log by hand in 6 ticks, not 60).
-RLWORLD='{"size": [48, 48], "height": 40, "tree_density": 0.05, "caves": 0.5, "break_speed": 10}'
-RL=(--task vpt/ObtainDiamondPickaxe-v0 --world "$RLWORLD" --max-steps 1000 --num-envs 4 --rollout-steps 64 --iterations 150 --epochs 2 --lr 5e-5 --value-warmup 5)
-PRIOR="$OUT/pipeline/bc_true/policy"
-OMP_NUM_THREADS=1 $VPT rl train --out "$OUT/rl/ppo_prior" --init "$PRIOR.model" --init "$PRIOR.weights" "${RL[@]}" &
-OMP_NUM_THREADS=1 $VPT rl train --out "$OUT/rl/ppo_scratch" --init none --preset tiny "${RL[@]}" &
-OMP_NUM_THREADS=1 $VPT rl sb3 --out "$OUT/rl/sb3_scratch" --task vpt/ObtainDiamondPickaxe-v0 --steps 38400 --num-envs 4 --size 64 --world "$RLWORLD" --max-steps 1000
-wait
-$VPT rl table "$OUT/rl/ppo_prior" "$OUT/rl/ppo_scratch" "$OUT/rl/sb3_scratch" | tee "$OUT/rl/table.md"
-$VPT rl plot "$OUT/rl/ppo_prior" "$OUT/rl/ppo_scratch" "$OUT/rl/sb3_scratch" --out "$OUT/rl/curves.png" --items log,planks,stick,crafting_table
+# 4. RL (issue 9) at equal environment steps, from the pipeline's prior (bc_true).
+bash "$(dirname "$0")/rl_compare.sh" "$OUT/pipeline/bc_true/policy" "$OUT/rl"
