@@ -138,6 +138,19 @@ def test_ddp_two_cpu_processes(recordings, tmp_path, two_cpu_processes):
     assert (tmp_path / "ddp/policy.weights").exists()
 
 
+def test_null_actions_are_masked_unless_asked_for(recordings, tmp_path):
+    nulls = sum(int((~e.mask).sum()) for e in load_episodes(recordings))
+    assert nulls > 0  # the synthetic recordings have a few null lines
+    # 2 streams x 5 chunks of 8 frames: each of the two 40-frame recordings exactly once
+    base = dict(data=str(recordings), preset="tiny", batch_size=2, chunk=8, steps=5, warmup=1)
+    trained = {}
+    for flag in (False, True):
+        train_bc(BCConfig(out=str(tmp_path / f"null_{flag}"), null_actions=flag, **base))
+        lines = (tmp_path / f"null_{flag}/metrics.jsonl").read_text().splitlines()
+        trained[flag] = sum(json.loads(l)["trained_frames"] for l in lines)
+    assert trained == {False: 80 - nulls, True: 80}
+
+
 def test_episodes_from_idm_labels(recordings, tmp_path):
     from vpt.idm import IDMConfig, InverseDynamicsModel
     from vpt.idm.label import label_videos

@@ -8,7 +8,9 @@ middle of a chunk. Read top to bottom: data → model → optimiser → resume �
 
 Targets come from contractor ``.jsonl`` (``vpt.data.load_recording``) or from IDM label files
 (``vpt.data.labels``). Frames whose action is null in policy space are kept as context but
-carry no loss (the VPT paper drops null actions; dropping frames would break the memory).
+carry no loss (the VPT paper drops null actions; dropping frames would break the memory),
+unless ``null_actions`` is set: then waiting is trained on too, as scripted or other purposeful
+demonstrations need (a policy that never waits keeps moving the cursor on a screen).
 """
 
 from __future__ import annotations
@@ -216,6 +218,9 @@ class BCConfig:
     seed: int = 0
     device: str = "auto"
     legacy_integer_camera: bool = False
+    null_actions: bool = False
+    """Train on null actions too (no button, no camera move). The paper drops them, since human
+    contractors idle; scripted demonstrations wait on purpose (pauses, a still cursor)."""
     keep_segments: str | None = None
     """``filter.json`` of ``vpt data filter``: train only on the kept segments of labelled videos."""
 
@@ -233,6 +238,9 @@ def train_bc(cfg: BCConfig, *, progress: Callable[[int, dict[str, float]], None]
     report = DatasetReport()
     keep = read_keep_segments(cfg.keep_segments) if cfg.keep_segments else None
     episodes = load_episodes(cfg.data, report=report, legacy_integer_camera=cfg.legacy_integer_camera, keep=keep)
+    if cfg.null_actions:
+        for ep in episodes:
+            ep.mask = np.ones_like(ep.mask)
     mine = episodes[dist.rank :: dist.world_size] or episodes
     streams = EpisodeStreams(mine, cfg.batch_size, seed=cfg.seed + dist.rank)
 

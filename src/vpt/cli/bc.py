@@ -31,6 +31,8 @@ def train(
     warmup: int = typer.Option(50),
     freeze: list[str] = typer.Option([], help="parameter-name prefixes to freeze, e.g. net.img_process"),
     anchor: float = typer.Option(0.0, help="L2 penalty towards the initial weights"),
+    null_actions: bool = typer.Option(
+        False, help="train on null actions too (the paper drops them; scripted demonstrations wait on purpose)"),
     precision: str = typer.Option("auto", help=PRECISION_HELP),
     seed: int = typer.Option(0),
     device: str = typer.Option("auto"),
@@ -42,7 +44,7 @@ def train(
         data=str(data), out=str(out), preset=preset, init_model=str(init_model) if init_model else None,
         init_weights=str(init_weights) if init_weights else None, steps=steps, batch_size=batch_size, chunk=chunk,
         grad_accum=grad_accum, lr=lr, weight_decay=weight_decay, schedule=schedule, warmup=warmup,
-        freeze=list(freeze), anchor=anchor, precision=precision, seed=seed, device=device,
+        freeze=list(freeze), anchor=anchor, null_actions=null_actions, precision=precision, seed=seed, device=device,
     )  # fmt: skip
     with progress_bar("bc train", steps, console) as update:
 
