@@ -11,7 +11,8 @@ import pytest
 import torch
 
 from vpt.agent import load_policy
-from vpt.agent.bc import BCConfig, Episode, EpisodeStreams, bc_loss, load_episodes, train_bc
+from vpt import actions
+from vpt.agent.bc import BCConfig, Episode, EpisodeStreams, bc_loss, evaluate_bc, load_episodes, train_bc
 from vpt.agent.presets import build_policy
 from vpt.data.synthetic import write_synthetic_recording
 
@@ -51,6 +52,40 @@ def test_chunked_memory_carrying_loss_equals_stepwise():
                 stepwise.append(bc_loss(out, sl["buttons"], sl["camera"], sl["mask"])[0] * sl["mask"].sum())
     total_mask = sum(c["mask"].sum() for c in chunks)
     np.testing.assert_allclose(float(sum(chunked) / total_mask), float(sum(stepwise) / total_mask), rtol=1e-5)
+
+
+def test_evaluate_bc_scores_whole_episodes_with_memory_and_splits_screen_frames():
+    policy = load_policy(FIXTURES / "policy_small.model", FIXTURES / "policy_small.weights")
+    eps = _episodes([7, 30, 5], seed=2)
+    rng = np.random.default_rng(5)
+    for e in eps:
+        e.gui = rng.random(len(e.frames)) < 0.5
+    # chunks of 4 and batches of 2 (episodes of unequal length, padded) against one pass per episode
+    got = evaluate_bc(policy, eps, chunk=4, batch_size=2)
+    nll_b = nll_c = n = 0.0
+    gui_n = gui_on = gui_p = gui_c = 0.0
+    with torch.no_grad():
+        for e in eps:
+            first = torch.zeros(1, len(e.frames), dtype=torch.bool)
+            first[0, 0] = True
+            out, _ = policy(torch.as_tensor(e.frames[None]), first, policy.initial_state(1))
+            lb = out.buttons_logprob[0].gather(-1, torch.as_tensor(e.buttons)[:, None])[:, 0].numpy()
+            lc = out.camera_logprob[0].gather(-1, torch.as_tensor(e.camera)[:, None])[:, 0].numpy()
+            p_on = (out.buttons_logprob[0].exp().numpy() * ~actions.BUTTON_INDEX_CAMERA_META_OFF).sum(-1)
+            nll_b, nll_c, n = nll_b - lb[e.mask].sum(), nll_c - lc[e.mask].sum(), n + e.mask.sum()
+            g = e.mask & e.gui
+            gui_n, gui_c = gui_n + g.sum(), gui_c - lc[g].sum()
+            gui_on += (~actions.BUTTON_INDEX_CAMERA_META_OFF[e.buttons][g]).sum()
+            gui_p += p_on[g].sum()
+    assert got["frames"] == n and got["gui/frames"] == gui_n
+    np.testing.assert_allclose([got["nll/buttons"], got["nll/camera"], got["gui/nll/camera"]],
+                               [nll_b / n, nll_c / n, gui_c / gui_n], rtol=1e-4)  # fmt: skip
+    np.testing.assert_allclose([got["gui/camera_on"], got["gui/p_camera_on"]], [gui_on / gui_n, gui_p / gui_n], rtol=1e-4)
+    assert got["loss"] == pytest.approx(got["nll/buttons"] + got["nll/camera"])
+    # without screen flags (IDM labels) there is no screen split
+    for e in eps:
+        e.gui = None
+    assert not any(k.startswith("gui/") for k in evaluate_bc(policy, eps, chunk=8))
 
 
 def test_streams_play_every_episode_in_order_and_resume():

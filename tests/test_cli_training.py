@@ -40,8 +40,19 @@ def test_idm_train_label_then_bc_train(tmp_path):
     assert r.exit_code == 0, r.output
     assert len(list((tmp_path / "labels").glob("*.labels.npz"))) == 2 and len(list((tmp_path / "labels").glob("*.jsonl"))) == 2
     r = run.invoke(app, ["bc", "train", "--data", str(tmp_path / "labels"), "--out", str(tmp_path / "bc"), "--preset", "tiny",
-                         "--steps", "2", "--batch-size", "2", "--chunk", "8", "--warmup", "1"])  # fmt: skip
+                         "--steps", "2", "--batch-size", "2", "--chunk", "8", "--warmup", "1", "--precision", "fp32",
+                         "--val-data", str(tmp_path / "recs"), "--eval-every", "1"])  # fmt: skip
     assert r.exit_code == 0, r.output
+    logged = [json.loads(line) for line in (tmp_path / "bc/metrics.jsonl").read_text().splitlines()]
+    assert len(logged) == 2 and all("val/loss" in m and "val/gui/loss" in m for m in logged)
+    # Scoring the held-out recordings again gives the training run's last held-out metrics.
+    r = run.invoke(app, ["bc", "eval", "--model", str(tmp_path / "bc/policy.model"), "--data", str(tmp_path / "recs"),
+                         "--chunk", "8", "--precision", "fp32", "--out", str(tmp_path / "bc_eval.json")])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    scored = json.loads((tmp_path / "bc_eval.json").read_text())
+    assert scored["episodes"] >= 2 and scored["gui/frames"] > 0
+    for key in ("loss", "nll/camera", "gui/loss", "gui/p_camera_on"):
+        assert abs(scored[key] - logged[-1]["val/" + key]) < 1e-4 * max(1.0, abs(scored[key])), key
     assert (tmp_path / "bc/policy.weights").exists()
     r = run.invoke(app, ["agent", "info", str(tmp_path / "bc/policy.model"), str(tmp_path / "bc/policy.weights")])
     assert r.exit_code == 0, r.output

@@ -36,7 +36,8 @@ from vpt.data.labels import LABEL_SUFFIX, read_labels
 from vpt.nn.attention import AttentionState
 from vpt.train import RunDir, autocast, close_distributed, init_distributed, lr_schedule, resolve_precision, rng_state, seed_everything, set_rng_state
 
-__all__ = ["Episode", "load_episodes", "read_keep_segments", "EpisodeStreams", "bc_loss", "BCConfig", "train_bc"]
+__all__ = ["Episode", "load_episodes", "read_keep_segments", "EpisodeStreams", "bc_loss", "evaluate_bc", "BCConfig",
+           "train_bc"]
 
 
 @dataclass
@@ -52,6 +53,9 @@ class Episode:
     """(T,) int64 joint camera index."""
     mask: np.ndarray
     """(T,) bool: the frame's action is trained on."""
+    gui: np.ndarray | None = None
+    """(T,) bool: a screen (inventory, crafting table...) is open; from recordings' ``isGuiOpen``,
+    ``None`` for IDM labels."""
 
 
 def _null(buttons: np.ndarray, camera: np.ndarray) -> np.ndarray:
@@ -71,6 +75,7 @@ def load_episodes(
     report: DatasetReport | None = None,
     legacy_integer_camera: bool = False,
     keep: dict[str, list[tuple[int, int]]] | None = None,
+    null_actions: bool = False,
 ) -> list[Episode]:
     """Episodes from a folder of recordings (mp4 + jsonl) or of IDM label files.
 
@@ -78,7 +83,8 @@ def load_episodes(
     has no cursor overlay to add). With ``keep`` (video name → frame ranges, from the web-video
     filter), only those ranges of a labelled video become episodes; videos the filter did not
     see are used whole. Recordings are loaded with every frame (null ones masked), and a
-    recording with bad lines is cut into separate episodes there.
+    recording with bad lines is cut into separate episodes there. With ``null_actions`` every
+    frame is trained on (see :attr:`BCConfig.null_actions`).
     """
     source = Path(source)
     report = report if report is not None else DatasetReport()
@@ -102,12 +108,17 @@ def load_episodes(
             for lo, hi in ranges:
                 b, c = lab["buttons"][lo:hi], lab["camera"][lo:hi]
                 episodes.append(Episode(f"{lf.name}[{lo}:{hi}]", frames[lo:hi], b, c, ~_null(b, c)))
-        return episodes
-    refs = list_recordings(source, require_jsonl=True)
-    for ref, rec in iter_recordings(refs, report=report, skip_null=False, legacy_integer_camera=legacy_integer_camera):
-        b, c = rec.policy_actions["buttons"], rec.policy_actions["camera"]
-        for lo, hi in rec.contiguous_runs():
-            episodes.append(Episode(f"{ref.name}[{lo}:{hi}]", rec.frames[lo:hi], b[lo:hi], c[lo:hi], ~rec.is_null[lo:hi]))
+    else:
+        refs = list_recordings(source, require_jsonl=True)
+        for ref, rec in iter_recordings(refs, report=report, skip_null=False, legacy_integer_camera=legacy_integer_camera):
+            b, c = rec.policy_actions["buttons"], rec.policy_actions["camera"]
+            gui = rec.gui_open.astype(bool) if rec.gui_open is not None else None
+            for lo, hi in rec.contiguous_runs():
+                episodes.append(Episode(f"{ref.name}[{lo}:{hi}]", rec.frames[lo:hi], b[lo:hi], c[lo:hi],
+                                        ~rec.is_null[lo:hi], gui[lo:hi] if gui is not None else None))
+    if null_actions:
+        for ep in episodes:
+            ep.mask = np.ones_like(ep.mask)
     return episodes
 
 
@@ -186,6 +197,80 @@ def bc_loss(out, buttons: torch.Tensor, camera: torch.Tensor, mask: torch.Tensor
                            "acc/buttons": acc_b.item(), "acc/camera": acc_c.item(), "trained_frames": n.item()}  # fmt: skip
 
 
+#: (8641,) bool: joint buttons indices whose camera meta option is "move" (the camera head's
+#: sample is used). The inventory index counts as moving, as the agent keeps the camera there.
+_CAMERA_ON = torch.as_tensor(~actions.BUTTON_INDEX_CAMERA_META_OFF)
+
+
+@torch.no_grad()
+def evaluate_bc(policy: VPTPolicy, episodes: list[Episode], *, chunk: int = 32, batch_size: int = 8,
+                device: str | torch.device = "cpu", precision: str = "fp32") -> dict[str, float]:
+    """Teacher-forced metrics of ``policy`` on whole episodes (held-out data, or any policy on any
+    recordings): each episode is played from its first frame with memory carried across chunks.
+
+    Returns the trained-frame means of ``bc_loss``'s parts (``nll/*``, ``acc/*``), ``frames``,
+    and, over the frames with a screen open (recordings only), the same parts under ``gui/`` plus
+    ``gui/camera_on`` (share of those frames whose action moves the camera, i.e. the cursor) and
+    ``gui/p_camera_on`` (the policy's probability of moving it: when it is well above
+    ``camera_on``, the policy will not let the cursor rest on a slot).
+    """
+    device = torch.device(device)
+    was_training = policy.training
+    policy.eval()
+    camera_on = _CAMERA_ON.to(device)
+    sums: dict[str, float] = {}
+
+    def add(prefix: str, out, b: torch.Tensor, c: torch.Tensor, m: torch.Tensor) -> None:
+        _, parts = bc_loss(out, b, c, m)
+        n = parts.pop("trained_frames")
+        sums[prefix + "frames"] = sums.get(prefix + "frames", 0.0) + n
+        for k, v in parts.items():
+            sums[prefix + k] = sums.get(prefix + k, 0.0) + v * n
+        if prefix:
+            p_on = (out.buttons_logprob.float().exp() * camera_on).sum(-1)
+            mf = m.float()
+            sums[prefix + "camera_on"] = sums.get(prefix + "camera_on", 0.0) + (camera_on[b].float() * mf).sum().item()
+            sums[prefix + "p_camera_on"] = sums.get(prefix + "p_camera_on", 0.0) + (p_on * mf).sum().item()
+
+    for g in range(0, len(episodes), batch_size):
+        group = episodes[g : g + batch_size]
+        length = max(len(e.frames) for e in group)
+        state = policy.initial_state(len(group), device)
+        for t0 in range(0, length, chunk):
+            t1 = min(length, t0 + chunk)
+            frames = np.zeros((len(group), t1 - t0, *group[0].frames.shape[1:]), np.uint8)
+            b = np.zeros((len(group), t1 - t0), np.int64)
+            c = np.zeros_like(b)
+            m = np.zeros((len(group), t1 - t0), bool)
+            gui = np.zeros_like(m)
+            for i, e in enumerate(group):
+                sl = slice(t0, min(t1, len(e.frames)))
+                k = sl.stop - sl.start
+                if k <= 0:
+                    continue
+                frames[i, :k], b[i, :k], c[i, :k], m[i, :k] = e.frames[sl], e.buttons[sl], e.camera[sl], e.mask[sl]
+                if e.gui is not None:
+                    gui[i, :k] = e.gui[sl]
+            first = torch.zeros(m.shape, dtype=torch.bool, device=device)
+            first[:, 0] = t0 == 0
+            with autocast(device, precision):
+                out, state = policy(torch.as_tensor(frames, device=device), first, state)
+            bt, ct, mt = (torch.as_tensor(x, device=device) for x in (b, c, m))
+            add("", out, bt, ct, mt)
+            if gui.any():
+                add("gui/", out, bt, ct, mt & torch.as_tensor(gui, device=device))
+    policy.train(was_training)
+    metrics = {}
+    for prefix in ("", "gui/"):
+        n = sums.get(prefix + "frames", 0.0)
+        if n:
+            metrics[prefix + "frames"] = n
+            for k in ("nll/buttons", "nll/camera", "acc/buttons", "acc/camera", "camera_on", "p_camera_on"):
+                if prefix + k in sums:
+                    metrics[prefix + k] = sums[prefix + k] / n
+            metrics[prefix + "loss"] = metrics[prefix + "nll/buttons"] + metrics[prefix + "nll/camera"]
+    return metrics
+
 
 
 @dataclass
@@ -223,6 +308,10 @@ class BCConfig:
     contractors idle; scripted demonstrations wait on purpose (pauses, a still cursor)."""
     keep_segments: str | None = None
     """``filter.json`` of ``vpt data filter``: train only on the kept segments of labelled videos."""
+    val_data: str | None = None
+    """Held-out recordings or label files, scored by :func:`evaluate_bc` every ``eval_every``
+    steps and at the end (``val/*`` in ``metrics.jsonl`` and the summary)."""
+    eval_every: int = 500
 
 
 def train_bc(cfg: BCConfig, *, progress: Callable[[int, dict[str, float]], None] | None = None) -> dict[str, float]:
@@ -237,11 +326,10 @@ def train_bc(cfg: BCConfig, *, progress: Callable[[int, dict[str, float]], None]
     # --- data: this rank's episodes, played by parallel streams ---------------------------------
     report = DatasetReport()
     keep = read_keep_segments(cfg.keep_segments) if cfg.keep_segments else None
-    episodes = load_episodes(cfg.data, report=report, legacy_integer_camera=cfg.legacy_integer_camera, keep=keep)
-    if cfg.null_actions:
-        for ep in episodes:
-            ep.mask = np.ones_like(ep.mask)
+    episodes = load_episodes(cfg.data, report=report, legacy_integer_camera=cfg.legacy_integer_camera, keep=keep,
+                             null_actions=cfg.null_actions)
     mine = episodes[dist.rank :: dist.world_size] or episodes
+    val_episodes = _load_val(cfg) if dist.is_main else []
     streams = EpisodeStreams(mine, cfg.batch_size, seed=cfg.seed + dist.rank)
 
     # --- model: from scratch or from a .model/.weights pair --------------------------------------
@@ -308,6 +396,10 @@ def train_bc(cfg: BCConfig, *, progress: Callable[[int, dict[str, float]], None]
                      "lr": scheduler.get_last_lr()[0], "epoch": float(streams.epoch),
                      "frames_per_s": frames_since * dist.world_size / (now - t_last)})  # fmt: skip
         t_last, frames_since = now, 0
+        if val_episodes and (step % cfg.eval_every == 0 or step == cfg.steps):
+            val = evaluate_bc(policy, val_episodes, chunk=cfg.chunk, device=dist.device, precision=precision)
+            logs.update({"val/" + k: v for k, v in val.items()})
+            t_last = time.perf_counter()  # the next step's speed leaves the evaluation out
         run.log(step, logs)
         if progress is not None:
             progress(step, logs)
@@ -327,6 +419,18 @@ def train_bc(cfg: BCConfig, *, progress: Callable[[int, dict[str, float]], None]
     run.close()
     close_distributed()
     return logs
+
+
+def _load_val(cfg: BCConfig) -> list[Episode]:
+    """The held-out episodes of ``cfg.val_data``, or [] without it."""
+    if not cfg.val_data:
+        return []
+    report = DatasetReport()
+    episodes = load_episodes(cfg.val_data, report=report, legacy_integer_camera=cfg.legacy_integer_camera,
+                             null_actions=cfg.null_actions)
+    if not episodes:
+        raise ValueError(f"no held-out episodes in {cfg.val_data}: {report.bad_files or 'no recordings'}")
+    return episodes
 
 
 def _gather(obj: Any, dist) -> tuple[list, list]:

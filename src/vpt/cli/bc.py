@@ -10,7 +10,8 @@ from rich.console import Console
 
 from vpt.cli.progress import PRECISION_HELP, progress_bar
 
-app = typer.Typer(help="Behavioural cloning on sequences (memory carried across chunks).", no_args_is_help=True)
+app = typer.Typer(help="Behavioural cloning on sequences (memory carried across chunks); scoring on held-out data.",
+                  no_args_is_help=True)
 console = Console()
 
 
@@ -33,6 +34,8 @@ def train(
     anchor: float = typer.Option(0.0, help="L2 penalty towards the initial weights"),
     null_actions: bool = typer.Option(
         False, help="train on null actions too (the paper drops them; scripted demonstrations wait on purpose)"),
+    val_data: Path = typer.Option(None, help="held-out recordings or label files, scored every --eval-every steps"),
+    eval_every: int = typer.Option(500),
     precision: str = typer.Option("auto", help=PRECISION_HELP),
     seed: int = typer.Option(0),
     device: str = typer.Option("auto"),
@@ -44,7 +47,8 @@ def train(
         data=str(data), out=str(out), preset=preset, init_model=str(init_model) if init_model else None,
         init_weights=str(init_weights) if init_weights else None, steps=steps, batch_size=batch_size, chunk=chunk,
         grad_accum=grad_accum, lr=lr, weight_decay=weight_decay, schedule=schedule, warmup=warmup,
-        freeze=list(freeze), anchor=anchor, null_actions=null_actions, precision=precision, seed=seed, device=device,
+        freeze=list(freeze), anchor=anchor, null_actions=null_actions,
+        val_data=str(val_data) if val_data else None, eval_every=eval_every, precision=precision, seed=seed, device=device,
     )  # fmt: skip
     with progress_bar("bc train", steps, console) as update:
 
@@ -53,3 +57,36 @@ def train(
 
         logs = train_bc(cfg, progress=show)
     console.print_json(json.dumps(logs))
+
+
+@app.command("eval")
+def evaluate(
+    model: Path = typer.Option(..., help="policy .model (ours or OpenAI's)"),
+    weights: Path = typer.Option(None, help="its .weights (default: beside the .model)"),
+    data: Path = typer.Option(..., help="recordings (mp4 + jsonl) or IDM label files (.labels.npz)"),
+    null_actions: bool = typer.Option(False, help="score null actions too (as a run trained with --null-actions)"),
+    chunk: int = typer.Option(32, help="frames per forward pass (memory is carried across)"),
+    precision: str = typer.Option("auto", help=PRECISION_HELP),
+    device: str = typer.Option("auto"),
+    out: Path = typer.Option(None, help="also write the metrics to this .json"),
+) -> None:
+    """Teacher-forced NLL and accuracy of a policy on recordings; with screen-open frames split out."""
+    from vpt.agent.bc import evaluate_bc, load_episodes
+    from vpt.agent.files import load_policy
+    from vpt.data import DatasetReport
+    from vpt.train import resolve_device, resolve_precision
+
+    dev = resolve_device(device)
+    policy = load_policy(model, weights or model.with_suffix(".weights"), dev)
+    report = DatasetReport()
+    episodes = load_episodes(data, report=report, null_actions=null_actions)
+    for name, err in report.bad_files.items():
+        console.print(f"[yellow]skipped[/] {name}: {err}")
+    if not episodes:
+        raise typer.BadParameter(f"no episodes in {data}", param_hint="--data")
+    metrics = evaluate_bc(policy, episodes, chunk=chunk, device=dev, precision=resolve_precision(precision, dev))
+    metrics.update({"episodes": len(episodes), "skipped_files": len(report.bad_files)})
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(metrics, indent=1))
+    console.print_json(json.dumps(metrics))
