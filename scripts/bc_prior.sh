@@ -3,6 +3,7 @@
 # episodes recorded in the RL world, trained on both cores of a 2-core CPU for about an hour, then
 # evaluated in that world.
 #   bash scripts/bc_prior.sh [OUT]        (default OUT: runs/bc_prior)
+#   GUI_SCALE=2 bash scripts/bc_prior.sh OUT   (hotbar and screens twice as large: world option gui_scale)
 # Every command resumes where it stopped when rerun. On a 2-core AMX machine: data 16-22 min,
 # loading ~6 min, training ~55 min (3,000 steps; STEPS= to change), evaluation ~5 min.
 set -euo pipefail
@@ -10,17 +11,22 @@ OUT=${1:-runs/bc_prior}
 VPT=${VPT:-.venv/bin/vpt}
 TORCHRUN=${TORCHRUN:-.venv/bin/torchrun}
 STEPS=${STEPS:-3000}
+GUI_SCALE=${GUI_SCALE:-1}
 # The RL world (results §3): the pipeline's easy world with mining 10x faster.
-WORLD='{"size": [48, 48], "height": 40, "tree_density": 0.05, "caves": 0.5, "break_speed": 10}'
+WORLD='{"size": [48, 48], "height": 40, "tree_density": 0.05, "caves": 0.5, "break_speed": 10, "gui_scale": '$GUI_SCALE'}'
 
 # 160 episodes of 600 steps: the early tech tree (3-6 logs, planks, sticks, table, wooden pickaxe
 # by step ~490), with little of the dig-down stage that follows it.
 $VPT data generate --player tech-tree --max-steps 600 --world "$WORLD" --workers 2 --episodes 160 --seed 2000 \
   --out "$OUT/data"
+# 16 held-out episodes (another seed), scored during training (val/* in metrics.jsonl).
+$VPT data generate --player tech-tree --max-steps 600 --world "$WORLD" --workers 2 --episodes 16 --seed 9000 \
+  --out "$OUT/val"
 
 # 2 processes x 4 streams x 32 frames per step; 3,000 steps are 8 epochs.
 OMP_NUM_THREADS=1 $TORCHRUN --standalone --nproc_per_node 2 "$VPT" bc train --data "$OUT/data" --preset tiny \
-  --steps "$STEPS" --batch-size 4 --chunk 32 --lr 1e-3 --precision auto --out "$OUT/bc"
+  --steps "$STEPS" --batch-size 4 --chunk 32 --lr 1e-3 --precision auto \
+  --val-data "$OUT/val" --eval-every 500 --out "$OUT/bc"
 
 $VPT eval --model "$OUT/bc/policy.model" --weights "$OUT/bc/policy.weights" --task vpt/ObtainDiamondPickaxe-v0 \
   --episodes 16 --num-envs 2 --max-steps 1000 --world "$WORLD" --videos 2 --out "$OUT/eval"

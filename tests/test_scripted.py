@@ -110,6 +110,17 @@ def test_tech_tree_crafts_when_it_has_logs_in_one_inventory_visit():
     assert len(counts) == 3
 
 
+def test_tech_tree_crafts_at_gui_scale_2():
+    """With the screens twice as large the player clicks the doubled slots (and nothing else)."""
+    world = {"size": [48, 48], "height": 40, "tree_density": 0.05, "caves": 0.5, "break_speed": 10, "gui_scale": 2}
+    env = SimEnv(resolution=(32, 18), world=world)
+    player = TechTreePlayer(env, np.random.default_rng(3), skill=0.8)
+    sent, info = _play(env, player, seed=3, max_steps=700)
+    _check_actions(sent)
+    assert info["obtained"]["wooden_pickaxe"] == 1, player.stats
+    assert env.screens.dropped.sum() == 0  # no click missed the screen
+
+
 def test_cursor_strays_and_comes_back():
     """Some cursor moves overshoot or drift off the panel first (so a cloned policy sees the way
     back); crafting still succeeds."""

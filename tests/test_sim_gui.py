@@ -12,7 +12,7 @@ import pytest
 
 import vpt.env  # noqa: F401  (registers the ids)
 from vpt.env.sim.env import CAMERA_DEG_PER_PIXEL, SimEnv
-from vpt.env.sim.gui import LAYOUTS, SCREEN_ORIGIN, match_recipe, slot_at, slot_center
+from vpt.env.sim.gui import LAYOUTS, SCREEN_ORIGIN, match_recipe, screen_origin, slot_at, slot_center
 from vpt.env.sim.rules import load_rules
 
 FLAT = {"size": (24, 24), "height": 24, "sea_level": 8, "terrain_amplitude": 0.0, "tree_density": 0.0,
@@ -42,7 +42,7 @@ class Driver:
 
     def click(self, kind: str, index: int = 0, button: str = "attack", sneak: bool = False) -> dict:
         """Click slot (kind, index) of the open screen; returns the info after the release."""
-        self.move_to(*slot_center(self.info["gui"], kind, index))
+        self.move_to(*slot_center(self.info["gui"], kind, index, gui_scale=self.sim.screens.gui_scale))
         keys = {"sneak": 1} if sneak else {}
         self.step(**{button: 1}, **keys)
         return self.step(**keys)
@@ -76,8 +76,8 @@ class Driver:
         return [self.sim.rules.item_names[i] if i >= 0 else None for i in s.grid_item]
 
 
-def make(start: dict[str, int], resolution=(64, 36)) -> Driver:
-    env = SimEnv(resolution=resolution, world={**FLAT, "start_inventory": start})
+def make(start: dict[str, int], resolution=(64, 36), gui_scale: int = 1) -> Driver:
+    env = SimEnv(resolution=resolution, world={**FLAT, "start_inventory": start, "gui_scale": gui_scale})
     _, info = env.reset(seed=0)
     return Driver(env, info)
 
@@ -112,6 +112,29 @@ def test_layout_follows_minecraft_at_gui_scale_1_doubled():
     assert slot_at("inventory", 10, 10) == -1
     with pytest.raises(KeyError, match="no slot"):
         slot_center("furnace", "grid", 0)
+
+
+def test_gui_scale_2_doubles_the_screens_and_the_hotbar():
+    assert screen_origin(2) == (72, 7)  # 176×166 centred on 320×180
+    assert slot_center("inventory", "result", gui_scale=2) == ((72 + 154 + 8) * 4, (7 + 28 + 8) * 4)
+    for screen, slots in LAYOUTS.items():
+        for i, s in enumerate(slots):
+            assert slot_at(screen, *slot_center(screen, s.kind, s.index, gui_scale=2), gui_scale=2) == i
+    small, big = make({"oak_log": 4}, (640, 360)), make({"oak_log": 4}, (640, 360), gui_scale=2)
+    world_small, world_big = small.sim.render().copy(), big.sim.render().copy()
+    # the hotbar is 364×44 at the bottom centre (182×22 at scale 1): its left end and the log
+    # icon in its first slot (32×32 from (144, 322)) lie where the small HUD draws nothing
+    assert not np.array_equal(world_big[322:354, 144:176], world_small[322:354, 144:176])
+    np.testing.assert_array_equal(world_big[:150], world_small[:150])  # the world view is the same (above the crosshair)
+    big.press("inventory")
+    panel = big.sim.render()[14:14 + 332, 144:144 + 352]
+    assert (panel == 198).all(axis=2).mean() > 0.3  # the grey panel, 352×332
+    big.click("inventory", 0)  # clicks hit the doubled slots
+    big.click("grid", 0)
+    big.click("result")
+    assert big.held == ("oak_planks", 4) and big.sim.screens.grid_count[0] == 3  # one of the 4 logs used
+    with pytest.raises(ValueError, match="gui_scale"):
+        SimEnv(world={"gui_scale": 3})
 
 
 def test_cursor_stays_inside_the_window():

@@ -33,6 +33,11 @@ RECIPES: dict[str, tuple[str, dict[int, str], int | None]] = {
 }
 
 
+def _slot(p: ScriptedPlayer, screen: str, kind: str, index: int = 0) -> tuple[float, float]:
+    """Window position of a slot's centre at the simulator's GUI scale."""
+    return slot_center(screen, kind, index, gui_scale=p.sim.screens.gui_scale)
+
+
 class GuiCrafter:
     """Makes tech-tree items through the screens (see the module docstring)."""
 
@@ -68,7 +73,7 @@ class GuiCrafter:
             by_item.setdefault(ing, []).append(cell)
         for ing, where in by_item.items():
             yield from self._fill(p, screen, ing, where, per_cell)
-        yield from self._click(p, slot_center(screen, "result"), button="attack", quick=True)
+        yield from self._click(p, _slot(p, screen, "result"), button="attack", quick=True)
         yield from p.pause(2, 8)
         if not keep_open:
             yield from self.close(p)
@@ -90,7 +95,7 @@ class GuiCrafter:
             if furnace is None or furnace.count[2] >= n or (furnace.count[0] == 0 and furnace.cook == 0):
                 break
             yield p.action(p._jitter())
-        yield from self._click(p, slot_center("furnace", "output"), button="attack", quick=True)
+        yield from self._click(p, _slot(p, "furnace", "output"), button="attack", quick=True)
         yield from self.close(p)
 
     # -- screens ---------------------------------------------------------------------------
@@ -179,12 +184,12 @@ class GuiCrafter:
         if len(slots) == 0:
             raise SkillFailed(f"no {item} in the inventory")
         yield from self._open_inventory(p)
-        src = slot_center("inventory", "inventory", int(slots[0]))
+        src = _slot(p, "inventory", "inventory", int(slots[0]))
         if (inv.item[:9] >= 0).all():  # a full hotbar: swap with the least useful stack
             names = p.sim.rules.item_names
             junk = ("dirt", "gravel", "sand", "oak_log", "wooden_pickaxe", "cobblestone", "oak_planks")
             rank = [junk.index(names[i]) if names[i] in junk else len(junk) for i in inv.item[:9]]
-            dst = slot_center("inventory", "inventory", int(np.argmin(rank)))
+            dst = _slot(p, "inventory", "inventory", int(np.argmin(rank)))
             for at in (src, dst, src):  # take, swap, put the other stack where it came from
                 yield from self._click(p, at)
         else:
@@ -245,10 +250,10 @@ class GuiCrafter:
         if len(slots) == 0:
             raise SkillFailed(f"no {item} in the inventory")
         slot = int(slots[np.argmax(inv.count[slots])])
-        home = slot_center(screen, "inventory", slot)
+        home = _slot(p, screen, "inventory", slot)
         yield from self._click(p, home)
         for cell in cells:
-            at = slot_center(screen, "grid", cell) if isinstance(cell, int) else slot_center(screen, cell)
+            at = _slot(p, screen, "grid", cell) if isinstance(cell, int) else _slot(p, screen, cell)
             if per_cell is None:
                 yield from self._click(p, at)
             else:

@@ -118,9 +118,10 @@ class SimEnv(gymnasium.Env):
         self.player = Player(self.rules, self.world, rng, self.options.start_inventory, self.options.break_speed)
         fov = float(rng.uniform(*self.fov_range)) if self.fov_range[0] < self.fov_range[1] else self.fov_range[0]
         if fov not in self._renderers:
-            self._renderers[fov] = Renderer(self.rules, self.width, self.height, fov, self.view_distance, self.cursor_size)
+            self._renderers[fov] = Renderer(self.rules, self.width, self.height, fov, self.view_distance, self.cursor_size,
+                                            self.options.gui_scale)
         self.renderer = self._renderers[fov]
-        self.screens = Screens(self.rules, self.player.inventory)
+        self.screens = Screens(self.rules, self.player.inventory, self.options.gui_scale)
         self.cursor = np.array([WINDOW[0] / 2, WINDOW[1] / 2])
         self.tick = 0
         self._prev = np.zeros(len(ENV_BUTTONS), np.int8)

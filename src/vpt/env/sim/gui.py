@@ -3,7 +3,8 @@ and smelting — the mouse interface humans use in Minecraft.
 
 **Coordinates.** The cursor lives in the 1280×720 window (MineRL's ``mouse.x``/``mouse.y``).
 Screens are laid out like Minecraft's at GUI scale 1 on 640×360, i.e. every GUI pixel is
-:data:`GUI_SCALE` = 2 window pixels: a screen is 176×166 GUI px, centred; a slot's 16-px icon has
+:data:`GUI_SCALE` = 2 window pixels (``2 * gui_scale`` at a larger ``gui_scale``, the world option
+of that name): a screen is 176×166 GUI px, centred; a slot's 16-px icon has
 its top-left corner at the layout's (x, y) inside the screen, and a click hits the slot within
 one GUI pixel of the icon (Minecraft's 18×18 hover box). :func:`slot_center` gives a slot's
 centre in window pixels, :func:`slot_at` the slot under a window position.
@@ -72,19 +73,30 @@ from vpt.env.sim.player import HOTBAR, MAIN_END, OFFHAND, Inventory
 from vpt.env.sim.rules import Recipe, Rules
 
 __all__ = [
-    "GUI_SCALE", "WINDOW", "SCREEN_SIZE", "SCREEN_ORIGIN", "SCREENS", "LEFT", "RIGHT", "DOUBLE_CLICK_TICKS", "Slot", "LAYOUTS",
+    "GUI_SCALE", "MAX_GUI_SCALE", "WINDOW", "SCREEN_SIZE", "SCREEN_ORIGIN", "screen_origin", "SCREENS", "LEFT", "RIGHT", "DOUBLE_CLICK_TICKS", "Slot", "LAYOUTS",
     "slot_center", "slot_at", "slot_index", "inside_screen", "match_recipe", "Furnace", "ScreenView",
     "Screens",
 ]  # fmt: skip
 
-#: Window pixels per GUI pixel (the 1280×720 window is 640×360 at GUI scale 1, doubled).
+#: Window pixels per GUI pixel at GUI scale 1 (the 1280×720 window is 640×360 at GUI scale 1,
+#: doubled); ``GUI_SCALE * gui_scale`` at a larger scale.
 GUI_SCALE = 2
+#: The largest GUI scale whose screens fit the window (360 / 2 = 180 GUI px high at scale 2).
+MAX_GUI_SCALE = 2
 #: The cursor's window, pixels.
 WINDOW = (1280, 720)
 #: Screen size in GUI pixels (every screen's background is Minecraft's 176×166).
 SCREEN_SIZE = (176, 166)
-#: Top-left corner of the centred screen in GUI pixels: (232, 97).
-SCREEN_ORIGIN = ((WINDOW[0] // GUI_SCALE - SCREEN_SIZE[0]) // 2, (WINDOW[1] // GUI_SCALE - SCREEN_SIZE[1]) // 2)
+
+
+def screen_origin(gui_scale: int = 1) -> tuple[int, int]:
+    """Top-left corner of the centred screen in GUI pixels: (232, 97) at GUI scale 1."""
+    px = GUI_SCALE * gui_scale
+    return (WINDOW[0] // px - SCREEN_SIZE[0]) // 2, (WINDOW[1] // px - SCREEN_SIZE[1]) // 2
+
+
+#: :func:`screen_origin` at GUI scale 1.
+SCREEN_ORIGIN = screen_origin(1)
 #: The screens and the size of their crafting grid (0 = none).
 SCREENS: dict[str, int] = {"inventory": 2, "crafting_table": 3, "furnace": 0}
 #: Mouse buttons for :meth:`Screens.click`: attack = left, use = right.
@@ -146,27 +158,29 @@ def slot_index(screen: str, kind: str, index: int = 0) -> int:
         raise KeyError(f"screen {screen!r} has no slot ({kind!r}, {index})") from None
 
 
-def slot_center(screen: str, kind: str, index: int = 0) -> tuple[float, float]:
+def slot_center(screen: str, kind: str, index: int = 0, *, gui_scale: int = 1) -> tuple[float, float]:
     """Centre of a slot's icon in window pixels (where a scripted player should click)."""
     s = LAYOUTS[screen][slot_index(screen, kind, index)]
-    return (float((SCREEN_ORIGIN[0] + s.x + 8) * GUI_SCALE), float((SCREEN_ORIGIN[1] + s.y + 8) * GUI_SCALE))
+    (ox, oy), px = screen_origin(gui_scale), GUI_SCALE * gui_scale
+    return float((ox + s.x + 8) * px), float((oy + s.y + 8) * px)
 
 
-def _gui_xy(x: float, y: float) -> tuple[float, float]:
-    return x / GUI_SCALE - SCREEN_ORIGIN[0], y / GUI_SCALE - SCREEN_ORIGIN[1]
+def _gui_xy(x: float, y: float, gui_scale: int) -> tuple[float, float]:
+    (ox, oy), px = screen_origin(gui_scale), GUI_SCALE * gui_scale
+    return x / px - ox, y / px - oy
 
 
-def slot_at(screen: str, x: float, y: float) -> int:
+def slot_at(screen: str, x: float, y: float, *, gui_scale: int = 1) -> int:
     """Position in ``LAYOUTS[screen]`` of the slot under the window position (x, y), or -1."""
-    gx, gy = _gui_xy(x, y)
+    gx, gy = _gui_xy(x, y, gui_scale)
     xy = _XY[screen]
     hit = np.nonzero((gx >= xy[:, 0] - 1) & (gx < xy[:, 0] + 17) & (gy >= xy[:, 1] - 1) & (gy < xy[:, 1] + 17))[0]
     return int(hit[0]) if len(hit) else -1
 
 
-def inside_screen(x: float, y: float) -> bool:
+def inside_screen(x: float, y: float, *, gui_scale: int = 1) -> bool:
     """True when the window position (x, y) is on the screen's background."""
-    gx, gy = _gui_xy(x, y)
+    gx, gy = _gui_xy(x, y, gui_scale)
     return 0 <= gx < SCREEN_SIZE[0] and 0 <= gy < SCREEN_SIZE[1]
 
 
@@ -316,11 +330,15 @@ class Screens:
     Args:
         rules: the game rules (recipes, smelting, fuel, stack sizes).
         inventory: the player's inventory, which the screens show and change.
+        gui_scale: the GUI scale (1 to :data:`MAX_GUI_SCALE`) slots are hit-tested at.
     """
 
-    def __init__(self, rules: Rules, inventory: Inventory) -> None:
+    def __init__(self, rules: Rules, inventory: Inventory, gui_scale: int = 1) -> None:
+        if not 1 <= gui_scale <= MAX_GUI_SCALE:
+            raise ValueError(f"gui_scale must be 1 to {MAX_GUI_SCALE}, got {gui_scale}")
         self.rules = rules
         self.inventory = inventory
+        self.gui_scale = int(gui_scale)
         #: The open screen's name, ``""`` when none is open.
         self.screen = ""
         self.grid_item = np.full(9, -1, np.int32)
@@ -408,7 +426,7 @@ class Screens:
         else:
             items[46], counts[46] = self.result
         idx = _VIEW_INDEX[self.screen]
-        return ScreenView(self.screen, items[idx], counts[idx], slot_at(self.screen, *cursor), arrow, flame,
+        return ScreenView(self.screen, items[idx], counts[idx], slot_at(self.screen, *cursor, gui_scale=self.gui_scale), arrow, flame,
                           self.held[0], self.held[1])
 
     # -- clicks ----------------------------------------------------------------------------
@@ -417,9 +435,9 @@ class Screens:
         ``quick`` with sneak held (see the module docstring for what each does)."""
         if not self.screen:
             return
-        i = slot_at(self.screen, x, y)
+        i = slot_at(self.screen, x, y, gui_scale=self.gui_scale)
         if i < 0:
-            if not inside_screen(x, y) and self.held[1] > 0:
+            if not inside_screen(x, y, gui_scale=self.gui_scale) and self.held[1] > 0:
                 n = self.held[1] if button == LEFT else 1
                 self.dropped[self.held[0]] += n
                 self._set_held(self.held[0], self.held[1] - n, self.held[2])
@@ -441,7 +459,7 @@ class Screens:
         start of a drag that :meth:`release` finishes."""
         if not self.screen:
             return
-        i = slot_at(self.screen, x, y)
+        i = slot_at(self.screen, x, y, gui_scale=self.gui_scale)
         double = (i, button) == self._last_press[1:] and self._ticks - self._last_press[0] <= DOUBLE_CLICK_TICKS
         self._last_press = (self._ticks, i, button)
         if quick or self.held[1] == 0 or (i >= 0 and LAYOUTS[self.screen][i].kind == RESULT):
@@ -461,7 +479,7 @@ class Screens:
         if self._drag is None:
             return
         slots = self._drag[1]
-        i = slot_at(self.screen, x, y)
+        i = slot_at(self.screen, x, y, gui_scale=self.gui_scale)
         if i < 0 or i in slots or len(slots) >= self.held[1]:
             return
         slot = LAYOUTS[self.screen][i]
@@ -519,7 +537,7 @@ class Screens:
     def _hovered(self, x: float, y: float) -> Slot | None:
         if not self.screen or self.held[1] > 0:  # Minecraft's key actions need an empty cursor
             return None
-        i = slot_at(self.screen, x, y)
+        i = slot_at(self.screen, x, y, gui_scale=self.gui_scale)
         return LAYOUTS[self.screen][i] if i >= 0 else None
 
     def swap_hotbar(self, x: float, y: float, hotbar: int) -> None:

@@ -38,7 +38,7 @@ import numba as nb
 import numpy as np
 
 from vpt.data.frames import cursor_sprite
-from vpt.env.sim.gui import GUI_SCALE, LAYOUTS, SCREEN_ORIGIN, SCREEN_SIZE, WINDOW, ScreenView
+from vpt.env.sim.gui import GUI_SCALE, LAYOUTS, MAX_GUI_SCALE, SCREEN_SIZE, WINDOW, ScreenView, screen_origin
 from vpt.env.sim.player import dda_axis, ray_box
 from vpt.env.sim.rules import Rules
 
@@ -221,7 +221,7 @@ def make_icon(spec: dict, rules: Rules, textures: np.ndarray, tex_index: np.ndar
 
 
 # ------------------------------------------------------------------------------------------
-# HUD (laid out at GUI scale 1 on 640×360, Minecraft's positions)
+# HUD (laid out at GUI scale 1 on 640×360, Minecraft's positions; on 320×180 at GUI scale 2)
 
 _DIGITS = {
     "0": "111101101101111", "1": "010110010010111", "2": "111001111100111", "3": "111001111001111",
@@ -289,15 +289,17 @@ def draw_number(canvas: np.ndarray, n: int, right: int, bottom: int) -> None:
 
 
 def build_hud(items: np.ndarray, counts: np.ndarray, selected: int, health: float, food: int,
-              icons: np.ndarray) -> np.ndarray:
-    """The HUD at 640×360 as RGBA: crosshair, hotbar (9 icons, counts, selection), hearts, food."""
-    hud = np.zeros((360, 640, 4), np.uint8)
+              icons: np.ndarray, size: tuple[int, int] = (640, 360)) -> np.ndarray:
+    """The HUD in GUI pixels as RGBA: crosshair, hotbar (9 icons, counts, selection), hearts,
+    food. ``size`` is the window in GUI pixels: 640×360 at GUI scale 1, 320×180 at scale 2."""
+    width, height = size
+    hud = np.zeros((height, width, 4), np.uint8)
     # crosshair (15×15 at the centre, a 1-px plus)
-    cy, cx = 180, 320
+    cy, cx = height // 2, width // 2
     hud[cy - 7:cy + 8, cx, :] = (230, 230, 230, 200)
     hud[cy, cx - 7:cx + 8, :] = (230, 230, 230, 200)
     # hotbar: 182×22 at the bottom centre
-    x0, y0 = 320 - 91, 360 - 22
+    x0, y0 = width // 2 - 91, height - 22
     bar = np.zeros((22, 182, 4), np.uint8)
     bar[...] = (20, 20, 20, 150)
     bar[0, :], bar[-1, :], bar[:, 0], bar[:, -1] = (0, 0, 0, 230), (0, 0, 0, 230), (0, 0, 0, 230), (0, 0, 0, 230)
@@ -322,9 +324,9 @@ def build_hud(items: np.ndarray, counts: np.ndarray, selected: int, health: floa
     hp = int(math.ceil(health))
     for i in range(10):
         img = heart if hp >= 2 * i + 2 else (half_heart if hp == 2 * i + 1 else empty_heart)
-        _blit(hud, img, 360 - 39, x0 + 8 * i)
+        _blit(hud, img, height - 39, x0 + 8 * i)
         img = meat if food >= 2 * i + 2 else (half_meat if food == 2 * i + 1 else empty_meat)
-        _blit(hud, img, 360 - 39, x0 + 182 - 9 - 8 * i)
+        _blit(hud, img, height - 39, x0 + 182 - 9 - 8 * i)
     return hud
 
 
@@ -389,12 +391,14 @@ def build_screen(view: ScreenView, icons: np.ndarray) -> np.ndarray:
 
 
 def hud_pixels(hud: np.ndarray, width: int, height: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Resize a 640×360 RGBA HUD to the frame and list its visible pixels: (flat pixel index,
-    alpha in [0, 1], RGB) for the per-frame composite."""
-    if (width, height) != (640, 360):
+    """Resize an RGBA HUD (:func:`build_hud`) to the frame and list its visible pixels: (flat
+    pixel index, alpha in [0, 1], RGB) for the per-frame composite. A HUD smaller than the frame
+    is enlarged pixel by pixel, as Minecraft draws a larger GUI scale."""
+    if (width, height) != (hud.shape[1], hud.shape[0]):
+        interp = cv2.INTER_NEAREST if width >= hud.shape[1] else cv2.INTER_AREA
         premul = hud[..., :3].astype(np.float32) * (hud[..., 3:4].astype(np.float32) / 255.0)
-        a = cv2.resize(hud[..., 3].astype(np.float32) / 255.0, (width, height), interpolation=cv2.INTER_AREA)
-        rgb = cv2.resize(premul, (width, height), interpolation=cv2.INTER_AREA)
+        a = cv2.resize(hud[..., 3].astype(np.float32) / 255.0, (width, height), interpolation=interp)
+        rgb = cv2.resize(premul, (width, height), interpolation=interp)
         rgb = rgb / np.maximum(a[..., None], 1e-6)
     else:
         a = hud[..., 3].astype(np.float32) / 255.0
@@ -711,11 +715,16 @@ class Renderer:
         view_distance: blocks to the end of the fog (nothing is drawn beyond).
         cursor_size: size in 640×360 pixels of the cursor drawn on screens (0: none); the
             sprite is the data loader's (:func:`vpt.data.draw_cursor`).
+        gui_scale: GUI scale of the HUD and the screens (1 = Minecraft's at 640×360; 2 doubles
+            them, see :class:`~vpt.env.sim.world.WorldOptions`). The cursor keeps its size.
     """
 
     def __init__(self, rules: Rules, width: int, height: int, fov: float = 70.0, view_distance: float = 48.0,
-                 cursor_size: int = 16) -> None:
+                 cursor_size: int = 16, gui_scale: int = 1) -> None:
+        if not 1 <= gui_scale <= MAX_GUI_SCALE:
+            raise ValueError(f"gui_scale must be 1 to {MAX_GUI_SCALE}, got {gui_scale}")
         self.rules = rules
+        self.gui_scale = int(gui_scale)
         self.width, self.height = width, height
         self.view_distance = float(view_distance)
         self.textures, self.tex_index = block_textures(rules)
@@ -735,7 +744,8 @@ class Renderer:
         self._held: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
         self._hands: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         sx, sy = width / (WINDOW[0] / GUI_SCALE), height / (WINDOW[1] / GUI_SCALE)
-        self._scale = (sx, sy)
+        self._scale = (sx, sy)  # frame pixels per 640x360 pixel
+        self._gui = (sx * gui_scale, sy * gui_scale)  # frame pixels per GUI pixel
         self._cursor = None
         if cursor_size:
             rgb, alpha = cursor_sprite()
@@ -744,9 +754,10 @@ class Renderer:
             # float64, as the loader blends: at 640x360 the two cursors match to the pixel
             self._cursor = _sprite(rgba, (max(1, round(16 * k * sx)), max(1, round(16 * k * sy))),
                                    cv2.INTER_AREA if k * sx < 1 else cv2.INTER_NEAREST, np.float64)
-        x0, y0 = round(SCREEN_ORIGIN[0] * sx), round(SCREEN_ORIGIN[1] * sy)
-        self._panel_box = (x0, y0, max(1, round((SCREEN_ORIGIN[0] + SCREEN_SIZE[0]) * sx) - x0),
-                           max(1, round((SCREEN_ORIGIN[1] + SCREEN_SIZE[1]) * sy) - y0))
+        (ox, oy), (gx, gy) = screen_origin(gui_scale), self._gui
+        x0, y0 = round(ox * gx), round(oy * gy)
+        self._panel_box = (x0, y0, max(1, round((ox + SCREEN_SIZE[0]) * gx) - x0),
+                           max(1, round((oy + SCREEN_SIZE[1]) * gy) - y0))
 
     def render(self, cells: np.ndarray, shape: tuple[int, int, int], top: int, eye: tuple[float, float, float], yaw: float, pitch: float,
                target: tuple[int, int, int] | None, break_progress: float, hotbar_items: np.ndarray,
@@ -764,8 +775,8 @@ class Renderer:
         if hud is None:
             if len(self._huds) >= 64:  # keep the cache small: drop the oldest entry
                 del self._huds[next(iter(self._huds))]
-            hud = hud_pixels(build_hud(hotbar_items, hotbar_counts, selected, health, food, self.icons),
-                             self.width, self.height)
+            hud = hud_pixels(build_hud(hotbar_items, hotbar_counts, selected, health, food, self.icons,
+                                       (640 // self.gui_scale, 360 // self.gui_scale)), self.width, self.height)
             self._huds[key] = hud
         self._draw_hand(int(hotbar_items[selected]), swing)
         composite(self.frame, *hud)
@@ -841,7 +852,7 @@ class Renderer:
     def _draw_held(self, item: int, count: int, cursor: tuple[float, float]) -> None:
         """The cursor stack, its icon centred on the cursor like Minecraft's."""
         sprite = self._held.get((item, count))
-        sx, sy = self._scale
+        sx, sy = self._gui
         if sprite is None:
             canvas = np.zeros((18, 18, 4), np.uint8)
             _blit(canvas, self.icons[item], 0, 0)
@@ -852,4 +863,5 @@ class Renderer:
             if len(self._held) >= 64:
                 del self._held[next(iter(self._held))]
             self._held[(item, count)] = sprite
-        self._paste(*sprite, round((cursor[0] / GUI_SCALE - 8) * sx), round((cursor[1] / GUI_SCALE - 8) * sy))
+        px = GUI_SCALE * self.gui_scale  # window pixels per GUI pixel
+        self._paste(*sprite, round((cursor[0] / px - 8) * sx), round((cursor[1] / px - 8) * sy))

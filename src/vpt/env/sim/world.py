@@ -36,6 +36,11 @@ class WorldOptions:
         start_inventory: item name -> count given at reset (filled into the hotbar first).
         break_speed: multiplier on mining speed (1 = Minecraft; 10 breaks a log by hand in 6
             ticks instead of 60: an easier world for short RL budgets).
+        gui_scale: GUI scale of the HUD and the screens (MineRL's ``guiscale``): 1 is Minecraft's
+            at 640×360 (VPT's setting); 2 draws the hotbar, the screens and their slots twice as
+            large, so that a small policy at 128×128 can tell the items apart (a hotbar slot
+            becomes ~7×13 pixels instead of ~3.5×6). DEVIATION: Minecraft caps the scale at 1
+            on a 360-pixel-high window; the cursor keeps moving in the same 1280×720 window.
     """
 
     size: tuple[int, int] = (128, 128)
@@ -49,6 +54,7 @@ class WorldOptions:
     diamond: float = 1.0
     start_inventory: dict[str, int] = field(default_factory=dict)
     break_speed: float = 1.0
+    gui_scale: int = 1
 
     def __post_init__(self) -> None:
         if len(self.size) != 2 or min(self.size) < 8:
@@ -58,6 +64,8 @@ class WorldOptions:
         for name in ("tree_density", "caves", "coal", "iron", "diamond", "terrain_amplitude"):
             if getattr(self, name) < 0:
                 raise ValueError(f"world option {name} must be >= 0")
+        if self.gui_scale not in (1, 2):  # vpt.env.sim.gui.MAX_GUI_SCALE; that module imports this one
+            raise ValueError(f"world option gui_scale must be 1 or 2, got {self.gui_scale}")
         if self.break_speed <= 0:
             raise ValueError(f"world option break_speed must be > 0, got {self.break_speed}")
 
