@@ -28,23 +28,34 @@ def nearest_block(p: ScriptedPlayer, block: str, *, exclude: set[tuple[int, int,
     return None
 
 
-def gather_logs(p: ScriptedPlayer, n: int, *, max_ticks: int = 3000) -> Script:
+def gather_logs(p: ScriptedPlayer, n: int, *, whole_trunk: bool = False, max_ticks: int = 3000) -> Script:
     """Chop until ``n`` more logs are in the inventory: walk to the nearest trunk, mine its logs
-    bottom up. Raises :class:`SkillFailed` when no tree is left or time runs out."""
+    bottom up. With ``whole_trunk`` the trunk being chopped is finished first (every log of it
+    in reach), so the count depends on the trees and the end is visible: the trunk is gone.
+    Raises :class:`SkillFailed` when no tree is left or time runs out."""
     goal = p.count("oak_log") + n
     start = int(p.info.get("tick", 0))
     failed: set[tuple[int, int, int]] = set()
-    while p.count("oak_log") < goal:
+    last: tuple[int, int, int] | None = None
+    log = p.bid("oak_log")
+    while True:
+        above = (last[0], last[1] + 1, last[2]) if last is not None else None
+        if whole_trunk and above is not None and above not in failed and p.blocks[above] == log:
+            cell = above
+        elif p.count("oak_log") >= goal:
+            return
+        else:
+            cell = nearest_block(p, "oak_log", exclude=failed, vertical_weight=2.0)
+            if cell is None:
+                raise SkillFailed("no reachable tree left")
         if int(p.info.get("tick", 0)) - start > max_ticks:
             raise SkillFailed(f"only {p.count('oak_log')} of {goal} logs in {max_ticks} ticks")
-        cell = nearest_block(p, "oak_log", exclude=failed, vertical_weight=2.0)
-        if cell is None:
-            raise SkillFailed("no reachable tree left")
         try:
             yield from p.walk_to((cell[0] + 0.5, cell[2] + 0.5), within=2.4 + 0.6 * p.rng.random(), max_ticks=900,
                                  dig=True, avoid={p.bid("water")})
             yield from p.pause(1, 8)
             yield from p.mine(cell, max_ticks=300)
+            last = cell
             yield from p.pause(0, 5)
             if p.rng.random() < 0.35:
                 yield from p.shuffle()
