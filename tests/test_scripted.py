@@ -71,7 +71,9 @@ def test_tech_tree_world_stages_with_tools_given():
 def test_tech_tree_crafts_through_the_screens_from_nothing():
     env = SimEnv(resolution=(32, 18), world={"size": (48, 48), "height": 40, "tree_density": 0.04,
                                              "iron": 3.0, "diamond": 6.0, "coal": 2.0})
-    player = TechTreePlayer(env, np.random.default_rng(5), skill=0.8)
+    # 6 logs: planks for a second crafting table by the stone (with only the 3 logs of a small
+    # trunk the player cannot make one there, and stops at the stone pickaxe)
+    player = TechTreePlayer(env, np.random.default_rng(5), skill=0.8, logs=6)
     sent, info = _play(env, player, seed=4, max_steps=6000)
     m = player.stats.milestones
     assert {"oak_planks", "stick", "crafting_table", "wooden_pickaxe", "cobblestone", "stone_pickaxe",
@@ -81,10 +83,10 @@ def test_tech_tree_crafts_through_the_screens_from_nothing():
 
 
 def test_tech_tree_crafts_when_it_has_logs_in_one_inventory_visit():
-    """What starts crafting is logs in the inventory (their number varies per episode); planks,
-    sticks and the table are made in one visit; a glance into the empty inventory is closed."""
+    """What starts crafting is logs in the inventory (a given number, or by default whole trunks:
+    the count follows the trees); planks, sticks and the table are made in one visit; a glance
+    into the empty inventory is closed."""
     world = {"size": [48, 48], "height": 40, "tree_density": 0.05, "caves": 0.5, "break_speed": 10}
-    counts = set()
     for seed, logs in ((7, 3), (8, 5), (9, None)):
         env = SimEnv(resolution=(32, 18), world=world)
         player = TechTreePlayer(env, np.random.default_rng(seed), skill=0.8, logs=logs)
@@ -92,6 +94,8 @@ def test_tech_tree_crafts_when_it_has_logs_in_one_inventory_visit():
         obs, info = env.reset(seed=seed)
         player.reset(info)
         screens, logs_at_open = [], []
+        log = env.rules.block_id("oak_log")
+        trees = {tuple(c) for c in np.argwhere(env.world.blocks == log)}
         for _ in range(700):
             a = player.act(info)
             if a is None:
@@ -101,13 +105,18 @@ def test_tech_tree_crafts_when_it_has_logs_in_one_inventory_visit():
             if info.get("gui") and not was:
                 screens.append(info["gui"])
                 logs_at_open.append(info["inventory"]["oak_log"])
+                if len(logs_at_open) == 2:
+                    logs_left = {tuple(c) for c in np.argwhere(env.world.blocks == log)}
         m = player.stats.milestones
         assert {"oak_log", "oak_planks", "stick", "crafting_table", "wooden_pickaxe"} <= set(m), player.stats
         assert screens[:2] == ["inventory", "inventory"] and logs_at_open[0] == 0  # the peek, then crafting
-        assert logs_at_open[1] == player.logs and player.logs in ((logs,) if logs else range(3, 7))
+        if logs:
+            assert logs_at_open[1] == logs
+        else:  # whole trunks: no log is left in a column the player chopped
+            assert logs_at_open[1] >= 3
+            columns = {(x, z) for x, _, z in trees - logs_left}
+            assert columns and not any((x, z) in columns for x, _, z in logs_left)
         assert screens[2] == "crafting_table"  # no second inventory visit for sticks or the table
-        counts.add(player.logs)
-    assert len(counts) == 3
 
 
 def test_tech_tree_crafts_at_gui_scale_2():

@@ -21,8 +21,8 @@ from vpt.env.scripted.skills import dig_down, gather_logs, nearest_block, tunnel
 
 __all__ = ["Crafter", "TechTreePlayer", "TECH_TREE"]
 
-#: (item, how many the player wants) in the order it works for them. The number of logs varies
-#: per episode (:attr:`TechTreePlayer.LOGS`); 6 is the most a player chops before crafting.
+#: (item, how many the player wants) in the order it works for them. The number of logs is the
+#: player's (:class:`TechTreePlayer`: whole trunks, at least :attr:`TechTreePlayer.MIN_LOGS`).
 TECH_TREE: tuple[tuple[str, int], ...] = (
     ("oak_log", 6), ("oak_planks", 1), ("stick", 1), ("crafting_table", 1), ("wooden_pickaxe", 1),
     ("cobblestone", 11), ("stone_pickaxe", 1), ("furnace", 1), ("coal", 2), ("iron_ore", 3),
@@ -58,20 +58,24 @@ class TechTreePlayer(ScriptedPlayer):
     :data:`TECH_TREE`, reached when the player first holds the wanted number.
 
     Like a person (and so that a policy cloned from these episodes can learn *when* to craft):
-    the number of logs chopped before crafting varies from episode to episode (:attr:`LOGS`), so
-    what starts crafting is "logs in the inventory", not a count; planks, sticks and the crafting
-    table are made in one visit to the inventory; and some episodes start with a glance at the
-    still-empty inventory (:attr:`PEEK_PROB`), which shows what to do with an empty one: close it.
+    the player chops the first tree's whole trunk (every log in reach: 3-5), and more trees only
+    if that gave fewer than :attr:`MIN_LOGS`, then crafts. The count follows the trees, and the
+    moment to craft is one a policy can see: the trunk is gone (the hotbar's count digits are
+    about one pixel at 128×128; with a drawn count of 3-6 logs, BC priors opened the inventory
+    at a constant rate once they held any log). Planks, sticks and the crafting table are made
+    in one visit to the inventory; and some episodes start with a glance at the still-empty
+    inventory (:attr:`PEEK_PROB`), which shows what to do with an empty one: close it.
 
     Args (beyond :class:`ScriptedPlayer`'s):
         crafter: how crafting stages are done: ``"gui"`` (default) a :class:`GuiCrafter`
             working the screens; None ends the episode at the first one whose item is missing.
-        logs: logs to chop before crafting; None draws from :attr:`LOGS`.
+        logs: exactly this many logs before crafting; None (default): whole trunks, at least
+            :attr:`MIN_LOGS`.
     """
 
     MILESTONES = tuple(item for item, _ in TECH_TREE)
-    #: logs chopped before the first crafting (drawn per episode; 3 make a wooden pickaxe)
-    LOGS = (3, 6)
+    #: logs needed for the first crafting (3 make a wooden pickaxe)
+    MIN_LOGS = 3
     #: chance that an episode starts with a look into the empty inventory (at 0.4, BC priors
     #: learnt the early look best of all and opened the inventory before their first log)
     PEEK_PROB = 0.1
@@ -80,13 +84,13 @@ class TechTreePlayer(ScriptedPlayer):
                  crafter: Crafter | None | str = "gui", logs: int | None = None) -> None:
         super().__init__(env, rng, skill)
         self.crafter = GuiCrafter() if crafter == "gui" else crafter
-        self.logs = int(rng.integers(self.LOGS[0], self.LOGS[1] + 1)) if logs is None else logs
+        self.logs = logs
 
     def run(self) -> Script:
         yield from self.pause(5, 20)
         if self.crafter is not None and self.rng.random() < self.PEEK_PROB:
             yield from self.crafter.peek(self)
-        stages = [(item, self.logs if item == "oak_log" else n) for item, n in TECH_TREE]
+        stages = [(item, (self.logs or self.MIN_LOGS) if item == "oak_log" else n) for item, n in TECH_TREE]
         for i, (item, n) in enumerate(stages):
             screen = _screen(item)
             if self.info.get("gui") and self.info.get("gui") != screen:
@@ -132,7 +136,7 @@ class TechTreePlayer(ScriptedPlayer):
     def gather(self, item: str, n: int) -> Script:
         """Collect ``n`` of a world item (logs, cobblestone, coal, iron ore, diamond)."""
         if item == "oak_log":
-            yield from gather_logs(self, n - self.count(item))
+            yield from gather_logs(self, n - self.count(item), whole_trunk=self.logs is None)
             return
         yield from self._hold_pickaxe()
         avoid = {self.bid("water"), self.bid("bedrock")}
