@@ -171,6 +171,8 @@ def test_ddp_two_cpu_processes(recordings, tmp_path, two_cpu_processes):
     ckpt = torch.load(tmp_path / "ddp/checkpoint.pt", weights_only=True)
     assert len(ckpt["streams"]) == 2 and len(ckpt["memory"]) == 2
     assert (tmp_path / "ddp/policy.weights").exists()
+    # each process decoded its own recording; the summary counts both
+    assert json.loads((tmp_path / "ddp/summary.json").read_text())["episodes"] == 2
 
 
 def test_null_actions_are_masked_unless_asked_for(recordings, tmp_path):

@@ -76,6 +76,7 @@ def load_episodes(
     legacy_integer_camera: bool = False,
     keep: dict[str, list[tuple[int, int]]] | None = None,
     null_actions: bool = False,
+    shard: tuple[int, int] = (0, 1),
 ) -> list[Episode]:
     """Episodes from a folder of recordings (mp4 + jsonl) or of IDM label files.
 
@@ -84,14 +85,15 @@ def load_episodes(
     filter), only those ranges of a labelled video become episodes; videos the filter did not
     see are used whole. Recordings are loaded with every frame (null ones masked), and a
     recording with bad lines is cut into separate episodes there. With ``null_actions`` every
-    frame is trained on (see :attr:`BCConfig.null_actions`).
+    frame is trained on (see :attr:`BCConfig.null_actions`). ``shard = (i, n)`` loads only every
+    n-th file from the i-th (one process's share under DDP).
     """
     source = Path(source)
     report = report if report is not None else DatasetReport()
     episodes: list[Episode] = []
     label_files = sorted(source.rglob("*" + LABEL_SUFFIX)) if source.is_dir() else []
     if label_files:
-        for lf in label_files:
+        for lf in label_files[shard[0] :: shard[1]]:
             report.recordings += 1
             try:
                 lab = read_labels(lf)
@@ -109,7 +111,7 @@ def load_episodes(
                 b, c = lab["buttons"][lo:hi], lab["camera"][lo:hi]
                 episodes.append(Episode(f"{lf.name}[{lo}:{hi}]", frames[lo:hi], b, c, ~_null(b, c)))
     else:
-        refs = list_recordings(source, require_jsonl=True)
+        refs = list_recordings(source, require_jsonl=True)[shard[0] :: shard[1]]
         for ref, rec in iter_recordings(refs, report=report, skip_null=False, legacy_integer_camera=legacy_integer_camera):
             b, c = rec.policy_actions["buttons"], rec.policy_actions["camera"]
             gui = rec.gui_open.astype(bool) if rec.gui_open is not None else None
@@ -323,12 +325,14 @@ def train_bc(cfg: BCConfig, *, progress: Callable[[int, dict[str, float]], None]
     run.write_config(asdict(cfg))
     seed_everything(cfg.seed + dist.rank)
 
-    # --- data: this rank's episodes, played by parallel streams ---------------------------------
+    # --- data: this rank's share of the recordings (each decoded once), played by parallel streams
     report = DatasetReport()
     keep = read_keep_segments(cfg.keep_segments) if cfg.keep_segments else None
-    episodes = load_episodes(cfg.data, report=report, legacy_integer_camera=cfg.legacy_integer_camera, keep=keep,
-                             null_actions=cfg.null_actions)
-    mine = episodes[dist.rank :: dist.world_size] or episodes
+    load = dict(legacy_integer_camera=cfg.legacy_integer_camera, keep=keep, null_actions=cfg.null_actions)
+    mine = load_episodes(cfg.data, report=report, shard=(dist.rank, dist.world_size), **load)
+    if not mine:  # fewer recordings than processes: this one trains on all of them
+        mine = load_episodes(cfg.data, report=report, **load)
+    data_stats = _all_gather((len(mine), sum(len(e.frames) for e in mine), report.bad_files), dist)
     val_episodes = _load_val(cfg) if dist.is_main else []
     streams = EpisodeStreams(mine, cfg.batch_size, seed=cfg.seed + dist.rank)
 
@@ -405,16 +409,18 @@ def train_bc(cfg: BCConfig, *, progress: Callable[[int, dict[str, float]], None]
             progress(step, logs)
         if step % cfg.checkpoint_every == 0 or step == cfg.steps:
             # Every rank's stream position and memory, so that each resumes where it was.
-            streams_all, memory_all = _gather([streams.state_dict(), [tuple(t.cpu() for t in s) for s in state]], dist)
+            memory = [tuple(t.cpu() for t in s) for s in state]
+            streams_all, memory_all = zip(*_all_gather((streams.state_dict(), memory), dist))
             run.save_checkpoint({"step": step, "model": policy.state_dict(), "optimizer": optimizer.state_dict(),
-                                 "scheduler": scheduler.state_dict(), "streams": streams_all, "memory": memory_all,
+                                 "scheduler": scheduler.state_dict(), "streams": list(streams_all), "memory": list(memory_all),
                                  "anchor": [a.cpu() for a in anchor] if anchor is not None else None, "rng": rng_state()})  # fmt: skip
             if dist.is_main:
                 save_policy(policy, run.path / "policy.model", run.path / "policy.weights")
 
     if dist.is_main:
-        summary = {"steps": step, "precision": precision, "episodes": len(episodes), "frames": int(sum(len(e.frames) for e in episodes)),
-                   "bad_files": report.bad_files, **{k: v for k, v in logs.items()}}  # fmt: skip
+        summary = {"steps": step, "precision": precision, "episodes": sum(n for n, _, _ in data_stats),
+                   "frames": int(sum(f for _, f, _ in data_stats)),
+                   "bad_files": {k: v for _, _, bad in data_stats for k, v in bad.items()}, **logs}  # fmt: skip
         (run.path / "summary.json").write_text(json.dumps(summary, indent=1))
     run.close()
     close_distributed()
@@ -433,12 +439,12 @@ def _load_val(cfg: BCConfig) -> list[Episode]:
     return episodes
 
 
-def _gather(obj: Any, dist) -> tuple[list, list]:
+def _all_gather(obj: Any, dist) -> list[Any]:
     """Collect a per-rank object on every rank (a list indexed by rank)."""
     if not dist.enabled:
-        return [obj[0]], [obj[1]]
+        return [obj]
     import torch.distributed as tdist
 
     out: list[Any] = [None] * dist.world_size
     tdist.all_gather_object(out, obj)
-    return [o[0] for o in out], [o[1] for o in out]
+    return out
