@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -220,19 +221,20 @@ def evaluate_bc(policy: VPTPolicy, episodes: list[Episode], *, chunk: int = 32, 
     was_training = policy.training
     policy.eval()
     camera_on = _CAMERA_ON.to(device)
-    sums: dict[str, float] = {}
+    # per prefix ("" all frames, "gui/" screen frames): frame-weighted sums, divided at the end
+    sums: dict[str, dict[str, float]] = {"": defaultdict(float), "gui/": defaultdict(float)}
 
     def add(prefix: str, out, b: torch.Tensor, c: torch.Tensor, m: torch.Tensor) -> None:
         _, parts = bc_loss(out, b, c, m)
         n = parts.pop("trained_frames")
-        sums[prefix + "frames"] = sums.get(prefix + "frames", 0.0) + n
+        acc = sums[prefix]
+        acc["frames"] += n
         for k, v in parts.items():
-            sums[prefix + k] = sums.get(prefix + k, 0.0) + v * n
+            acc[k] += v * n
         if prefix:
-            p_on = (out.buttons_logprob.float().exp() * camera_on).sum(-1)
             mf = m.float()
-            sums[prefix + "camera_on"] = sums.get(prefix + "camera_on", 0.0) + (camera_on[b].float() * mf).sum().item()
-            sums[prefix + "p_camera_on"] = sums.get(prefix + "p_camera_on", 0.0) + (p_on * mf).sum().item()
+            acc["camera_on"] += (camera_on[b].float() * mf).sum().item()
+            acc["p_camera_on"] += ((out.buttons_logprob.float().exp() * camera_on).sum(-1) * mf).sum().item()
 
     for g in range(0, len(episodes), batch_size):
         group = episodes[g : g + batch_size]
@@ -263,13 +265,10 @@ def evaluate_bc(policy: VPTPolicy, episodes: list[Episode], *, chunk: int = 32, 
                 add("gui/", out, bt, ct, mt & torch.as_tensor(gui, device=device))
     policy.train(was_training)
     metrics = {}
-    for prefix in ("", "gui/"):
-        n = sums.get(prefix + "frames", 0.0)
+    for prefix, acc in sums.items():
+        n = acc.get("frames", 0.0)
         if n:
-            metrics[prefix + "frames"] = n
-            for k in ("nll/buttons", "nll/camera", "acc/buttons", "acc/camera", "camera_on", "p_camera_on"):
-                if prefix + k in sums:
-                    metrics[prefix + k] = sums[prefix + k] / n
+            metrics.update({prefix + k: (v if k == "frames" else v / n) for k, v in acc.items()})
             metrics[prefix + "loss"] = metrics[prefix + "nll/buttons"] + metrics[prefix + "nll/camera"]
     return metrics
 

@@ -73,7 +73,7 @@ from vpt.env.sim.player import HOTBAR, MAIN_END, OFFHAND, Inventory
 from vpt.env.sim.rules import Recipe, Rules
 
 __all__ = [
-    "GUI_SCALE", "MAX_GUI_SCALE", "WINDOW", "SCREEN_SIZE", "SCREEN_ORIGIN", "screen_origin", "SCREENS", "LEFT", "RIGHT", "DOUBLE_CLICK_TICKS", "Slot", "LAYOUTS",
+    "GUI_SCALE", "MAX_GUI_SCALE", "check_gui_scale", "WINDOW", "SCREEN_SIZE", "SCREEN_ORIGIN", "screen_origin", "SCREENS", "LEFT", "RIGHT", "DOUBLE_CLICK_TICKS", "Slot", "LAYOUTS",
     "slot_center", "slot_at", "slot_index", "inside_screen", "match_recipe", "Furnace", "ScreenView",
     "Screens",
 ]  # fmt: skip
@@ -87,6 +87,13 @@ MAX_GUI_SCALE = 2
 WINDOW = (1280, 720)
 #: Screen size in GUI pixels (every screen's background is Minecraft's 176×166).
 SCREEN_SIZE = (176, 166)
+
+
+def check_gui_scale(gui_scale: int) -> int:
+    """``gui_scale`` as an int; raises ``ValueError`` outside 1 to :data:`MAX_GUI_SCALE`."""
+    if not 1 <= gui_scale <= MAX_GUI_SCALE:
+        raise ValueError(f"gui_scale must be 1 to {MAX_GUI_SCALE}, got {gui_scale}")
+    return int(gui_scale)
 
 
 def screen_origin(gui_scale: int = 1) -> tuple[int, int]:
@@ -334,11 +341,9 @@ class Screens:
     """
 
     def __init__(self, rules: Rules, inventory: Inventory, gui_scale: int = 1) -> None:
-        if not 1 <= gui_scale <= MAX_GUI_SCALE:
-            raise ValueError(f"gui_scale must be 1 to {MAX_GUI_SCALE}, got {gui_scale}")
         self.rules = rules
         self.inventory = inventory
-        self.gui_scale = int(gui_scale)
+        self.gui_scale = check_gui_scale(gui_scale)
         #: The open screen's name, ``""`` when none is open.
         self.screen = ""
         self.grid_item = np.full(9, -1, np.int32)
@@ -426,8 +431,8 @@ class Screens:
         else:
             items[46], counts[46] = self.result
         idx = _VIEW_INDEX[self.screen]
-        return ScreenView(self.screen, items[idx], counts[idx], slot_at(self.screen, *cursor, gui_scale=self.gui_scale), arrow, flame,
-                          self.held[0], self.held[1])
+        hovered = slot_at(self.screen, *cursor, gui_scale=self.gui_scale)
+        return ScreenView(self.screen, items[idx], counts[idx], hovered, arrow, flame, self.held[0], self.held[1])
 
     # -- clicks ----------------------------------------------------------------------------
     def click(self, x: float, y: float, button: int, quick: bool = False) -> None:

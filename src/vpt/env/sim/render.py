@@ -38,7 +38,7 @@ import numba as nb
 import numpy as np
 
 from vpt.data.frames import cursor_sprite
-from vpt.env.sim.gui import GUI_SCALE, LAYOUTS, MAX_GUI_SCALE, SCREEN_SIZE, WINDOW, ScreenView, screen_origin
+from vpt.env.sim.gui import GUI_SCALE, LAYOUTS, SCREEN_SIZE, WINDOW, ScreenView, check_gui_scale, screen_origin
 from vpt.env.sim.player import dda_axis, ray_box
 from vpt.env.sim.rules import Rules
 
@@ -721,10 +721,8 @@ class Renderer:
 
     def __init__(self, rules: Rules, width: int, height: int, fov: float = 70.0, view_distance: float = 48.0,
                  cursor_size: int = 16, gui_scale: int = 1) -> None:
-        if not 1 <= gui_scale <= MAX_GUI_SCALE:
-            raise ValueError(f"gui_scale must be 1 to {MAX_GUI_SCALE}, got {gui_scale}")
         self.rules = rules
-        self.gui_scale = int(gui_scale)
+        self.gui_scale = check_gui_scale(gui_scale)
         self.width, self.height = width, height
         self.view_distance = float(view_distance)
         self.textures, self.tex_index = block_textures(rules)

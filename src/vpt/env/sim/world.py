@@ -64,8 +64,9 @@ class WorldOptions:
         for name in ("tree_density", "caves", "coal", "iron", "diamond", "terrain_amplitude"):
             if getattr(self, name) < 0:
                 raise ValueError(f"world option {name} must be >= 0")
-        if self.gui_scale not in (1, 2):  # vpt.env.sim.gui.MAX_GUI_SCALE; that module imports this one
-            raise ValueError(f"world option gui_scale must be 1 or 2, got {self.gui_scale}")
+        from vpt.env.sim.gui import check_gui_scale  # here: gui imports player, which imports this module
+
+        check_gui_scale(self.gui_scale)
         if self.break_speed <= 0:
             raise ValueError(f"world option break_speed must be > 0, got {self.break_speed}")
 
