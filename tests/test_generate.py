@@ -91,6 +91,9 @@ def test_cli_generate_two_workers(tmp_path):
     assert len(results) == 2 and all(r["pid"] != os.getpid() for r in results)  # ran in workers
     res = CliRunner().invoke(app, ["data", "generate", "--player", "nobody", "--episodes", "1", "--out", str(tmp_path)])
     assert res.exit_code == 2 and "unknown player" in res.output
+    res = CliRunner().invoke(app, ["data", "generate", "--player", "tech-tree", "--episodes", "1", "--out", str(tmp_path),
+                                   "--player-options", '{"first_log_tabel": true}'])
+    assert res.exit_code == 2 and "first_log_tabel" in res.output
     assert np.isfinite(results[0]["seconds"])
 
 

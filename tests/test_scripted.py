@@ -119,6 +119,42 @@ def test_tech_tree_crafts_when_it_has_logs_in_one_inventory_visit():
         assert screens[2] == "crafting_table"  # no second inventory visit for sticks or the table
 
 
+def test_tech_tree_first_log_table():
+    """``first_log_table``: the inventory opens with exactly one log held (no glance before it),
+    and that log becomes planks and a crafting table in that visit; then the player chops on and
+    makes sticks and a wooden pickaxe."""
+    world = {"size": [48, 48], "height": 40, "tree_density": 0.05, "caves": 0.5, "break_speed": 10}
+    env = SimEnv(resolution=(32, 18), world=world)
+    player = TechTreePlayer(env, np.random.default_rng(4), skill=0.8, first_log_table=True, peek_prob=0.0)
+    obs, info = env.reset(seed=4)
+    player.reset(info)
+    opened, closed = [], []
+    for _ in range(900):
+        a = player.act(info)
+        if a is None:
+            break
+        was = info.get("gui")
+        obs, _, _, _, info = env.step(a)
+        if info.get("gui") and not was:
+            opened.append((info["gui"], dict(info["inventory"])))
+        if was and not info.get("gui"):
+            closed.append(dict(info["inventory"]))
+    m = player.stats.milestones
+    assert list(m)[:5] == ["oak_log", "oak_planks", "crafting_table", "stick", "wooden_pickaxe"], player.stats
+    assert opened[0][0] == "inventory" and opened[0][1]["oak_log"] == 1 and opened[0][1]["oak_planks"] == 0
+    assert closed[0]["crafting_table"] == 1 and closed[0]["oak_log"] == 0 and closed[0]["oak_planks"] == 0
+    assert opened[1][0] == "inventory" and opened[1][1]["oak_log"] >= TechTreePlayer.LOGS_AFTER_TABLE
+    assert info["obtained"]["wooden_pickaxe"] == 1
+
+
+def test_player_options_are_checked():
+    TechTreePlayer.check_options({"first_log_table": True, "peek_prob": 0.0, "logs": 3})
+    with pytest.raises(ValueError, match="first_log_tabel"):
+        TechTreePlayer.check_options({"first_log_tabel": True})
+    with pytest.raises(ValueError, match="logs"):
+        HouseBuilder.check_options({"logs": 3})
+
+
 def test_tech_tree_crafts_at_gui_scale_2():
     """With the screens twice as large the player clicks the doubled slots (and nothing else)."""
     world = {"size": [48, 48], "height": 40, "tree_density": 0.05, "caves": 0.5, "break_speed": 10, "gui_scale": 2}

@@ -86,6 +86,8 @@ def generate(
     web: bool = typer.Option(False, "--web", help="web videos: mp4 only, varied looks, overlays, ground truth aside"),
     stats_only: bool = typer.Option(False, "--stats-only", help="only measure success rates (no videos): DIR/stats.json"),
     world: str = typer.Option("{}", "--world", help='world options as JSON, e.g. \'{"tree_density": 0.05}\''),
+    player_options: str = typer.Option("{}", "--player-options",
+                                       help='the player\'s options as JSON, e.g. \'{"first_log_table": true}\''),
 ) -> None:
     """Play scripted episodes on the simulator and write contractor recordings (mp4 + jsonl) or
     web videos, in parallel, resumably, with a manifest of seeds and settings."""
@@ -98,7 +100,8 @@ def generate(
     from vpt.env.scripted import PLAYERS
 
     try:
-        cfg = GenerateConfig(player=player, episodes=episodes, seed=seed, max_steps=max_steps, web=web, world=json.loads(world))
+        cfg = GenerateConfig(player=player, episodes=episodes, seed=seed, max_steps=max_steps, web=web, world=json.loads(world),
+                             player_options=json.loads(player_options))
     except ValueError as e:
         print_error(console, e)
         raise typer.Exit(2) from e

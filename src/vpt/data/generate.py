@@ -49,6 +49,8 @@ class GenerateConfig:
     """contractor recordings: the video size (web videos draw theirs)"""
     world: dict[str, Any] = field(default_factory=dict)
     """extra :class:`~vpt.env.sim.WorldOptions` fields (the player's start inventory is added)"""
+    player_options: dict[str, Any] = field(default_factory=dict)
+    """keyword arguments of the scripted player's class, e.g. ``{"first_log_table": true}``"""
 
     def __post_init__(self) -> None:
         from vpt.env.scripted import PLAYERS
@@ -59,6 +61,7 @@ class GenerateConfig:
             raise ValueError(f"episodes must be >= 1, got {self.episodes}")
         if self.max_steps < 1:
             raise ValueError(f"max_steps must be >= 1, got {self.max_steps}")
+        PLAYERS[self.player].check_options(self.player_options)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -126,7 +129,7 @@ def run_episode(cfg: GenerateConfig, out: str | Path, entry: dict[str, Any]) -> 
         # like OpenAI's recorder, no cursor in the video: the data loader draws it from mouse x/y
         env = ContractorRecorder(_make_env(cfg, cfg.resolution, 70.0, cursor_size=0), out, name_fn=lambda _: name,
                                  resolution=cfg.resolution)
-    player = PLAYERS[cfg.player](env, np.random.default_rng(gameplay_seed))
+    player = PLAYERS[cfg.player](env, np.random.default_rng(gameplay_seed), **cfg.player_options)
     try:
         steps = _play(env, player, gameplay_seed, cfg.max_steps,
                       None if composer is None else lambda pov: [writer.write(f) for f in composer.feed(pov)])
@@ -174,7 +177,7 @@ def _measure_one(args: tuple[dict[str, Any], dict[str, Any]]) -> dict[str, Any]:
     cfg = GenerateConfig(**{**cfg_dict, "resolution": tuple(cfg_dict["resolution"])})
     t0 = time.perf_counter()
     env = _make_env(cfg, (32, 18), 70.0, cursor_size=0)  # the players act on privileged state: pixels do not matter
-    player = PLAYERS[cfg.player](env, np.random.default_rng(entry["seed"]))
+    player = PLAYERS[cfg.player](env, np.random.default_rng(entry["seed"]), **cfg.player_options)
     steps = _play(env, player, entry["seed"], cfg.max_steps, None)
     return {"name": entry["name"], "seed": entry["seed"], "steps": steps, "milestones": player.stats.milestones,
             "failures": player.stats.failures, "seconds": time.perf_counter() - t0}
@@ -210,11 +213,11 @@ def _worker(args: tuple[dict[str, Any], str, dict[str, Any]]) -> dict[str, Any]:
 def _check_manifest(out: Path, cfg: GenerateConfig, plan: list[dict[str, Any]]) -> None:
     path = out / "manifest.json"
     if path.exists():
-        old = json.loads(path.read_text())
+        # runs made before player options existed had none
+        old = {"player_options": {}, **json.loads(path.read_text()).get("config", {})}
         new = json.loads(json.dumps(cfg.to_dict()))  # as stored (tuples become lists)
-        if old.get("config") != new:
-            diff = {k: (old.get("config", {}).get(k), v) for k, v in new.items()
-                    if old.get("config", {}).get(k) != v}
+        if old != new:
+            diff = {k: (old.get(k), v) for k, v in new.items() if old.get(k) != v}
             raise ValueError(f"{out} holds a run with other settings {diff} (old, new); use another folder")
         return
     _atomic_json(path, {"version": MANIFEST_VERSION, "config": cfg.to_dict(), "episodes": plan,

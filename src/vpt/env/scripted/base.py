@@ -14,6 +14,7 @@ key or hits the wrong block before correcting.
 
 from __future__ import annotations
 
+import inspect
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Generator, Iterable
@@ -90,6 +91,15 @@ class ScriptedPlayer(ABC):
         self.info: dict[str, Any] = {}
         self._script: Script | None = None
         self._held: dict[str, int] = {}
+
+    @classmethod
+    def check_options(cls, options: dict[str, Any]) -> None:
+        """Raise ValueError unless ``options`` are keyword arguments of this player's ``__init__``
+        (beyond ``env`` and ``rng``), so a typo fails before any episode is played."""
+        allowed = [n for n in inspect.signature(cls.__init__).parameters if n not in ("self", "env", "rng")]
+        unknown = sorted(set(options) - set(allowed))
+        if unknown:
+            raise ValueError(f"unknown option(s) {unknown} for player {cls.__name__}; it takes {allowed}")
 
     # -- driving ---------------------------------------------------------------------------
     def reset(self, info: dict[str, Any]) -> None:

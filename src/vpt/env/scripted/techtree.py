@@ -71,6 +71,13 @@ class TechTreePlayer(ScriptedPlayer):
             working the screens; None ends the episode at the first one whose item is missing.
         logs: exactly this many logs before crafting; None (default): whole trunks, at least
             :attr:`MIN_LOGS`.
+        first_log_table: open the inventory as soon as the first log is held and turn it into
+            planks and a crafting table, then chop on (the rest of the trunk, at least
+            :attr:`LOGS_AFTER_TABLE`) and go on as usual. The moment to craft is then a log
+            appearing in the empty hotbar, which needs no count, and log → planks → crafting
+            table come in the first minute.
+        peek_prob: chance of the opening glance into the empty inventory (default
+            :attr:`PEEK_PROB`).
     """
 
     MILESTONES = tuple(item for item, _ in TECH_TREE)
@@ -79,18 +86,31 @@ class TechTreePlayer(ScriptedPlayer):
     #: chance that an episode starts with a look into the empty inventory (at 0.4, BC priors
     #: learnt the early look best of all and opened the inventory before their first log)
     PEEK_PROB = 0.1
+    #: with ``first_log_table``: logs chopped after the table (2 make the sticks and the pickaxe)
+    LOGS_AFTER_TABLE = 2
 
     def __init__(self, env, rng: np.random.Generator, skill: float | None = None,
-                 crafter: Crafter | None | str = "gui", logs: int | None = None) -> None:
+                 crafter: Crafter | None | str = "gui", logs: int | None = None, first_log_table: bool = False,
+                 peek_prob: float | None = None) -> None:
         super().__init__(env, rng, skill)
         self.crafter = GuiCrafter() if crafter == "gui" else crafter
         self.logs = logs
+        self.first_log_table = first_log_table
+        self.peek_prob = self.PEEK_PROB if peek_prob is None else float(peek_prob)
+
+    def _stages(self) -> list[tuple[str, int]]:
+        """(item, how many) in the order this player works for them."""
+        if not self.first_log_table:
+            return [(item, (self.logs or self.MIN_LOGS) if item == "oak_log" else n) for item, n in TECH_TREE]
+        first = [("oak_log", 1), ("oak_planks", 1), ("crafting_table", 1)]
+        rest = [(item, (self.logs or self.LOGS_AFTER_TABLE) if item == "oak_log" else n) for item, n in TECH_TREE]
+        return first + rest
 
     def run(self) -> Script:
         yield from self.pause(5, 20)
-        if self.crafter is not None and self.rng.random() < self.PEEK_PROB:
+        if self.crafter is not None and self.rng.random() < self.peek_prob:
             yield from self.crafter.peek(self)
-        stages = [(item, (self.logs or self.MIN_LOGS) if item == "oak_log" else n) for item, n in TECH_TREE]
+        stages = self._stages()
         for i, (item, n) in enumerate(stages):
             screen = _screen(item)
             if self.info.get("gui") and self.info.get("gui") != screen:
@@ -104,8 +124,8 @@ class TechTreePlayer(ScriptedPlayer):
                         raise SkillFailed(f"{item} needs crafting screens, which this simulator lacks")
                     after = stages[i + 1][0] if i + 1 < len(stages) else None
                     yield from self.crafter.craft(self, item, keep_open=screen == "inventory" == _screen(after))
-                else:
-                    yield from self.gather(item, n)
+                else:  # the first log of ``first_log_table`` is just that: one log
+                    yield from self.gather(item, n, whole_trunk=self.logs is None and not (self.first_log_table and i == 0))
             except SkillFailed as e:
                 self.stats.failures.append(f"{item}: {e}")
                 break
@@ -133,10 +153,11 @@ class TechTreePlayer(ScriptedPlayer):
             yield from self.crafter.to_hotbar(self, tool)
         yield from self.select(tool)
 
-    def gather(self, item: str, n: int) -> Script:
-        """Collect ``n`` of a world item (logs, cobblestone, coal, iron ore, diamond)."""
+    def gather(self, item: str, n: int, *, whole_trunk: bool = True) -> Script:
+        """Collect ``n`` of a world item (logs, cobblestone, coal, iron ore, diamond);
+        ``whole_trunk``: finish the trunk being chopped (logs)."""
         if item == "oak_log":
-            yield from gather_logs(self, n - self.count(item), whole_trunk=self.logs is None)
+            yield from gather_logs(self, n - self.count(item), whole_trunk=whole_trunk)
             return
         yield from self._hold_pickaxe()
         avoid = {self.bid("water"), self.bid("bedrock")}
