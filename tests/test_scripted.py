@@ -89,8 +89,7 @@ def test_tech_tree_crafts_when_it_has_logs_in_one_inventory_visit():
     world = {"size": [48, 48], "height": 40, "tree_density": 0.05, "caves": 0.5, "break_speed": 10}
     for seed, logs in ((7, 3), (8, 5), (9, None)):
         env = SimEnv(resolution=(32, 18), world=world)
-        player = TechTreePlayer(env, np.random.default_rng(seed), skill=0.8, logs=logs)
-        player.PEEK_PROB = 1.0
+        player = TechTreePlayer(env, np.random.default_rng(seed), skill=0.8, logs=logs, peek_prob=1.0)
         obs, info = env.reset(seed=seed)
         player.reset(info)
         screens, logs_at_open = [], []
