@@ -141,6 +141,35 @@ def test_train_from_scratch_resume_and_fine_tune(recordings, tmp_path):
     assert any(not torch.equal(before[k], after[k]) for k in before if k.startswith("net.recurrent_layer"))
 
 
+def test_gui_weight_weighs_screen_frames():
+    """``gui_weight`` scales the loss of screen frames: 0 is the loss of the world frames alone,
+    1 the plain mean; frames off the mask weigh nothing either way."""
+    eps = _episodes([20, 12], seed=4)
+    rng = np.random.default_rng(6)
+    for ep in eps:
+        ep.gui = rng.random(len(ep.frames)) < 0.5
+    policy = build_policy("tiny", seed=0)
+    losses = {}
+    for w in (0.0, 0.25, 1.0):
+        streams = EpisodeStreams(eps, n=2, gui_weight=w)
+        gui = torch.as_tensor(np.stack([eps[i].gui[:12] for i in streams.current]))  # both episodes are >= 12 long
+        c = {k: torch.as_tensor(v) for k, v in streams.next_chunk(12).items()}
+        expected = np.where(gui.numpy(), w, 1.0) * c["mask"].numpy()
+        np.testing.assert_allclose(c["weight"].numpy(), expected)
+        with torch.no_grad():
+            out, _ = policy(c["frames"], c["first"], policy.initial_state(2))
+        losses[w] = bc_loss(out, c["buttons"], c["camera"], c["mask"], c["weight"])[0].item()
+        if w == 0.0:
+            world_only = bc_loss(out, c["buttons"], c["camera"], c["mask"] & ~gui)[0].item()
+        if w == 1.0:
+            plain = bc_loss(out, c["buttons"], c["camera"], c["mask"])[0].item()
+    np.testing.assert_allclose(losses[0.0], world_only, rtol=1e-5)
+    np.testing.assert_allclose(losses[1.0], plain, rtol=1e-5)
+    assert min(losses[0.0], losses[1.0]) - 1e-6 <= losses[0.25] <= max(losses[0.0], losses[1.0]) + 1e-6
+    with pytest.raises(ValueError, match="gui_weight"):
+        EpisodeStreams(eps, n=1, gui_weight=-1)
+
+
 def test_loss_decreases_when_overfitting_one_episode(tmp_path):
     torch.manual_seed(0)
     policy = build_policy("tiny", seed=0)

@@ -133,10 +133,13 @@ class EpisodeStreams:
     The whole position is a small dict (:meth:`state_dict`), so training resumes exactly.
     """
 
-    def __init__(self, episodes: list[Episode], n: int, seed: int = 0) -> None:
+    def __init__(self, episodes: list[Episode], n: int, seed: int = 0, gui_weight: float = 1.0) -> None:
         if not episodes:
             raise ValueError("no episodes to train on")
+        if gui_weight < 0:
+            raise ValueError(f"gui_weight must be >= 0, got {gui_weight}")
         self.episodes = episodes
+        self.gui_weight = float(gui_weight)
         self.rng = np.random.default_rng(seed)
         self.queue: list[int] = []
         self.epoch = 0
@@ -150,7 +153,9 @@ class EpisodeStreams:
         return self.queue.pop()
 
     def next_chunk(self, t: int) -> dict[str, np.ndarray]:
-        """``{"frames" (n, t, H, W, 3), "first", "buttons", "camera", "mask"}`` for the next ``t`` steps."""
+        """``{"frames" (n, t, H, W, 3), "first", "buttons", "camera", "mask", "weight"}`` for the
+        next ``t`` steps; ``weight`` is the frame's loss weight: 0 where ``mask`` is off,
+        ``gui_weight`` on frames with a screen open, else 1."""
         n = len(self.current)
         ep0 = self.episodes[0]
         frames = np.empty((n, t, *ep0.frames.shape[1:]), dtype=np.uint8)
@@ -158,6 +163,7 @@ class EpisodeStreams:
         buttons = np.zeros((n, t), dtype=np.int64)
         camera = np.zeros((n, t), dtype=np.int64)
         mask = np.zeros((n, t), dtype=bool)
+        weight = np.zeros((n, t), dtype=np.float32)
         for i in range(n):
             k = 0
             while k < t:
@@ -170,10 +176,12 @@ class EpisodeStreams:
                 frames[i, k : k + take] = ep.frames[sl]
                 buttons[i, k : k + take], camera[i, k : k + take] = ep.buttons[sl], ep.camera[sl]
                 mask[i, k : k + take] = ep.mask[sl]
+                gui = ep.gui[sl] if ep.gui is not None else False
+                weight[i, k : k + take] = ep.mask[sl] * np.where(gui, self.gui_weight, 1.0)
                 first[i, k] = self.pos[i] == 0
                 self.pos[i] += take
                 k += take
-        return {"frames": frames, "first": first, "buttons": buttons, "camera": camera, "mask": mask}
+        return {"frames": frames, "first": first, "buttons": buttons, "camera": camera, "mask": mask, "weight": weight}
 
     def state_dict(self) -> dict[str, Any]:
         return {"rng": self.rng.bit_generator.state, "queue": list(self.queue), "epoch": self.epoch,
@@ -185,19 +193,22 @@ class EpisodeStreams:
         self.current, self.pos = list(state["current"]), list(state["pos"])
 
 
-def bc_loss(out, buttons: torch.Tensor, camera: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+def bc_loss(out, buttons: torch.Tensor, camera: torch.Tensor, mask: torch.Tensor,
+            weight: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, float]]:
     """Mean over trained frames of −log π(buttons) − log π(camera) (the camera term always, as
-    the reference's log-probability)."""
+    the reference's log-probability); with ``weight`` (per frame, 0 off the mask) the weighted
+    mean. The logged parts are weighted alike; ``trained_frames`` counts the mask."""
     lb = out.buttons_logprob.gather(-1, buttons[..., None])[..., 0]
     lc = out.camera_logprob.gather(-1, camera[..., None])[..., 0]
-    m = mask.to(lb.dtype)
-    n = m.sum().clamp_min(1.0)
+    m = (mask if weight is None else weight * mask).to(lb.dtype)
+    n = m.sum().clamp_min(1e-6 if weight is not None else 1.0)
     nll_b, nll_c = -(lb * m).sum() / n, -(lc * m).sum() / n
     with torch.no_grad():
         acc_b = ((out.buttons_logprob.argmax(-1) == buttons).to(m.dtype) * m).sum() / n
         acc_c = ((out.camera_logprob.argmax(-1) == camera).to(m.dtype) * m).sum() / n
     return nll_b + nll_c, {"nll/buttons": nll_b.item(), "nll/camera": nll_c.item(),
-                           "acc/buttons": acc_b.item(), "acc/camera": acc_c.item(), "trained_frames": n.item()}  # fmt: skip
+                           "acc/buttons": acc_b.item(), "acc/camera": acc_c.item(),
+                           "trained_frames": float(mask.sum())}  # fmt: skip
 
 
 #: (8641,) bool: joint buttons indices whose camera meta option is "move" (the camera head's
@@ -313,6 +324,10 @@ class BCConfig:
     """Held-out recordings or label files, scored by :func:`evaluate_bc` every ``eval_every``
     steps and at the end (``val/*`` in ``metrics.jsonl`` and the summary)."""
     eval_every: int = 500
+    gui_weight: float = 1.0
+    """Loss weight of frames with a screen open (recordings' ``isGuiOpen``; label files have
+    none and weigh 1). Screens are about half of the scripted tech-tree frames; below 1 the
+    world frames (where the policy decides when to open the inventory) count for more."""
 
 
 def train_bc(cfg: BCConfig, *, progress: Callable[[int, dict[str, float]], None] | None = None) -> dict[str, float]:
@@ -333,7 +348,7 @@ def train_bc(cfg: BCConfig, *, progress: Callable[[int, dict[str, float]], None]
         mine = load_episodes(cfg.data, report=report, **load)
     data_stats = _all_gather((len(mine), sum(len(e.frames) for e in mine), report.bad_files), dist)
     val_episodes = _load_val(cfg) if dist.is_main else []
-    streams = EpisodeStreams(mine, cfg.batch_size, seed=cfg.seed + dist.rank)
+    streams = EpisodeStreams(mine, cfg.batch_size, seed=cfg.seed + dist.rank, gui_weight=cfg.gui_weight)
 
     # --- model: from scratch or from a .model/.weights pair --------------------------------------
     if cfg.init_model:
@@ -379,7 +394,7 @@ def train_bc(cfg: BCConfig, *, progress: Callable[[int, dict[str, float]], None]
             batch = {k: torch.as_tensor(v, device=dist.device) for k, v in streams.next_chunk(cfg.chunk).items()}
             with autocast(dist.device, precision):
                 out, state = model(batch["frames"], batch["first"], state)
-            loss, parts = bc_loss(out, batch["buttons"], batch["camera"], batch["mask"])
+            loss, parts = bc_loss(out, batch["buttons"], batch["camera"], batch["mask"], batch["weight"])
             if anchor is not None:
                 penalty = sum(((p - a) ** 2).sum() for p, a in zip(trainable, anchor))
                 loss = loss + cfg.anchor * penalty
