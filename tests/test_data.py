@@ -127,6 +127,25 @@ def test_skip_null_false_keeps_every_line(tmp_path):
     assert sum(s.is_null for s in samples) == stats.null == 300 - 259
 
 
+def test_video_frames_draw_the_cursor_a_jsonl_places(tmp_path):
+    """``video_frames`` (what the IDM labels and BC on labels see) equals the recording loader's
+    frames when a jsonl lies beside the video, and the plain decode without one."""
+    from vpt.data import video_frames
+    from vpt.data.synthetic import write_synthetic_recording
+    from vpt.data.frames import resize_to_agent
+
+    mp4, jsonl = write_synthetic_recording(tmp_path / "rec", n=40, seed=3)
+    lines = [json.loads(l) for l in jsonl.read_text().splitlines()]
+    assert any(l["isGuiOpen"] for l in lines) and not all(l["isGuiOpen"] for l in lines)
+    got = video_frames(mp4)
+    np.testing.assert_array_equal(got, load_recording(mp4, skip_null=False).frames)
+    plain = np.stack([resize_to_agent(f) for f in read_video(mp4)])
+    gui = np.array([l["isGuiOpen"] for l in lines])
+    assert (got[gui] != plain[gui]).any() and np.array_equal(got[~gui], plain[~gui])
+    jsonl.unlink()
+    np.testing.assert_array_equal(video_frames(mp4), plain)
+
+
 # --- bad input ---------------------------------------------------------------------------------
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from vpt.data import load_recording, read_video, resize_to_agent
+from vpt.data import load_recording
 from vpt.data.synthetic import write_synthetic_recording
 from vpt.idm import IDMConfig, InverseDynamicsModel, load_idm, predict
 from vpt.idm.label import label_path, label_videos, labels_to_jsonl, read_labels
@@ -90,8 +90,9 @@ def test_label_resume_is_exact_and_exports_to_a_loadable_recording(recordings, t
     assert not list((tmp_path / "b").glob(".*tmp*"))
 
     lab = read_labels(label_path(tmp_path / "a", videos[0]))
-    raw = np.stack([resize_to_agent(f) for f in read_video(videos[0])])  # no cursor: what a web video has
-    direct = predict(idm, raw, window=16, stride=8)
+    # a recording's video is labelled as training sees it: the cursor drawn where its jsonl has a screen open
+    seen = load_recording(videos[0], skip_null=False).frames
+    direct = predict(idm, seen, window=16, stride=8)
     assert lab["meta"]["frames"] == 48
     # Export: video + exported jsonl load back with exactly the labelled joint actions.
     out = tmp_path / "export"

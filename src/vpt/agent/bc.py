@@ -31,7 +31,7 @@ from vpt import actions
 from vpt.agent.files import load_policy, save_policy
 from vpt.agent.policy import VPTPolicy, detach_state
 from vpt.agent.presets import build_policy
-from vpt.data import DatasetReport, iter_recordings, list_recordings, read_video, resize_to_agent
+from vpt.data import DatasetReport, iter_recordings, list_recordings, video_frames
 from vpt.data.jsonl import RecordingError
 from vpt.data.labels import LABEL_SUFFIX, read_labels
 from vpt.nn.attention import AttentionState
@@ -81,8 +81,9 @@ def load_episodes(
 ) -> list[Episode]:
     """Episodes from a folder of recordings (mp4 + jsonl) or of IDM label files.
 
-    Label files name their video in ``meta["video"]``; its frames are decoded as is (a web video
-    has no cursor overlay to add). With ``keep`` (video name → frame ranges, from the web-video
+    Label files name their video in ``meta["video"]``; its frames are decoded as the IDM saw them
+    (:func:`vpt.data.video_frames`: a web video as is, a held-out contractor video with the
+    cursor its jsonl places). With ``keep`` (video name → frame ranges, from the web-video
     filter), only those ranges of a labelled video become episodes; videos the filter did not
     see are used whole. Recordings are loaded with every frame (null ones masked), and a
     recording with bad lines is cut into separate episodes there. With ``null_actions`` every
@@ -98,7 +99,7 @@ def load_episodes(
             report.recordings += 1
             try:
                 lab = read_labels(lf)
-                frames = np.stack([resize_to_agent(f) for f in read_video(lab["meta"]["video"])])
+                frames = video_frames(lab["meta"]["video"])
             except (RecordingError, OSError, KeyError, ValueError) as e:
                 report.bad_files[str(lf)] = str(e)
                 continue

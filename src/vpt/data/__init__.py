@@ -12,7 +12,7 @@ from vpt.data.jsonl import (
     parse_jsonl,
     read_jsonl,
 )
-from vpt.data.recording import Recording, load_recording, recording_paths, write_recording
+from vpt.data.recording import Recording, load_recording, recording_paths, video_frames, write_recording
 from vpt.data.stream import Sample, StreamStats, iter_samples
 from vpt.data.video import VideoWriter, probe_video, read_video, write_video
 
@@ -33,6 +33,7 @@ __all__ = [
     "jsonl_line_to_env_action",
     "list_recordings",
     "load_recording",
+    "video_frames",
     "parse_jsonl",
     "probe_video",
     "read_jsonl",

@@ -11,12 +11,12 @@ from typing import Any, Literal
 
 import numpy as np
 
-from vpt.data.frames import resize_to_agent
+from vpt.data.frames import draw_cursor, resize_to_agent
 from vpt.data.jsonl import read_jsonl
 from vpt.data.stream import StreamStats, iter_samples
 from vpt.data.video import VideoWriter, atomic_path, read_video
 
-__all__ = ["Recording", "load_recording", "write_recording", "recording_paths"]
+__all__ = ["Recording", "load_recording", "write_recording", "recording_paths", "video_frames"]
 
 
 @dataclass
@@ -114,6 +114,29 @@ def load_recording(
         gui_open=np.array([s.gui_open for s in samples], dtype=bool),
         stats=stats,
     )
+
+
+def video_frames(mp4_path: str | Path, *, resolution: tuple[int, int] = (128, 128),
+                 threads: int | None = None) -> np.ndarray:
+    """Every frame of a video at ``resolution``, as the recording loader shows it: when a
+    contractor ``.jsonl`` lies beside the mp4, the cursor is drawn on the frames whose line says
+    a screen is open (contractor videos leave the cursor to the loader, a screen capture shows
+    it), so that an IDM labelling a held-out recording, and BC on those labels, see the frames
+    that training on the recording sees. Lines that cannot be read, and frames past the last
+    line, are left as decoded. Returns (N, H, W, 3) uint8."""
+    mp4 = Path(mp4_path)
+    jsonl = mp4.with_suffix(".jsonl")
+    lines = read_jsonl(jsonl) if jsonl.exists() else []
+    out = []
+    for i, frame in enumerate(read_video(mp4, threads=threads)):
+        line = lines[i] if i < len(lines) else None
+        if isinstance(line, Mapping) and line.get("isGuiOpen"):  # a BadLine is not a Mapping
+            mouse = line.get("mouse")
+            xy = (mouse.get("x"), mouse.get("y")) if isinstance(mouse, Mapping) else (None, None)
+            if all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in xy):
+                frame = draw_cursor(np.array(frame, dtype=np.uint8, copy=True), *xy)
+        out.append(resize_to_agent(frame, resolution))
+    return np.stack(out) if out else np.zeros((0, resolution[1], resolution[0], 3), np.uint8)
 
 
 def _jsonable(obj: Any) -> Any:

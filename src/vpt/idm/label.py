@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from vpt.data import RecordingError, read_video, resize_to_agent
+from vpt.data import RecordingError, video_frames
 from vpt.data.labels import label_path, labels_to_jsonl, read_labels, write_labels
 from vpt.idm.model import InverseDynamicsModel
 from vpt.idm.predict import predict
@@ -48,8 +48,7 @@ class LabelReport:
 
 
 def _decode(video: Path) -> np.ndarray:
-    frames = [resize_to_agent(f) for f in read_video(video)]
-    return np.stack(frames)
+    return video_frames(video)  # with a contractor jsonl beside it, the cursor drawn as in training
 
 
 def label_videos(
