@@ -146,6 +146,29 @@ def test_tech_tree_first_log_table():
     assert info["obtained"]["wooden_pickaxe"] == 1
 
 
+def test_tech_tree_peeks_while_walking_to_a_tree():
+    """``peek_rate``: glances into the inventory slipped in while walking with no log held (at
+    most MAX_PEEKS), each closed within a few dozen ticks; the episode goes on to its table."""
+    world = {"size": [48, 48], "height": 40, "tree_density": 0.05, "caves": 0.5, "break_speed": 10}
+    env = SimEnv(resolution=(32, 18), world=world)
+    player = TechTreePlayer(env, np.random.default_rng(4), skill=0.8, first_log_table=True, peek_prob=0.0, peek_rate=0.2)
+    sent, info = _play(env, player, seed=4, max_steps=700)
+    _check_actions(sent)
+    env2 = SimEnv(resolution=(32, 18), world=world)
+    obs, info = env2.reset(seed=4)
+    visits, start = [], None
+    for a in sent:
+        was = info.get("gui")
+        obs, _, _, _, info = env2.step(a)
+        if info.get("gui") and not was:
+            start = (info["tick"], info["inventory"]["oak_log"], info["gui"])
+        if was and not info.get("gui"):
+            visits.append((start[1], info["tick"] - start[0], start[2]))
+    empty = [ticks for logs, ticks, screen in visits if logs == 0 and screen == "inventory"]
+    assert 1 <= len(empty) <= TechTreePlayer.MAX_PEEKS and all(t < 40 for t in empty), visits
+    assert info["obtained"]["crafting_table"] == 1, player.stats
+
+
 def test_player_options_are_checked():
     TechTreePlayer.check_options({"first_log_table": True, "peek_prob": 0.0, "logs": 3})
     with pytest.raises(ValueError, match="first_log_tabel"):

@@ -11,11 +11,11 @@ the episode ends at the first item that would need one, with the reason in ``sta
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
-from vpt.env.scripted.base import Script, ScriptedPlayer, SkillFailed
+from vpt.env.scripted.base import Action, Script, ScriptedPlayer, SkillFailed
 from vpt.env.scripted.crafting import RECIPES, GuiCrafter
 from vpt.env.scripted.skills import dig_down, gather_logs, nearest_block, tunnel_to
 
@@ -78,6 +78,9 @@ class TechTreePlayer(ScriptedPlayer):
             table come in the first minute.
         peek_prob: chance of the opening glance into the empty inventory (default
             :attr:`PEEK_PROB`).
+        peek_rate: per-tick chance, while walking to chop with no log held, of the same glance
+            (at most :attr:`MAX_PEEKS` an episode). A cloned policy opens the inventory by
+            mistake now and then; these show it what to do then: close it again.
     """
 
     MILESTONES = tuple(item for item, _ in TECH_TREE)
@@ -88,15 +91,44 @@ class TechTreePlayer(ScriptedPlayer):
     PEEK_PROB = 0.1
     #: with ``first_log_table``: logs chopped after the table (2 make the sticks and the pickaxe)
     LOGS_AFTER_TABLE = 2
+    #: most glances per episode from ``peek_rate``
+    MAX_PEEKS = 2
 
     def __init__(self, env, rng: np.random.Generator, skill: float | None = None,
                  crafter: Crafter | None | str = "gui", logs: int | None = None, first_log_table: bool = False,
-                 peek_prob: float | None = None) -> None:
+                 peek_prob: float | None = None, peek_rate: float = 0.0) -> None:
         super().__init__(env, rng, skill)
         self.crafter = GuiCrafter() if crafter == "gui" else crafter
         self.logs = logs
         self.first_log_table = first_log_table
         self.peek_prob = self.PEEK_PROB if peek_prob is None else float(peek_prob)
+        self.peek_rate = float(peek_rate)
+        self._stage: str | None = None  # the item being worked for
+        self._peek: Script | None = None  # a glance under way (played before the script goes on)
+        self._peeks = 0
+        self._last: Action | None = None  # the script's last action
+
+    def reset(self, info: dict[str, Any]) -> None:
+        super().reset(info)
+        self._stage, self._peek, self._peeks, self._last = None, None, 0, None
+
+    def act(self, info: dict[str, Any]) -> Action | None:
+        """The script's next action, or a glance into the inventory (``peek_rate``) slipped in
+        while it walks to a tree with no log held: not while mining or with a screen open."""
+        if (self.peek_rate > 0 and self._peek is None and self.crafter is not None and self._stage == "oak_log"
+                and self._peeks < self.MAX_PEEKS
+                and not info.get("gui") and int(info.get("inventory", {}).get("oak_log", 0)) == 0
+                and self._last is not None and not self._last.get("attack") and self.rng.random() < self.peek_rate):
+            self.info = info
+            self._peek, self._peeks = self.crafter.peek(self), self._peeks + 1
+        if self._peek is not None:
+            self.info = info
+            try:
+                return next(self._peek)
+            except StopIteration:
+                self._peek = None
+        self._last = super().act(info)
+        return self._last
 
     def _stages(self) -> list[tuple[str, int]]:
         """(item, how many) in the order this player works for them."""
@@ -112,6 +144,7 @@ class TechTreePlayer(ScriptedPlayer):
             yield from self.crafter.peek(self)
         stages = self._stages()
         for i, (item, n) in enumerate(stages):
+            self._stage = item
             screen = _screen(item)
             if self.info.get("gui") and self.info.get("gui") != screen:
                 yield from self.crafter.close(self)
