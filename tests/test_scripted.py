@@ -41,6 +41,27 @@ def _check_actions(sent: list[dict]) -> None:
     assert not sent[0].get("attack", 0), "no attack on the first tick (the loader would call it stuck)"
 
 
+def _screen_visits(env: SimEnv, player, seed: int, max_steps: int, on_open=None) -> tuple[list[dict], dict]:
+    """Play an episode and list its screen visits: ``screen``, ``opened`` / ``closed`` (tick and
+    inventory at each end; ``closed`` None while open). ``on_open(k)`` runs at the k-th opening."""
+    obs, info = env.reset(seed=seed)
+    player.reset(info)
+    visits: list[dict] = []
+    for _ in range(max_steps):
+        a = player.act(info)
+        if a is None:
+            break
+        was = info.get("gui")
+        obs, _, _, _, info = env.step(a)
+        if info.get("gui") and not was:
+            visits.append({"screen": info["gui"], "opened": (info["tick"], dict(info["inventory"])), "closed": None})
+            if on_open is not None:
+                on_open(len(visits) - 1)
+        if was and not info.get("gui"):
+            visits[-1]["closed"] = (info["tick"], dict(info["inventory"]))
+    return visits, info
+
+
 def test_house_builder_builds_a_closed_house():
     env = SimEnv(resolution=(32, 18), world={"size": (40, 40), "height": 32, "terrain_amplitude": 0.0,
                                              "tree_density": 0.03, "caves": 0.0,
@@ -90,22 +111,15 @@ def test_tech_tree_crafts_when_it_has_logs_in_one_inventory_visit():
     for seed, logs in ((7, 3), (8, 5), (9, None)):
         env = SimEnv(resolution=(32, 18), world=world)
         player = TechTreePlayer(env, np.random.default_rng(seed), skill=0.8, logs=logs, peek_prob=1.0)
-        obs, info = env.reset(seed=seed)
-        player.reset(info)
-        screens, logs_at_open = [], []
         log = env.rules.block_id("oak_log")
+        env.reset(seed=seed)  # _screen_visits resets to the same world
         trees = {tuple(c) for c in np.argwhere(env.world.blocks == log)}
-        for _ in range(700):
-            a = player.act(info)
-            if a is None:
-                break
-            was = info.get("gui")
-            obs, _, _, _, info = env.step(a)
-            if info.get("gui") and not was:
-                screens.append(info["gui"])
-                logs_at_open.append(info["inventory"]["oak_log"])
-                if len(logs_at_open) == 2:
-                    logs_left = {tuple(c) for c in np.argwhere(env.world.blocks == log)}
+        snapshots = {}  # logs still standing at each screen opening
+        visits, info = _screen_visits(env, player, seed, 700,
+                                      on_open=lambda k: snapshots.setdefault(k, {tuple(c) for c in np.argwhere(env.world.blocks == log)}))
+        screens = [v["screen"] for v in visits]
+        logs_at_open = [v["opened"][1]["oak_log"] for v in visits]
+        logs_left = snapshots[1]
         m = player.stats.milestones
         assert {"oak_log", "oak_planks", "stick", "crafting_table", "wooden_pickaxe"} <= set(m), player.stats
         assert screens[:2] == ["inventory", "inventory"] and logs_at_open[0] == 0  # the peek, then crafting
@@ -125,19 +139,9 @@ def test_tech_tree_first_log_table():
     world = {"size": [48, 48], "height": 40, "tree_density": 0.05, "caves": 0.5, "break_speed": 10}
     env = SimEnv(resolution=(32, 18), world=world)
     player = TechTreePlayer(env, np.random.default_rng(4), skill=0.8, first_log_table=True, peek_prob=0.0)
-    obs, info = env.reset(seed=4)
-    player.reset(info)
-    opened, closed = [], []
-    for _ in range(900):
-        a = player.act(info)
-        if a is None:
-            break
-        was = info.get("gui")
-        obs, _, _, _, info = env.step(a)
-        if info.get("gui") and not was:
-            opened.append((info["gui"], dict(info["inventory"])))
-        if was and not info.get("gui"):
-            closed.append(dict(info["inventory"]))
+    visits, info = _screen_visits(env, player, 4, 900)
+    opened = [(v["screen"], v["opened"][1]) for v in visits]
+    closed = [v["closed"][1] for v in visits if v["closed"]]
     m = player.stats.milestones
     assert list(m)[:5] == ["oak_log", "oak_planks", "crafting_table", "stick", "wooden_pickaxe"], player.stats
     assert opened[0][0] == "inventory" and opened[0][1]["oak_log"] == 1 and opened[0][1]["oak_planks"] == 0
@@ -152,19 +156,9 @@ def test_tech_tree_peeks_while_walking_to_a_tree():
     world = {"size": [48, 48], "height": 40, "tree_density": 0.05, "caves": 0.5, "break_speed": 10}
     env = SimEnv(resolution=(32, 18), world=world)
     player = TechTreePlayer(env, np.random.default_rng(4), skill=0.8, first_log_table=True, peek_prob=0.0, peek_rate=0.2)
-    sent, info = _play(env, player, seed=4, max_steps=700)
-    _check_actions(sent)
-    env2 = SimEnv(resolution=(32, 18), world=world)
-    obs, info = env2.reset(seed=4)
-    visits, start = [], None
-    for a in sent:
-        was = info.get("gui")
-        obs, _, _, _, info = env2.step(a)
-        if info.get("gui") and not was:
-            start = (info["tick"], info["inventory"]["oak_log"], info["gui"])
-        if was and not info.get("gui"):
-            visits.append((start[1], info["tick"] - start[0], start[2]))
-    empty = [ticks for logs, ticks, screen in visits if logs == 0 and screen == "inventory"]
+    visits, info = _screen_visits(env, player, 4, 700)
+    empty = [v["closed"][0] - v["opened"][0] if v["closed"] else 10**6 for v in visits
+             if v["screen"] == "inventory" and v["opened"][1]["oak_log"] == 0]
     assert 1 <= len(empty) <= TechTreePlayer.MAX_PEEKS and all(t < 40 for t in empty), visits
     assert info["obtained"]["crafting_table"] == 1, player.stats
 
