@@ -114,11 +114,8 @@ class TechTreePlayer(ScriptedPlayer):
 
     def act(self, info: dict[str, Any]) -> Action | None:
         """The script's next action, or a glance into the inventory (``peek_rate``) slipped in
-        while it walks to a tree with no log held: not while mining or with a screen open."""
-        if (self.peek_rate > 0 and self._peek is None and self.crafter is not None and self._stage == "oak_log"
-                and self._peeks < self.MAX_PEEKS
-                and not info.get("gui") and int(info.get("inventory", {}).get("oak_log", 0)) == 0
-                and self._last is not None and not self._last.get("attack") and self.rng.random() < self.peek_rate):
+        while it walks to a tree with no log held."""
+        if self._may_peek(info) and self.rng.random() < self.peek_rate:  # no draw unless it may
             self.info = info
             self._peek, self._peeks = self.crafter.peek(self), self._peeks + 1
         if self._peek is not None:
@@ -129,6 +126,14 @@ class TechTreePlayer(ScriptedPlayer):
                 self._peek = None
         self._last = super().act(info)
         return self._last
+
+    def _may_peek(self, info: dict[str, Any]) -> bool:
+        """A glance may start now: working for logs with none held, no screen open, not mining
+        (the last action did not attack), fewer than MAX_PEEKS so far."""
+        walking = self._last is not None and not self._last.get("attack")
+        return (self.peek_rate > 0 and self._peek is None and self.crafter is not None and walking
+                and self._stage == "oak_log" and self._peeks < self.MAX_PEEKS and not info.get("gui")
+                and int(info.get("inventory", {}).get("oak_log", 0)) == 0)
 
     def _stages(self) -> list[tuple[str, int]]:
         """(item, how many) in the order this player works for them."""
