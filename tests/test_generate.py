@@ -94,6 +94,9 @@ def test_cli_generate_two_workers(tmp_path):
     res = CliRunner().invoke(app, ["data", "generate", "--player", "tech-tree", "--episodes", "1", "--out", str(tmp_path),
                                    "--player-options", '{"first_log_tabel": true}'])
     assert res.exit_code == 2 and "first_log_tabel" in res.output
+    res = CliRunner().invoke(app, ["data", "generate", "--player", "tech-tree", "--episodes", "1", "--out", str(tmp_path),
+                                   "--player-options", "[1]"])
+    assert res.exit_code == 2 and "JSON object" in res.output
     assert np.isfinite(results[0]["seconds"])
 
 

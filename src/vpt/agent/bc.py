@@ -202,7 +202,7 @@ def bc_loss(out, buttons: torch.Tensor, camera: torch.Tensor, mask: torch.Tensor
     lb = out.buttons_logprob.gather(-1, buttons[..., None])[..., 0]
     lc = out.camera_logprob.gather(-1, camera[..., None])[..., 0]
     m = (mask if weight is None else weight * mask).to(lb.dtype)
-    n = m.sum().clamp_min(1e-6 if weight is not None else 1.0)
+    n = m.sum().clamp_min(1e-6)  # no trained frame: the sums are 0 and so is the loss
     nll_b, nll_c = -(lb * m).sum() / n, -(lc * m).sum() / n
     with torch.no_grad():
         acc_b = ((out.buttons_logprob.argmax(-1) == buttons).to(m.dtype) * m).sum() / n

@@ -13,7 +13,7 @@ import numpy as np
 
 from vpt.data.frames import draw_cursor, resize_to_agent
 from vpt.data.jsonl import read_jsonl
-from vpt.data.stream import StreamStats, iter_samples
+from vpt.data.stream import StreamStats, iter_samples, screen_cursor
 from vpt.data.video import VideoWriter, atomic_path, read_video
 
 __all__ = ["Recording", "load_recording", "write_recording", "recording_paths", "video_frames"]
@@ -130,11 +130,9 @@ def video_frames(mp4_path: str | Path, *, resolution: tuple[int, int] = (128, 12
     out = []
     for i, frame in enumerate(read_video(mp4, threads=threads)):
         line = lines[i] if i < len(lines) else None
-        if isinstance(line, Mapping) and line.get("isGuiOpen"):  # a BadLine is not a Mapping
-            mouse = line.get("mouse")
-            xy = (mouse.get("x"), mouse.get("y")) if isinstance(mouse, Mapping) else (None, None)
-            if all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in xy):
-                frame = draw_cursor(np.array(frame, dtype=np.uint8, copy=True), *xy)
+        xy = screen_cursor(line) if isinstance(line, Mapping) and line.get("isGuiOpen") else None  # BadLine: no Mapping
+        if xy is not None:
+            frame = draw_cursor(np.array(frame, dtype=np.uint8, copy=True), *xy)
         out.append(resize_to_agent(frame, resolution))
     return np.stack(out) if out else np.zeros((0, resolution[1], resolution[0], 3), np.uint8)
 

@@ -77,6 +77,15 @@ def _new_buttons(line: Mapping[str, Any], index: int, path: Any) -> list:
     return nb
 
 
+
+def screen_cursor(line: Mapping[str, Any]) -> tuple[float, float] | None:
+    """A jsonl line's mouse ``x, y`` (window pixels, where the cursor is drawn on a screen
+    frame), or None when they are not both numbers."""
+    mouse = line.get("mouse")
+    xy = (mouse.get("x"), mouse.get("y")) if isinstance(mouse, Mapping) else (None, None)
+    return xy if all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in xy) else None
+
+
 def iter_samples(
     frames: Iterable[np.ndarray],
     lines: Iterable[Mapping[str, Any] | BadLine],
@@ -131,9 +140,11 @@ def iter_samples(
             hotbar = _check_hotbar(line, index, path)
             gui_open = bool(line.get("isGuiOpen", False))
             if gui_open:
-                cursor = (line["mouse"].get("x"), line["mouse"].get("y"))
-                if not all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in cursor):
-                    raise RecordingError(f"GUI open but mouse x/y are {cursor!r}", path=path, line=index)
+                cursor = screen_cursor(line)
+                if cursor is None:
+                    mouse = line["mouse"]
+                    raise RecordingError(f"GUI open but mouse x/y are {(mouse.get('x'), mouse.get('y'))!r}",
+                                         path=path, line=index)
         except RecordingError as e:
             bad(e, index)
             continue

@@ -20,7 +20,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from vpt.data import RecordingError, video_frames
@@ -45,10 +44,6 @@ class LabelReport:
     @property
     def frames_per_second(self) -> float:
         return self.frames / self.seconds if self.seconds > 0 else 0.0
-
-
-def _decode(video: Path) -> np.ndarray:
-    return video_frames(video)  # with a contractor jsonl beside it, the cursor drawn as in training
 
 
 def label_videos(
@@ -82,12 +77,12 @@ def label_videos(
             todo.append(v)
     start = time.perf_counter()
     with ThreadPoolExecutor(max_workers=max(1, decode_ahead)) as pool:
-        pending: list[tuple[Path, Future]] = [(v, pool.submit(_decode, v)) for v in todo[:decode_ahead]]
+        pending: list[tuple[Path, Future]] = [(v, pool.submit(video_frames, v)) for v in todo[:decode_ahead]]
         nxt = len(pending)
         while pending:
             video, fut = pending.pop(0)
             if nxt < len(todo):
-                pending.append((todo[nxt], pool.submit(_decode, todo[nxt])))
+                pending.append((todo[nxt], pool.submit(video_frames, todo[nxt])))
                 nxt += 1
             try:
                 frames = fut.result()

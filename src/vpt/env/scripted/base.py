@@ -96,6 +96,8 @@ class ScriptedPlayer(ABC):
     def check_options(cls, options: dict[str, Any]) -> None:
         """Raise ValueError unless ``options`` are keyword arguments of this player's ``__init__``
         (beyond ``env`` and ``rng``), so a typo fails before any episode is played."""
+        if not isinstance(options, dict):
+            raise ValueError(f"player options must be a JSON object of name: value, got {options!r}")
         allowed = [n for n in inspect.signature(cls.__init__).parameters if n not in ("self", "env", "rng")]
         unknown = sorted(set(options) - set(allowed))
         if unknown:

@@ -115,11 +115,10 @@ class TechTreePlayer(ScriptedPlayer):
     def act(self, info: dict[str, Any]) -> Action | None:
         """The script's next action, or a glance into the inventory (``peek_rate``) slipped in
         while it walks to a tree with no log held."""
+        self.info = info  # what the glance sees (the script's turn sets it too)
         if self._may_peek(info) and self.rng.random() < self.peek_rate:  # no draw unless it may
-            self.info = info
             self._peek, self._peeks = self.crafter.peek(self), self._peeks + 1
         if self._peek is not None:
-            self.info = info
             try:
                 return next(self._peek)
             except StopIteration:
