@@ -16,7 +16,11 @@ The first-person hand (the held item's icon, or the bare arm) sits at the bottom
 on attack, as in Minecraft: an inverse dynamics model can see a held attack in every frame.
 
 The field of view is vertical (70° by default, VPT's setting); any resolution is rendered
-directly (the HUD is laid out at Minecraft's GUI scale 1 on 640×360 and resized to the frame).
+directly. The 2D layers (HUD, hand, screens, cursor stack, cursor) are laid out on Minecraft's
+640×360 window at GUI scale 1 (:data:`BASE`) and resampled to the frame as a 640×360 frame
+resized for a model would show them (:func:`resample_layer`: bilinear at ``cv2.INTER_LINEAR``'s
+sample positions, the agent's resize), so a policy trained on recordings sees its training
+pictures when it plays at 128×128.
 The HUD (crosshair, hotbar with item icons, counts and the selected slot, health and food) is
 built only for states not seen recently (a small cache keyed by what it shows), and
 composited per frame from a sparse pixel list.
@@ -30,6 +34,7 @@ drawn at the cursor. A GUI frame costs a copy and a paste, far less than a world
 
 from __future__ import annotations
 
+import functools
 import math
 import zlib
 
@@ -256,14 +261,6 @@ def _blit(canvas: np.ndarray, img: np.ndarray, y: int, x: int) -> None:
     region[..., 3] = np.maximum(region[..., 3], img[..., 3])
 
 
-def _sprite(rgba: np.ndarray, size: tuple[int, int], interpolation: int, dtype=np.float32) -> tuple[np.ndarray, np.ndarray]:
-    """An RGBA uint8 image resized to ``size`` (width, height) as (RGB, alpha in [0, 1]) floats,
-    ready for :meth:`Renderer._paste`."""
-    if (rgba.shape[1], rgba.shape[0]) != size:
-        rgba = cv2.resize(rgba, size, interpolation=interpolation)
-    return rgba[..., :3].astype(dtype), rgba[..., 3:].astype(dtype) / 255.0
-
-
 def _bitmap(rows: list[str], color: tuple[int, int, int], outline: bool = True) -> np.ndarray:
     m = np.array([[c == "1" for c in r] for r in rows])
     h, w = m.shape
@@ -390,21 +387,112 @@ def build_screen(view: ScreenView, icons: np.ndarray) -> np.ndarray:
     return panel
 
 
-def hud_pixels(hud: np.ndarray, width: int, height: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Resize an RGBA HUD (:func:`build_hud`) to the frame and list its visible pixels: (flat
-    pixel index, alpha in [0, 1], RGB) for the per-frame composite. A HUD smaller than the frame
-    is enlarged pixel by pixel, as Minecraft draws a larger GUI scale."""
-    if (width, height) != (hud.shape[1], hud.shape[0]):
-        interp = cv2.INTER_NEAREST if width >= hud.shape[1] else cv2.INTER_AREA
-        premul = hud[..., :3].astype(np.float32) * (hud[..., 3:4].astype(np.float32) / 255.0)
-        a = cv2.resize(hud[..., 3].astype(np.float32) / 255.0, (width, height), interpolation=interp)
-        rgb = cv2.resize(premul, (width, height), interpolation=interp)
-        rgb = rgb / np.maximum(a[..., None], 1e-6)
-    else:
-        a = hud[..., 3].astype(np.float32) / 255.0
-        rgb = hud[..., :3].astype(np.float32)
-    idx = np.flatnonzero(a > 0.02)
-    return idx.astype(np.int64), a.ravel()[idx].astype(np.float32), rgb.reshape(-1, 3)[idx].astype(np.float32)
+#: Minecraft's window in the pixels the 2D layers are laid out in (GUI scale 1): 640×360, the
+#: size of MineRL's frames and of contractor recordings.
+BASE = (WINDOW[0] // GUI_SCALE, WINDOW[1] // GUI_SCALE)
+
+
+@functools.lru_cache(maxsize=4096)  # layers come back to the same places (the cursor at rest, the hand)
+def _axis_weights(start: int, length: int, base: int, size: int) -> tuple[int, np.ndarray | None, np.ndarray | None]:
+    """How frame pixels along one axis show base pixels ``[start, start + length)`` of a layer.
+
+    Returns ``(first, weights, index)`` for the frame pixels ``first, first + 1, ...`` that see
+    the layer: at the base size ``(start, None, None)`` (one to one); smaller than the base,
+    ``weights`` (n, length): bilinear at ``cv2.INTER_LINEAR``'s sample positions
+    ``(i + 0.5) * base / size - 0.5`` (clamped at the window's edges), which is how the agent
+    resizes a 640×360 frame; larger, ``index`` (n,): nearest, ``floor(i * base / size)`` as
+    ``cv2.INTER_NEAREST``, so a larger frame shows the GUI's pixels enlarged, as Minecraft does.
+    The arrays are cached: do not change them.
+    """
+    if size == base:
+        return start, None, None
+    i = np.arange(size)
+    if size > base:
+        src = np.floor(i * (base / size)).astype(np.int64) - start
+        keep = np.nonzero((src >= 0) & (src < length))[0]
+        return (int(keep[0]) if len(keep) else 0), None, src[keep]
+    pos = np.clip((i + 0.5) * (base / size) - 0.5, 0, base - 1)
+    lo = np.minimum(np.floor(pos).astype(np.int64), base - 2)
+    t = pos - lo
+    w = np.zeros((size, length + 2))  # columns: base pixel start - 1 ... start + length
+    rows = np.arange(size)
+    for off, wt in ((0, 1 - t), (1, t)):
+        col = np.clip(lo + off - start + 1, 0, length + 1)
+        np.add.at(w, (rows, col), wt)
+    w = w[:, 1:-1]  # weights on pixels outside the layer (transparent) are dropped
+    keep = np.nonzero(w.any(axis=1))[0]
+    if len(keep) == 0:
+        return 0, w[:0], None
+    return int(keep[0]), w[keep[0]:keep[-1] + 1], None
+
+
+def resample_layer(rgba: np.ndarray, x: int, y: int, width: int, height: int, dtype=np.float32
+                   ) -> tuple[int, int, np.ndarray, np.ndarray]:
+    """An RGBA uint8 layer with its top-left corner at (x, y) of the 640×360 window (:data:`BASE`),
+    as it shows in a ``width`` × ``height`` frame (see :func:`_axis_weights`).
+
+    Returns ``(fx, fy, rgb, alpha)``: the frame position of the box it covers (which may reach
+    past the frame's edges: clip when pasting), its colour and
+    alpha in [0, 1] as ``dtype`` arrays (h, w, 3) and (h, w, 1), ready for an alpha blend. The
+    colour is resampled premultiplied, as in a frame resized after the layer was drawn on it.
+    """
+    fx, wx, ix = _axis_weights(x, rgba.shape[1], BASE[0], width)
+    fy, wy, iy = _axis_weights(y, rgba.shape[0], BASE[1], height)
+    a = rgba[..., 3:].astype(dtype) / 255.0
+    img = np.concatenate([rgba[..., :3].astype(dtype) * a, a], axis=2)
+    if iy is not None:
+        img = img[iy]
+    elif wy is not None:
+        img = np.tensordot(wy.astype(dtype), img, axes=(1, 0))
+    if ix is not None:
+        img = img[:, ix]
+    elif wx is not None:
+        img = np.tensordot(img, wx.astype(dtype), axes=(1, 1)).transpose(0, 2, 1)
+    alpha = img[..., 3:]
+    if wx is None and wy is None:  # pixels copied, not blended: the layer's own colours
+        rgb = rgba[..., :3].astype(dtype)
+        rgb = rgb[iy] if iy is not None else rgb
+        rgb = rgb[:, ix] if ix is not None else rgb
+    else:  # + 0.5: blends truncate to uint8, and a resized frame is rounded
+        rgb = img[..., :3] / np.maximum(alpha, 1e-6) + 0.5
+    return fx, fy, np.ascontiguousarray(rgb), np.ascontiguousarray(alpha)
+
+
+def _bands(rgba: np.ndarray) -> list[tuple[int, int, np.ndarray]]:
+    """The visible parts of a mostly transparent layer as ``(x, y, crop)``: one per run of rows
+    with a visible pixel, cropped to its columns (the HUD: the crosshair and the bottom bar)."""
+    rows = np.nonzero(rgba[..., 3].any(axis=1))[0]
+    out = []
+    for run in np.split(rows, np.nonzero(np.diff(rows) > 1)[0] + 1) if len(rows) else []:
+        y0, y1 = int(run[0]), int(run[-1]) + 1
+        cols = np.nonzero(rgba[y0:y1, :, 3].any(axis=0))[0]
+        x0, x1 = int(cols[0]), int(cols[-1]) + 1
+        out.append((x0, y0, rgba[y0:y1, x0:x1]))
+    return out
+
+
+def _enlarge(rgba: np.ndarray, k: int) -> np.ndarray:
+    """GUI pixels at GUI scale ``k`` in 640×360 pixels (each one a k × k square)."""
+    return rgba if k == 1 else np.repeat(np.repeat(rgba, k, axis=0), k, axis=1)
+
+
+def hud_pixels(hud: np.ndarray, width: int, height: int, gui_scale: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """An RGBA HUD (:func:`build_hud`, in GUI pixels at ``gui_scale``) as it shows in the frame,
+    listed as its visible pixels: (flat pixel index, alpha in [0, 1], RGB) for the per-frame
+    composite."""
+    idx, alphas, rgbs = [], [], []
+    for x, y, crop in _bands(_enlarge(hud, gui_scale)):
+        fx, fy, rgb, a = resample_layer(crop, x, y, width, height)
+        yy, xx = np.nonzero(a[..., 0] > 0.02)
+        inside = (yy + fy < height) & (xx + fx < width) & (yy + fy >= 0) & (xx + fx >= 0)
+        yy, xx = yy[inside], xx[inside]
+        idx.append((yy + fy) * width + xx + fx)
+        alphas.append(a[yy, xx, 0])
+        rgbs.append(rgb[yy, xx])
+    if not idx:
+        return np.zeros(0, np.int64), np.zeros(0, np.float32), np.zeros((0, 3), np.float32)
+    return (np.concatenate(idx).astype(np.int64), np.concatenate(alphas).astype(np.float32),
+            np.concatenate(rgbs).astype(np.float32))
 
 
 @nb.njit(cache=True)
@@ -738,24 +826,15 @@ class Renderer:
         self._huds: dict[tuple, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self._background: np.ndarray | None = None  # the dimmed world + HUD behind a screen
         self._background_key: tuple | None = None
-        self._panels: dict[tuple, np.ndarray] = {}
-        self._held: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
-        self._hands: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        sx, sy = width / (WINDOW[0] / GUI_SCALE), height / (WINDOW[1] / GUI_SCALE)
-        self._scale = (sx, sy)  # frame pixels per 640x360 pixel
-        self._gui = (sx * gui_scale, sy * gui_scale)  # frame pixels per GUI pixel
-        self._cursor = None
+        self._panels: dict[tuple, tuple] = {}  # resampled screen panels by content
+        self._held: dict[tuple[int, int], np.ndarray] = {}  # cursor stacks (RGBA, 640x360 pixels)
+        self._hands: dict[int, np.ndarray] = {}  # hand sprites (RGBA, 640x360 pixels)
+        self._hand_layers: dict[tuple, tuple] = {}  # resampled hands by item and position
+        self._cursor: np.ndarray | None = None  # RGBA in 640x360 pixels
         if cursor_size:
             rgb, alpha = cursor_sprite()
             rgba = np.concatenate([rgb, np.round(alpha * 255).astype(np.uint8)], axis=2)
-            k = cursor_size / 16
-            # float64, as the loader blends: at 640x360 the two cursors match to the pixel
-            self._cursor = _sprite(rgba, (max(1, round(16 * k * sx)), max(1, round(16 * k * sy))),
-                                   cv2.INTER_AREA if k * sx < 1 else cv2.INTER_NEAREST, np.float64)
-        (ox, oy), (gx, gy) = screen_origin(gui_scale), self._gui
-        x0, y0 = round(ox * gx), round(oy * gy)
-        self._panel_box = (x0, y0, max(1, round((ox + SCREEN_SIZE[0]) * gx) - x0),
-                           max(1, round((oy + SCREEN_SIZE[1]) * gy) - y0))
+            self._cursor = cv2.resize(rgba, (cursor_size, cursor_size), interpolation=cv2.INTER_NEAREST)
 
     def render(self, cells: np.ndarray, shape: tuple[int, int, int], top: int, eye: tuple[float, float, float], yaw: float, pitch: float,
                target: tuple[int, int, int] | None, break_progress: float, hotbar_items: np.ndarray,
@@ -774,7 +853,8 @@ class Renderer:
             if len(self._huds) >= 64:  # keep the cache small: drop the oldest entry
                 del self._huds[next(iter(self._huds))]
             hud = hud_pixels(build_hud(hotbar_items, hotbar_counts, selected, health, food, self.icons,
-                                       (640 // self.gui_scale, 360 // self.gui_scale)), self.width, self.height)
+                                       (BASE[0] // self.gui_scale, BASE[1] // self.gui_scale)),
+                             self.width, self.height, self.gui_scale)
             self._huds[key] = hud
         self._draw_hand(int(hotbar_items[selected]), swing)
         composite(self.frame, *hud)
@@ -788,17 +868,28 @@ class Renderer:
         visible in every frame. The curve approximates Minecraft's (offsets in
         ``sin(pi * sqrt(s))`` and ``sin(pi * s)``); it is not a pixel match."""
         sprite = self._hands.get(item)
-        sx, sy = self._scale  # frame pixels per 640x360 pixel
+        size = round(0.42 * BASE[1])  # a square of 42% of the window's height
         if sprite is None:
-            size = 0.42 * 360  # a square of 42% of the window's height
-            art = self.icons[item] if item >= 0 else _ARM
-            sprite = _sprite(art, (max(2, round(size * sx)), max(2, round(size * sy))), cv2.INTER_NEAREST)
+            sprite = cv2.resize(self.icons[item] if item >= 0 else _ARM, (size, size), interpolation=cv2.INTER_NEAREST)
             self._hands[item] = sprite
-        rest_x, rest_y = self.width - 0.95 * sprite[0].shape[1], self.height - 0.8 * sprite[0].shape[0]
         lift = math.sin(math.pi * math.sqrt(swing))
-        x = rest_x - 0.3 * 360 * sx * lift
-        y = rest_y - 0.12 * 360 * sy * lift + 0.15 * 360 * sy * math.sin(math.pi * swing)
-        self._paste(*sprite, round(x), round(y))
+        x = BASE[0] - 0.95 * size - 0.3 * BASE[1] * lift
+        y = BASE[1] - 0.8 * size - 0.12 * BASE[1] * lift + 0.15 * BASE[1] * math.sin(math.pi * swing)
+        self._paste_layer(sprite, round(x), round(y), cache=self._hand_layers, key=(item, round(x), round(y)))
+
+    def _paste_layer(self, rgba: np.ndarray, x: int, y: int, *, dtype=np.float32, cache: dict | None = None,
+                     key: object = None) -> None:
+        """Alpha-blend an RGBA layer placed at (x, y) of the 640x360 window (:func:`resample_layer`);
+        ``cache`` keeps the resampled layer under ``key`` (at most 64 entries)."""
+        layer = cache.get(key) if cache is not None else None
+        if layer is None:
+            layer = resample_layer(rgba, x, y, self.width, self.height, dtype)
+            if cache is not None:
+                if len(cache) >= 64:
+                    del cache[next(iter(cache))]
+                cache[key] = layer
+        fx, fy, rgb, a = layer
+        self._paste(rgb, a, fx, fy)
 
     def _paste(self, rgb: np.ndarray, a: np.ndarray, x: int, y: int) -> None:
         """Alpha-blend a sprite with its top-left corner at (x, y), clipped to the frame."""
@@ -830,36 +921,31 @@ class Renderer:
         else:
             self.frame[...] = self._background
         pkey = (view.screen, view.items.tobytes(), view.counts.tobytes(), view.hovered, view.arrow, view.flame)
+        k = self.gui_scale
+        (ox, oy) = screen_origin(k)
         panel = self._panels.get(pkey)
-        if panel is None:
-            if len(self._panels) >= 64:
-                del self._panels[next(iter(self._panels))]
-            x0, y0, w, h = self._panel_box
-            rgba = build_screen(view, self.icons)
-            interp = cv2.INTER_AREA if w < SCREEN_SIZE[0] else cv2.INTER_NEAREST
-            panel = np.ascontiguousarray(cv2.resize(rgba[..., :3], (w, h), interpolation=interp))
-            self._panels[pkey] = panel
-        x0, y0, w, h = self._panel_box
-        self.frame[y0:y0 + h, x0:x0 + w] = panel[:self.height - y0, :self.width - x0]
+        self._paste_layer(_enlarge(build_screen(view, self.icons), k) if panel is None else panel,
+                          ox * k, oy * k, cache=self._panels, key=pkey)
         if view.held_count > 0:
             self._draw_held(view.held_item, view.held_count, cursor)
         if self._cursor is not None:  # top-left corner at the cursor, as the loader draws it
-            self._paste(*self._cursor, int(cursor[0] * self.width / WINDOW[0]), int(cursor[1] * self.height / WINDOW[1]))
+            # float64, as the loader blends: at 640x360 the two cursors match to the pixel
+            self._paste_layer(self._cursor, int(cursor[0] * BASE[0] / WINDOW[0]), int(cursor[1] * BASE[1] / WINDOW[1]),
+                              dtype=np.float64)
         return self.frame
 
     def _draw_held(self, item: int, count: int, cursor: tuple[float, float]) -> None:
         """The cursor stack, its icon centred on the cursor like Minecraft's."""
         sprite = self._held.get((item, count))
-        sx, sy = self._gui
+        k = self.gui_scale
         if sprite is None:
             canvas = np.zeros((18, 18, 4), np.uint8)
             _blit(canvas, self.icons[item], 0, 0)
             if count > 1:
                 draw_number(canvas, count, 17, 17)
-            size = (max(1, round(18 * sx)), max(1, round(18 * sy)))
-            sprite = _sprite(canvas, size, cv2.INTER_AREA if sx < 1 else cv2.INTER_NEAREST)
+            sprite = _enlarge(canvas, k)
             if len(self._held) >= 64:
                 del self._held[next(iter(self._held))]
             self._held[(item, count)] = sprite
-        px = GUI_SCALE * self.gui_scale  # window pixels per GUI pixel
-        self._paste(*sprite, round((cursor[0] / px - 8) * sx), round((cursor[1] / px - 8) * sy))
+        px = GUI_SCALE * k  # window pixels per GUI pixel
+        self._paste_layer(sprite, round((cursor[0] / px - 8) * k), round((cursor[1] / px - 8) * k))
