@@ -37,6 +37,8 @@ from __future__ import annotations
 import functools
 import math
 import zlib
+from collections.abc import Callable
+from typing import Any
 
 import cv2
 import numba as nb
@@ -471,6 +473,16 @@ def _bands(rgba: np.ndarray) -> list[tuple[int, int, np.ndarray]]:
     return out
 
 
+def _remember(cache: dict, key: object, make: Callable[[], Any]) -> Any:
+    """``cache[key]``, made by ``make()`` when missing; the cache keeps its 64 newest entries."""
+    value = cache.get(key)
+    if value is None:
+        if len(cache) >= 64:
+            del cache[next(iter(cache))]
+        value = cache[key] = make()
+    return value
+
+
 def _enlarge(rgba: np.ndarray, k: int) -> np.ndarray:
     """GUI pixels at GUI scale ``k`` in 640×360 pixels (each one a k × k square)."""
     return rgba if k == 1 else np.repeat(np.repeat(rgba, k, axis=0), k, axis=1)
@@ -848,14 +860,10 @@ class Renderer:
                      self.tex_index, self.dirs, np.array(eye), camera_basis(yaw, pitch), self.view_distance,
                      tgt, min(crack, 9), self.cracks, SKY_TOP, SKY_HORIZON, self._info, self._tinfo, self.focal)
         key = (hotbar_items.tobytes(), hotbar_counts.tobytes(), selected, math.ceil(health), food)
-        hud = self._huds.get(key)
-        if hud is None:
-            if len(self._huds) >= 64:  # keep the cache small: drop the oldest entry
-                del self._huds[next(iter(self._huds))]
-            hud = hud_pixels(build_hud(hotbar_items, hotbar_counts, selected, health, food, self.icons,
-                                       (BASE[0] // self.gui_scale, BASE[1] // self.gui_scale)),
-                             self.width, self.height, self.gui_scale)
-            self._huds[key] = hud
+        hud = _remember(self._huds, key, lambda: hud_pixels(
+            build_hud(hotbar_items, hotbar_counts, selected, health, food, self.icons,
+                      (BASE[0] // self.gui_scale, BASE[1] // self.gui_scale)),
+            self.width, self.height, self.gui_scale))
         self._draw_hand(int(hotbar_items[selected]), swing)
         composite(self.frame, *hud)
         return self.frame
@@ -867,29 +875,23 @@ class Renderer:
         back over :data:`~vpt.env.sim.player.SWING_TICKS` ticks, which makes a held attack
         visible in every frame. The curve approximates Minecraft's (offsets in
         ``sin(pi * sqrt(s))`` and ``sin(pi * s)``); it is not a pixel match."""
-        sprite = self._hands.get(item)
         size = round(0.42 * BASE[1])  # a square of 42% of the window's height
-        if sprite is None:
-            sprite = cv2.resize(self.icons[item] if item >= 0 else _ARM, (size, size), interpolation=cv2.INTER_NEAREST)
-            self._hands[item] = sprite
         lift = math.sin(math.pi * math.sqrt(swing))
-        x = BASE[0] - 0.95 * size - 0.3 * BASE[1] * lift
-        y = BASE[1] - 0.8 * size - 0.12 * BASE[1] * lift + 0.15 * BASE[1] * math.sin(math.pi * swing)
-        self._paste_layer(sprite, round(x), round(y), cache=self._hand_layers, key=(item, round(x), round(y)))
+        x = round(BASE[0] - 0.95 * size - 0.3 * BASE[1] * lift)
+        y = round(BASE[1] - 0.8 * size - 0.12 * BASE[1] * lift + 0.15 * BASE[1] * math.sin(math.pi * swing))
 
-    def _paste_layer(self, rgba: np.ndarray, x: int, y: int, *, dtype=np.float32, cache: dict | None = None,
-                     key: object = None) -> None:
-        """Alpha-blend an RGBA layer placed at (x, y) of the 640x360 window (:func:`resample_layer`);
-        ``cache`` keeps the resampled layer under ``key`` (at most 64 entries)."""
-        layer = cache.get(key) if cache is not None else None
-        if layer is None:
-            layer = resample_layer(rgba, x, y, self.width, self.height, dtype)
-            if cache is not None:
-                if len(cache) >= 64:
-                    del cache[next(iter(cache))]
-                cache[key] = layer
-        fx, fy, rgb, a = layer
-        self._paste(rgb, a, fx, fy)
+        def layer():
+            sprite = _remember(self._hands, item, lambda: cv2.resize(
+                self.icons[item] if item >= 0 else _ARM, (size, size), interpolation=cv2.INTER_NEAREST))
+            return self._layer(sprite, x, y)
+
+        self._paste(*_remember(self._hand_layers, (item, x, y), layer))
+
+    def _layer(self, rgba: np.ndarray, x: int, y: int, dtype=np.float32) -> tuple[np.ndarray, np.ndarray, int, int]:
+        """An RGBA layer placed at (x, y) of the 640x360 window, resampled to this frame
+        (:func:`resample_layer`), as :meth:`_paste`'s arguments."""
+        fx, fy, rgb, a = resample_layer(rgba, x, y, self.width, self.height, dtype)
+        return rgb, a, fx, fy
 
     def _paste(self, rgb: np.ndarray, a: np.ndarray, x: int, y: int) -> None:
         """Alpha-blend a sprite with its top-left corner at (x, y), clipped to the frame."""
@@ -923,29 +925,26 @@ class Renderer:
         pkey = (view.screen, view.items.tobytes(), view.counts.tobytes(), view.hovered, view.arrow, view.flame)
         k = self.gui_scale
         (ox, oy) = screen_origin(k)
-        panel = self._panels.get(pkey)
-        self._paste_layer(_enlarge(build_screen(view, self.icons), k) if panel is None else panel,
-                          ox * k, oy * k, cache=self._panels, key=pkey)
+        self._paste(*_remember(self._panels, pkey, lambda: self._layer(_enlarge(build_screen(view, self.icons), k), ox * k, oy * k)))
         if view.held_count > 0:
             self._draw_held(view.held_item, view.held_count, cursor)
         if self._cursor is not None:  # top-left corner at the cursor, as the loader draws it
             # float64, as the loader blends: at 640x360 the two cursors match to the pixel
-            self._paste_layer(self._cursor, int(cursor[0] * BASE[0] / WINDOW[0]), int(cursor[1] * BASE[1] / WINDOW[1]),
-                              dtype=np.float64)
+            self._paste(*self._layer(self._cursor, int(cursor[0] * BASE[0] / WINDOW[0]), int(cursor[1] * BASE[1] / WINDOW[1]),
+                                     np.float64))
         return self.frame
 
     def _draw_held(self, item: int, count: int, cursor: tuple[float, float]) -> None:
         """The cursor stack, its icon centred on the cursor like Minecraft's."""
-        sprite = self._held.get((item, count))
         k = self.gui_scale
-        if sprite is None:
+
+        def sprite() -> np.ndarray:
             canvas = np.zeros((18, 18, 4), np.uint8)
             _blit(canvas, self.icons[item], 0, 0)
             if count > 1:
                 draw_number(canvas, count, 17, 17)
-            sprite = _enlarge(canvas, k)
-            if len(self._held) >= 64:
-                del self._held[next(iter(self._held))]
-            self._held[(item, count)] = sprite
+            return _enlarge(canvas, k)
+
         px = GUI_SCALE * k  # window pixels per GUI pixel
-        self._paste_layer(sprite, round((cursor[0] / px - 8) * k), round((cursor[1] / px - 8) * k))
+        self._paste(*self._layer(_remember(self._held, (item, count), sprite),
+                                 round((cursor[0] / px - 8) * k), round((cursor[1] / px - 8) * k)))
