@@ -63,7 +63,8 @@ def test_evaluate_bc_scores_whole_episodes_with_memory_and_splits_screen_frames(
     # chunks of 4 and batches of 2 (episodes of unequal length, padded) against one pass per episode
     got = evaluate_bc(policy, eps, chunk=4, batch_size=2)
     nll_b = nll_c = n = 0.0
-    gui_n = gui_on = gui_p = gui_c = 0.0
+    gui_n = gui_on = gui_p = gui_c = aim_n = aim_same = 0.0
+    deg = actions.bins_to_camera(np.stack(np.divmod(np.arange(121), 11), -1))  # (121, 2) pitch, yaw
     with torch.no_grad():
         for e in eps:
             first = torch.zeros(1, len(e.frames), dtype=torch.bool)
@@ -77,10 +78,18 @@ def test_evaluate_bc_scores_whole_episodes_with_memory_and_splits_screen_frames(
             gui_n, gui_c = gui_n + g.sum(), gui_c - lc[g].sum()
             gui_on += (~actions.BUTTON_INDEX_CAMERA_META_OFF[e.buttons][g]).sum()
             gui_p += p_on[g].sum()
+            expect = out.camera_logprob[0].exp().numpy() @ deg
+            for t in np.nonzero(g & ~actions.BUTTON_INDEX_CAMERA_META_OFF[e.buttons])[0]:
+                for axis in (0, 1):
+                    want = deg[e.camera[t], axis]
+                    if want != 0:
+                        aim_n += 1
+                        aim_same += np.sign(expect[t, axis]) == np.sign(want)
     assert got["frames"] == n and got["gui/frames"] == gui_n
     np.testing.assert_allclose([got["nll/buttons"], got["nll/camera"], got["gui/nll/camera"]],
                                [nll_b / n, nll_c / n, gui_c / gui_n], rtol=1e-4)  # fmt: skip
     np.testing.assert_allclose([got["gui/camera_on"], got["gui/p_camera_on"]], [gui_on / gui_n, gui_p / gui_n], rtol=1e-4)
+    assert aim_n > 0 and got["gui/aim_sign"] == pytest.approx(aim_same / aim_n)
     assert got["loss"] == pytest.approx(got["nll/buttons"] + got["nll/camera"])
     # without screen flags (IDM labels) there is no screen split
     for e in eps:

@@ -215,6 +215,10 @@ def bc_loss(out, buttons: torch.Tensor, camera: torch.Tensor, mask: torch.Tensor
 #: (8641,) bool: joint buttons indices whose camera meta option is "move" (the camera head's
 #: sample is used). The inventory index counts as moving, as the agent keeps the camera there.
 _CAMERA_ON = torch.as_tensor(~actions.BUTTON_INDEX_CAMERA_META_OFF)
+#: (121, 2) the move in degrees (pitch, yaw) of each joint camera index.
+_CAMERA_DEG = torch.as_tensor(actions.bins_to_camera(np.stack(np.divmod(np.arange(actions.N_CAMERA_INDICES),
+                                                                          actions.N_CAMERA_BINS), axis=-1)),
+                              dtype=torch.float32)
 
 
 @torch.no_grad()
@@ -227,12 +231,14 @@ def evaluate_bc(policy: VPTPolicy, episodes: list[Episode], *, chunk: int = 32, 
     and, over the frames with a screen open (recordings only), the same parts under ``gui/`` plus
     ``gui/camera_on`` (share of those frames whose action moves the camera, i.e. the cursor) and
     ``gui/p_camera_on`` (the policy's probability of moving it: when it is well above
-    ``camera_on``, the policy will not let the cursor rest on a slot).
+    ``camera_on``, the policy will not let the cursor rest on a slot) and ``gui/aim_sign`` (on
+    the frames whose action moves the cursor, per moving axis, the share where the policy's
+    expected move goes the same way: does it aim at the slot the demonstration goes to).
     """
     device = torch.device(device)
     was_training = policy.training
     policy.eval()
-    camera_on = _CAMERA_ON.to(device)
+    camera_on, camera_deg = _CAMERA_ON.to(device), _CAMERA_DEG.to(device)
     # per prefix ("" all frames, "gui/" screen frames): frame-weighted sums, divided at the end
     sums: dict[str, dict[str, float]] = {"": defaultdict(float), "gui/": defaultdict(float)}
 
@@ -247,6 +253,10 @@ def evaluate_bc(policy: VPTPolicy, episodes: list[Episode], *, chunk: int = 32, 
             mf = m.float()
             acc["camera_on"] += (camera_on[b].float() * mf).sum().item()
             acc["p_camera_on"] += ((out.buttons_logprob.float().exp() * camera_on).sum(-1) * mf).sum().item()
+            want = camera_deg[c] * (mf * camera_on[b].float())[..., None]  # (B, T, 2); 0 where not moving
+            expect = out.camera_logprob.float().exp() @ camera_deg
+            acc["aim_moves"] += (want != 0).sum().item()
+            acc["aim_same"] += ((want != 0) & (torch.sign(expect) == torch.sign(want))).sum().item()
 
     for g in range(0, len(episodes), batch_size):
         group = episodes[g : g + batch_size]
@@ -280,7 +290,10 @@ def evaluate_bc(policy: VPTPolicy, episodes: list[Episode], *, chunk: int = 32, 
     for prefix, acc in sums.items():
         n = acc.get("frames", 0.0)
         if n:
+            moves, same = acc.pop("aim_moves", 0.0), acc.pop("aim_same", 0.0)
             metrics.update({prefix + k: (v if k == "frames" else v / n) for k, v in acc.items()})
+            if moves:
+                metrics[prefix + "aim_sign"] = same / moves
             metrics[prefix + "loss"] = metrics[prefix + "nll/buttons"] + metrics[prefix + "nll/camera"]
     return metrics
 
