@@ -216,9 +216,7 @@ def bc_loss(out, buttons: torch.Tensor, camera: torch.Tensor, mask: torch.Tensor
 #: sample is used). The inventory index counts as moving, as the agent keeps the camera there.
 _CAMERA_ON = torch.as_tensor(~actions.BUTTON_INDEX_CAMERA_META_OFF)
 #: (121, 2) the move in degrees (pitch, yaw) of each joint camera index.
-_CAMERA_DEG = torch.as_tensor(actions.bins_to_camera(np.stack(np.divmod(np.arange(actions.N_CAMERA_INDICES),
-                                                                          actions.N_CAMERA_BINS), axis=-1)),
-                              dtype=torch.float32)
+_CAMERA_DEG = torch.as_tensor(actions.bins_to_camera(actions.CAMERA_INDEX_TO_BINS), dtype=torch.float32)
 
 
 @torch.no_grad()

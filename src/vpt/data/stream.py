@@ -77,7 +77,6 @@ def _new_buttons(line: Mapping[str, Any], index: int, path: Any) -> list:
     return nb
 
 
-
 def screen_cursor(line: Mapping[str, Any]) -> tuple[float, float] | None:
     """A jsonl line's mouse ``x, y`` (window pixels, where the cursor is drawn on a screen
     frame), or None when they are not both numbers."""

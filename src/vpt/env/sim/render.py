@@ -440,8 +440,10 @@ def resample_layer(rgba: np.ndarray, x: int, y: int, width: int, height: int, dt
     """
     fx, wx, ix = _axis_weights(x, rgba.shape[1], BASE[0], width)
     fy, wy, iy = _axis_weights(y, rgba.shape[0], BASE[1], height)
+    blend = wx is not None or wy is not None  # otherwise pixels are copied: the layer's own colours
     a = rgba[..., 3:].astype(dtype) / 255.0
-    img = np.concatenate([rgba[..., :3].astype(dtype) * a, a], axis=2)
+    rgb = rgba[..., :3].astype(dtype)
+    img = np.concatenate([rgb * a if blend else rgb, a], axis=2)  # premultiplied where blended
     if iy is not None:
         img = img[iy]
     elif wy is not None:
@@ -450,13 +452,9 @@ def resample_layer(rgba: np.ndarray, x: int, y: int, width: int, height: int, dt
         img = img[:, ix]
     elif wx is not None:
         img = np.tensordot(img, wx.astype(dtype), axes=(1, 1)).transpose(0, 2, 1)
-    alpha = img[..., 3:]
-    if wx is None and wy is None:  # pixels copied, not blended: the layer's own colours
-        rgb = rgba[..., :3].astype(dtype)
-        rgb = rgb[iy] if iy is not None else rgb
-        rgb = rgb[:, ix] if ix is not None else rgb
-    else:  # + 0.5: blends truncate to uint8, and a resized frame is rounded
-        rgb = img[..., :3] / np.maximum(alpha, 1e-6) + 0.5
+    rgb, alpha = img[..., :3], img[..., 3:]
+    if blend:  # + 0.5: blends truncate to uint8, and a resized frame is rounded
+        rgb = rgb / np.maximum(alpha, 1e-6) + 0.5
     return fx, fy, np.ascontiguousarray(rgb), np.ascontiguousarray(alpha)
 
 
@@ -840,8 +838,7 @@ class Renderer:
         self._background_key: tuple | None = None
         self._panels: dict[tuple, tuple] = {}  # resampled screen panels by content
         self._held: dict[tuple[int, int], np.ndarray] = {}  # cursor stacks (RGBA, 640x360 pixels)
-        self._hands: dict[int, np.ndarray] = {}  # hand sprites (RGBA, 640x360 pixels)
-        self._hand_layers: dict[tuple, tuple] = {}  # resampled hands by item and position
+        self._hands: dict[tuple, tuple] = {}  # resampled hands by item and position
         self._cursor: np.ndarray | None = None  # RGBA in 640x360 pixels
         if cursor_size:
             rgb, alpha = cursor_sprite()
@@ -881,11 +878,10 @@ class Renderer:
         y = round(BASE[1] - 0.8 * size - 0.12 * BASE[1] * lift + 0.15 * BASE[1] * math.sin(math.pi * swing))
 
         def layer():
-            sprite = _remember(self._hands, item, lambda: cv2.resize(
-                self.icons[item] if item >= 0 else _ARM, (size, size), interpolation=cv2.INTER_NEAREST))
-            return self._layer(sprite, x, y)
+            art = self.icons[item] if item >= 0 else _ARM
+            return self._layer(cv2.resize(art, (size, size), interpolation=cv2.INTER_NEAREST), x, y)
 
-        self._paste(*_remember(self._hand_layers, (item, x, y), layer))
+        self._paste(*_remember(self._hands, (item, x, y), layer))
 
     def _layer(self, rgba: np.ndarray, x: int, y: int, dtype=np.float32) -> tuple[np.ndarray, np.ndarray, int, int]:
         """An RGBA layer placed at (x, y) of the 640x360 window, resampled to this frame
