@@ -150,6 +150,25 @@ def test_tech_tree_first_log_table():
     assert info["obtained"]["wooden_pickaxe"] == 1
 
 
+def test_tech_tree_first_crafts_sticks():
+    """``first_crafts=["oak_planks", "stick"]``: the first log becomes planks and then sticks in
+    one visit (the reward's first three items); the table and pickaxe follow from later logs.
+    Combinations one log cannot make are refused."""
+    world = {"size": [48, 48], "height": 40, "tree_density": 0.05, "caves": 0.5, "break_speed": 10}
+    env = SimEnv(resolution=(32, 18), world=world)
+    player = TechTreePlayer(env, np.random.default_rng(4), skill=0.8, first_crafts=["oak_planks", "stick"], peek_prob=0.0)
+    visits, info = _screen_visits(env, player, 4, 900)
+    m = player.stats.milestones
+    assert list(m)[:5] == ["oak_log", "oak_planks", "stick", "crafting_table", "wooden_pickaxe"], player.stats
+    first = visits[0]
+    assert first["screen"] == "inventory" and first["opened"][1]["oak_log"] == 1
+    assert first["closed"][1]["stick"] > 0 and first["closed"][1]["oak_log"] == 0
+    assert info["obtained"]["wooden_pickaxe"] == 1
+    for bad in (["oak_planks", "stick", "crafting_table"], ["stick"], ["oak_planks", "wooden_pickaxe"]):
+        with pytest.raises(ValueError, match="first_crafts"):
+            TechTreePlayer(env, np.random.default_rng(0), first_crafts=bad)
+
+
 def test_tech_tree_peeks_while_walking_to_a_tree():
     """``peek_rate``: glances into the inventory slipped in while walking with no log held (at
     most MAX_PEEKS), each closed within a few dozen ticks; the episode goes on to its table."""

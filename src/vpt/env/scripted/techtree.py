@@ -11,6 +11,7 @@ the episode ends at the first item that would need one, with the reason in ``sta
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 import numpy as np
@@ -37,6 +38,16 @@ def _screen(item: str | None) -> str | None:
 
 _CRAFTED = {"oak_planks", "stick", "crafting_table", "wooden_pickaxe", "stone_pickaxe", "furnace",
             "iron_ingot", "iron_pickaxe", "diamond_pickaxe"}
+
+
+def _planks(item: str) -> int:
+    """Planks one craft of ``item`` takes (the scripted crafter's recipe)."""
+    _, cells, per_cell = RECIPES[item]
+    return sum(per_cell or 1 for ing in cells.values() if ing == "oak_planks")
+
+
+#: planks one log makes
+_PLANKS_PER_LOG = 4
 
 
 class Crafter(Protocol):
@@ -75,7 +86,13 @@ class TechTreePlayer(ScriptedPlayer):
             planks and a crafting table, then chop on (the rest of the trunk, at least
             :attr:`LOGS_AFTER_TABLE`) and go on as usual. The moment to craft is then a log
             appearing in the empty hotbar, which needs no count, and log → planks → crafting
-            table come in the first minute.
+            table come in the first minute. The same as ``first_crafts=["oak_planks",
+            "crafting_table"]``.
+        first_crafts: what the first log is turned into, in one visit to the inventory as soon
+            as it is held (as ``first_log_table``): ``["oak_planks"]``, ``["oak_planks",
+            "stick"]`` (log → planks → sticks, the item-sequence reward's first three items, in
+            the first minute) or ``["oak_planks", "crafting_table"]``; the rest of the tree
+            follows as usual.
         peek_prob: chance of the opening glance into the empty inventory (default
             :attr:`PEEK_PROB`).
         peek_rate: per-tick chance, while walking to chop with no log held, of the same glance
@@ -89,18 +106,26 @@ class TechTreePlayer(ScriptedPlayer):
     #: chance that an episode starts with a look into the empty inventory (at 0.4, BC priors
     #: learnt the early look best of all and opened the inventory before their first log)
     PEEK_PROB = 0.1
-    #: with ``first_log_table``: logs chopped after the table (2 make the sticks and the pickaxe)
+    #: with ``first_crafts``: logs chopped after the first visit (2 make the rest up to the pickaxe)
     LOGS_AFTER_TABLE = 2
     #: most glances per episode from ``peek_rate``
     MAX_PEEKS = 2
 
     def __init__(self, env, rng: np.random.Generator, skill: float | None = None,
                  crafter: Crafter | None | str = "gui", logs: int | None = None, first_log_table: bool = False,
-                 peek_prob: float | None = None, peek_rate: float = 0.0) -> None:
+                 peek_prob: float | None = None, peek_rate: float = 0.0, first_crafts: Sequence[str] = ()) -> None:
         super().__init__(env, rng, skill)
         self.crafter = GuiCrafter() if crafter == "gui" else crafter
         self.logs = logs
-        self.first_log_table = first_log_table
+        if first_log_table and first_crafts:
+            raise ValueError("give first_log_table or first_crafts, not both")
+        self.first_crafts = ("oak_planks", "crafting_table") if first_log_table else tuple(first_crafts)
+        if self.first_crafts:
+            made = set(self.first_crafts[1:])
+            if (self.first_crafts[0] != "oak_planks" or not made <= {"stick", "crafting_table"}
+                    or sum(_planks(item) for item in made) > _PLANKS_PER_LOG):
+                raise ValueError(f"first_crafts {list(self.first_crafts)}: one log makes oak_planks and then at "
+                                 f"most one of stick or crafting_table")
         self.peek_prob = self.PEEK_PROB if peek_prob is None else float(peek_prob)
         self.peek_rate = float(peek_rate)
         self._stage: str | None = None  # the item being worked for
@@ -136,11 +161,13 @@ class TechTreePlayer(ScriptedPlayer):
 
     def _stages(self) -> list[tuple[str, int]]:
         """(item, how many) in the order this player works for them."""
-        if not self.first_log_table:
+        if not self.first_crafts:
             return [(item, (self.logs or self.MIN_LOGS) if item == "oak_log" else n) for item, n in TECH_TREE]
-        first = [("oak_log", 1), ("oak_planks", 1), ("crafting_table", 1)]
-        rest = [(item, (self.logs or self.LOGS_AFTER_TABLE) if item == "oak_log" else n) for item, n in TECH_TREE]
-        return first + rest
+        first = [("oak_log", 1)] + [(item, 1) for item in self.first_crafts]
+        # planks for what the first visit did not make, up to the pickaxe
+        planks = sum(_planks(item) for item in ("stick", "crafting_table", "wooden_pickaxe") if item not in self.first_crafts)
+        wanted = {"oak_log": self.logs or self.LOGS_AFTER_TABLE, "oak_planks": planks}
+        return first + [(item, wanted.get(item, n)) for item, n in TECH_TREE]
 
     def run(self) -> Script:
         yield from self.pause(5, 20)
@@ -161,8 +188,8 @@ class TechTreePlayer(ScriptedPlayer):
                         raise SkillFailed(f"{item} needs crafting screens, which this simulator lacks")
                     after = stages[i + 1][0] if i + 1 < len(stages) else None
                     yield from self.crafter.craft(self, item, keep_open=screen == "inventory" == _screen(after))
-                else:  # the first log of ``first_log_table`` is just that: one log
-                    yield from self.gather(item, n, whole_trunk=self.logs is None and not (self.first_log_table and i == 0))
+                else:  # the first log of ``first_crafts`` is just that: one log
+                    yield from self.gather(item, n, whole_trunk=self.logs is None and not (self.first_crafts and i == 0))
             except SkillFailed as e:
                 self.stats.failures.append(f"{item}: {e}")
                 break
