@@ -69,6 +69,9 @@ class Scale:
     eval_world: dict[str, Any] = field(default_factory=dict)
     """World options added for the evaluations only (e.g. faster mining, so that item success is
     measurable at a small scale)."""
+    player_options: dict[str, Any] = field(default_factory=dict)
+    """Options of the tech-tree player that makes the contractor recordings and the web videos
+    (:class:`~vpt.env.scripted.TechTreePlayer`, e.g. ``first_crafts``)."""
     precision: str = "fp32"
     """Training precision (``vpt.train.resolve_precision``); the hour-scale results are fp32."""
     extra: dict[str, Any] = field(default_factory=dict)
@@ -116,8 +119,9 @@ def _generate(ctx: Context, name: str, player: str, episodes: int, web: bool) ->
 
     offset = {"contractor": 0, "house": 100_000, "web": 200_000}[name]  # distinct worlds per data set
     steps = (ctx.scale.house_steps or ctx.scale.max_steps) if name == "house" else ctx.scale.max_steps
+    options = dict(ctx.scale.player_options) if player == "tech-tree" else {}
     cfg = GenerateConfig(player=player, episodes=episodes, seed=ctx.seed + offset, max_steps=steps,
-                         web=web, world=dict(ctx.scale.world))  # fmt: skip
+                         web=web, world=dict(ctx.scale.world), player_options=options)  # fmt: skip
     done = {"n": 0}
 
     def tick(_: dict[str, Any]) -> None:
@@ -364,6 +368,9 @@ def run_pipeline(
     sc = SCALES[scale] if isinstance(scale, str) else scale
     if overrides:
         sc = replace(sc, **overrides)
+    from vpt.env.scripted import TechTreePlayer
+
+    TechTreePlayer.check_options(sc.player_options)  # a typo fails before any stage runs
     out = Path(out)
     (out / "stages").mkdir(parents=True, exist_ok=True)
     ctx = Context(out, sc, seed, {k: Path(v) for k, v in (sources or {}).items()}, {}, log)

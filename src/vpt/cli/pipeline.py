@@ -22,6 +22,9 @@ def pipeline_command(
     redo: list[str] = typer.Option([], help="stages to run again"),
     until: str = typer.Option(None, help="stop after this stage (rerun without it to go on)"),
     seed: int = typer.Option(0),
+    player_options: str = typer.Option(None, "--player-options",
+                                       help="the tech-tree player's options as JSON (replaces the scale's), "
+                                            'e.g. \'{"first_crafts": ["oak_planks", "stick"]}\''),
 ) -> None:
     """Generate data → filter → train IDM → label → BC foundation → BC fine-tune → evaluate → report."""
     from vpt.pipeline import SCALES, run_pipeline
@@ -34,7 +37,14 @@ def pipeline_command(
     def log(msg: str) -> None:
         console.log(msg)
 
-    results = run_pipeline(scale, out, seed=seed, sources=sources, log=log, redo=tuple(redo), until=until)
+    overrides = {}
+    if player_options is not None:
+        try:
+            overrides["player_options"] = json.loads(player_options)
+        except json.JSONDecodeError as e:
+            raise typer.BadParameter(f"--player-options is not JSON: {e}") from None
+    results = run_pipeline(scale, out, seed=seed, sources=sources, log=log, overrides=overrides,
+                           redo=tuple(redo), until=until)
     if until:
         console.print(f"stopped after stage {until}; rerun without --until to go on")
         return
