@@ -6,12 +6,15 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 from vpt.cli import app
 from vpt.data.video import probe_video, read_video
-from vpt.env.play import play_episodes, random_policy
+from vpt.actions import noop_env_action
+from vpt.data.recording import video_frames
+from vpt.env.play import play_episodes, random_policy, with_loader_cursor
 from vpt.env.sim.env import SimEnv
 
 SMALL = {"size": (16, 16), "height": 24}
@@ -31,6 +34,48 @@ def test_play_episodes_writes_mp4_and_jsonl(tmp_path):
         assert len(lines) == 12
         line = json.loads(lines[0])
         assert {"mouse", "keyboard", "hotbar", "isGuiOpen", "yaw", "pitch", "xpos"} <= set(line)
+
+
+def _inventory_script(step: int) -> dict:
+    """Open the inventory, move the cursor about, close it again."""
+    a = noop_env_action()
+    if step in (2, 12):
+        a["inventory"] = 1
+    elif 3 <= step < 12:
+        a["camera"] = np.array([3.0 * (-1) ** step, 4.5], dtype=np.float32)
+    return a
+
+
+def test_play_jsonl_records_what_the_policy_saw(tmp_path):
+    """``jsonl=True`` writes contractor recordings: the loader shows the frames the policy saw
+    (its cursor drawn from the jsonl, none baked into the video, the same sprite where the
+    simulator draws its own) and the lines say when a screen was open."""
+    seen: list[np.ndarray] = []
+
+    def policy(obs, info):
+        seen.append(np.array(obs["pov"]))
+        return _inventory_script(len(seen) - 1)
+
+    env = SimEnv(resolution=(640, 360), world=SMALL, cursor_size=0)
+    (r,) = play_episodes(env, with_loader_cursor(policy), 1, tmp_path, max_steps=16, seed=0, jsonl=True)
+    loaded = video_frames(r.path, resolution=(640, 360))
+    assert len(loaded) == len(seen) == 16
+    diff = [np.abs(a.astype(int) - b).mean() for a, b in zip(loaded, seen)]
+    assert max(diff) < 3.0, diff  # H.264 at crf 18
+    lines = [json.loads(x) for x in r.path.with_suffix(".jsonl").read_text().splitlines()]
+    assert [line["isGuiOpen"] for line in lines] == [3 <= i <= 12 for i in range(16)]
+    raw = list(read_video(r.path))
+    for i in range(3, 13):  # around the cursor: drawn by the loader where the policy saw it, absent from the video
+        x, y = int(lines[i]["mouse"]["x"] / 2), int(lines[i]["mouse"]["y"] / 2)
+        box = np.s_[y : y + 12, x : x + 8]
+        assert np.abs(loaded[i][box].astype(int) - seen[i][box]).mean() < 4, i
+        assert np.abs(raw[i][box].astype(int) - seen[i][box]).mean() > 20, i
+    # the policy saw what the simulator shows with its own cursor
+    own = SimEnv(resolution=(640, 360), world=SMALL, cursor_size=16)
+    obs, _ = own.reset(seed=0)
+    for i in range(16):
+        assert np.array_equal(obs["pov"], seen[i]), i
+        obs, *_ = own.step(_inventory_script(i))
 
 
 def test_cli_play_random_agent(tmp_path):

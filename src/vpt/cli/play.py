@@ -35,14 +35,15 @@ def play(
     resolution: str = typer.Option("640x360", help="frame size WxH (MineRL's 640x360 by default)"),
     seed: int = typer.Option(0, help="seed of the first episode (episode k uses seed + k)"),
     world_size: int = typer.Option(128, "--world-size", min=8, help="simulator world width and depth in blocks"),
-    jsonl: bool = typer.Option(False, help="also write the actions as contractor-format .jsonl"),
+    jsonl: bool = typer.Option(False, help="write contractor recordings: the actions as .jsonl and a video without "
+                               "the cursor, which the data loader draws"),
     device: str = typer.Option("cpu", help="torch device for --model"),
 ) -> None:
     """Play N episodes with a random agent or a VPT policy and write each as an mp4 (20 fps)."""
     import gymnasium
 
     import vpt.env  # noqa: F401  (registers the environments)
-    from vpt.env.play import play_episodes, random_policy
+    from vpt.env.play import play_episodes, random_policy, with_loader_cursor
 
     if backend not in ("sim", "minerl"):
         raise typer.BadParameter(f"unknown backend {backend!r}; available: sim, minerl")
@@ -56,9 +57,9 @@ def play(
         except MineRLNotInstalledError as e:
             print_error(console, e)
             raise typer.Exit(2) from e
-    else:
+    else:  # a recording's video has no cursor: the data loader draws it from the jsonl
         env = gymnasium.make("vpt/HumanSurvival-v0", resolution=_resolution(resolution),
-                             world={"size": (world_size, world_size)})
+                             world={"size": (world_size, world_size)}, cursor_size=0 if jsonl else 16)
     on_start = None
     if model is None:
         policy = random_policy(env.action_space, seed)
@@ -70,6 +71,11 @@ def play(
         policy = lambda obs, info: agent.get_action(obs)  # noqa: E731
         on_start = agent.reset
         name = model.name
+    if jsonl and backend == "sim":  # the policy sees the cursor the loader will draw
+        policy = with_loader_cursor(policy)
+    elif jsonl:
+        console.print("[yellow]note:[/] MineRL draws its cursor into the frames and does not report where it is; "
+                      "a loader reading these recordings draws a second one at the window's centre")
     console.print(f"{name} on {backend}, {episodes} episode(s) of up to {max_steps} steps -> {out}")
     with Progress(TextColumn("episode {task.fields[ep]}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console) as progress:

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import json
-import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -14,8 +12,9 @@ from typing import Any
 import gymnasium
 import numpy as np
 
-from vpt.data.jsonl import env_action_to_jsonl_line
-from vpt.data.video import VideoWriter, atomic_path
+from vpt.data.frames import draw_cursor
+from vpt.data.video import VideoWriter
+from vpt.env.recorder import ContractorRecorder
 
 #: A policy: (observation, info) -> MineRL action dict.
 Policy = Callable[[Mapping[str, Any], Mapping[str, Any]], Mapping[str, Any]]
@@ -69,8 +68,11 @@ def play_episodes(
         policy: called once per step with (obs, info), returns the action.
         max_steps: stop an episode after this many steps (it is then truncated).
         seed: seed of the first reset (episode ``k`` uses ``seed + k``); None: unseeded.
-        jsonl: also write the contractor-recorder ``.jsonl`` (one line per frame: the action
-            taken on that frame).
+        jsonl: write each episode as a contractor recording (:class:`~vpt.env.recorder.ContractorRecorder`:
+            the video and the recorder's ``.jsonl``, line ``i`` the action taken on frame ``i``),
+            which the data tools read like OpenAI's. Their loader draws the cursor from the jsonl,
+            so the env should draw none (the simulator's ``cursor_size=0``, with the policy wrapped
+            in :func:`with_loader_cursor`, as ``vpt play --jsonl`` does).
         on_episode_start: called before each episode (e.g. ``agent.reset``).
         on_step: called after each step with (episode index, step index).
     """
@@ -78,56 +80,55 @@ def play_episodes(
         raise ValueError(f"episodes must be >= 1, got {episodes}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    recorder = None
+    if jsonl:
+        h, w = env.observation_space["pov"].shape[:2]
+        recorder = ContractorRecorder(env, out, name_fn=lambda k: f"episode_{k:03d}", resolution=(w, h))
+        env = recorder
     results = []
     for k in range(episodes):
         if on_episode_start is not None:
             on_episode_start()
         obs, info = env.reset(seed=None if seed is None else seed + k)
-        path = out / f"episode_{k:03d}"
-        lines: list[dict[str, Any]] = []
-        writer = VideoWriter(path.with_suffix(".mp4"), obs["pov"].shape[1], obs["pov"].shape[0])
+        path = out / f"episode_{k:03d}.mp4"
+        writer = None if recorder else VideoWriter(path, obs["pov"].shape[1], obs["pov"].shape[0])
         t0 = time.perf_counter()
         steps, terminated = 0, False
         try:
             while max_steps is None or steps < max_steps:
                 action = policy(obs, info)
-                writer.write(obs["pov"])
+                if writer is not None:
+                    writer.write(obs["pov"])
                 obs, _, terminated, truncated, info = env.step(action)
                 steps += 1
-                if jsonl:
-                    lines.append(env_action_to_jsonl_line(
-                        action, hotbar=int(info.get("selected", 0)), gui_open=bool(info.get("gui_open", False)),
-                        cursor=tuple(float(c) for c in info.get("cursor", (640.0, 360.0))),
-                        extra=_state_fields(info)))
                 if on_step is not None:
                     on_step(k, steps)
                 if terminated or truncated:
                     break
-            if jsonl:  # the recorder's protocol: the jsonl lands first, the mp4 last
-                tmp = atomic_path(path.with_suffix(".jsonl"))
-                tmp.write_text("".join(json.dumps(line, separators=(",", ":")) + "\n" for line in lines))
-                os.replace(tmp, path.with_suffix(".jsonl"))
         except BaseException:
-            writer.abort()
+            if writer is not None:
+                writer.abort()
+            else:
+                recorder.discard_episode()
             raise
         seconds = time.perf_counter() - t0
-        writer.close()
-        results.append(EpisodeResult(path.with_suffix(".mp4"), steps, seconds, bool(terminated),
-                                     list(info.get("items_obtained", []))))
+        if writer is not None:
+            writer.close()
+        else:  # the recorder writes the jsonl first and the mp4 last
+            recorder.end_episode()
+        results.append(EpisodeResult(path, steps, seconds, bool(terminated), list(info.get("items_obtained", []))))
     return results
 
 
-def _state_fields(info: Mapping[str, Any]) -> dict[str, Any]:
-    """The recorder's state fields that the env's ``info`` provides."""
-    out: dict[str, Any] = {}
-    if "position" in info:
-        x, y, z = (float(v) for v in info["position"])
-        out.update(xpos=x, ypos=y, zpos=z)
-    for key in ("yaw", "pitch"):
-        if key in info:
-            out[key] = float(info[key])
-    if "tick" in info:
-        out["tick"] = int(info["tick"])
-    if "inventory" in info:
-        out["inventory"] = [{"type": name, "quantity": int(n)} for name, n in info["inventory"].items() if n]
-    return out
+def with_loader_cursor(policy: Policy) -> Policy:
+    """``policy`` shown the frames as a data loader shows a contractor recording: while a screen
+    is open, the loader's cursor (:func:`vpt.data.draw_cursor`) drawn at ``info["cursor"]``. For
+    an env that draws no cursor of its own (the simulator's ``cursor_size=0``) so that its
+    frames can be recorded as contractor data."""
+
+    def act(obs: Mapping[str, Any], info: Mapping[str, Any]) -> Mapping[str, Any]:
+        if info.get("gui_open") and "cursor" in info:
+            obs = {**obs, "pov": draw_cursor(np.array(obs["pov"]), *(float(c) for c in info["cursor"]))}
+        return policy(obs, info)
+
+    return act

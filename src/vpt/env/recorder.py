@@ -118,7 +118,7 @@ class ContractorRecorder(gymnasium.Wrapper):
 
     # -- gymnasium API ---------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict]:
-        self._finish()
+        self.end_episode()
         obs, info = self.env.reset(seed=seed, options=options)
         self.episode += 1
         self._lines, self._buttons, self._keys, self._hotbar = [], set(), set(), 0
@@ -147,24 +147,16 @@ class ContractorRecorder(gymnasium.Wrapper):
         self._lines.append(line)
         self._pending = (self._frame(obs), dict(info))
         if terminated or truncated:
-            self._finish()
+            self.end_episode()
         return obs, reward, terminated, truncated, info
 
     def close(self) -> None:
-        self._finish()
+        self.end_episode()
         super().close()
 
-    # -- internals -------------------------------------------------------------------------
-    def _frame(self, obs: Mapping[str, Any]) -> np.ndarray:
-        pov = np.asarray(obs["pov"], dtype=np.uint8)
-        if pov.ndim != 3 or pov.shape[2] != 3:
-            raise ValueError(f"recorder expects obs['pov'] of shape (H, W, 3), got {pov.shape}")
-        if (pov.shape[1], pov.shape[0]) != self.resolution:
-            pov = cv2.resize(pov, self.resolution, interpolation=cv2.INTER_AREA)
-        return pov
-
-    def _finish(self) -> None:
-        """Write the episode in progress (if long enough) and forget it."""
+    def end_episode(self) -> None:
+        """Write the episode in progress (if long enough) and forget it: for episodes the caller
+        stops (a step budget) before the env ends them."""
         writer, lines = self._writer, self._lines
         self._writer, self._lines, self._pending = None, [], None
         if writer is None:
@@ -185,3 +177,18 @@ class ContractorRecorder(gymnasium.Wrapper):
             raise
         writer.close()
         self.last_paths = (mp4, jsonl)
+
+    def discard_episode(self) -> None:
+        """Drop the episode in progress without writing anything (e.g. after an error)."""
+        writer, self._writer, self._lines, self._pending = self._writer, None, [], None
+        if writer is not None:
+            writer.abort()
+
+    # -- internals -------------------------------------------------------------------------
+    def _frame(self, obs: Mapping[str, Any]) -> np.ndarray:
+        pov = np.asarray(obs["pov"], dtype=np.uint8)
+        if pov.ndim != 3 or pov.shape[2] != 3:
+            raise ValueError(f"recorder expects obs['pov'] of shape (H, W, 3), got {pov.shape}")
+        if (pov.shape[1], pov.shape[0]) != self.resolution:
+            pov = cv2.resize(pov, self.resolution, interpolation=cv2.INTER_AREA)
+        return pov
