@@ -12,7 +12,8 @@ import torch
 
 from vpt.agent import load_policy
 from vpt import actions
-from vpt.agent.bc import BCConfig, Episode, EpisodeStreams, bc_loss, evaluate_bc, load_episodes, train_bc
+from vpt.agent.bc import (BCConfig, Episode, EpisodeStreams, bc_loss, evaluate_bc, load_episodes, read_keep_segments,
+                          train_bc)
 from vpt.agent.presets import build_policy
 from vpt.data.synthetic import write_synthetic_recording
 
@@ -235,3 +236,19 @@ def test_episodes_from_idm_labels(recordings, tmp_path):
     label_videos(idm, sorted(recordings.glob("*.mp4")), tmp_path / "labels", window=16)
     eps = load_episodes(tmp_path / "labels")
     assert len(eps) == 2 and all(len(e.frames) == 40 == len(e.buttons) for e in eps)
+
+
+def test_keep_segments_cut_recordings_and_labels(recordings, tmp_path):
+    """``keep`` (a filter.json's segments) keeps only those frame ranges of the videos it names,
+    for recordings as for label files; a video it does not name is used whole."""
+    (r0, _) = load_episodes(recordings)
+    eps = {e.name: e for e in load_episodes(recordings, keep={"r0": [(5, 12), (30, 60)]})}
+    assert sorted(eps) == ["r0[30:40]", "r0[5:12]", "r1[0:40]"]
+    for name, lo, hi in (("r0[5:12]", 5, 12), ("r0[30:40]", 30, 40)):
+        assert np.array_equal(eps[name].frames, r0.frames[lo:hi]) and np.array_equal(eps[name].buttons, r0.buttons[lo:hi])
+    f = tmp_path / "filter.json"
+    f.write_text(json.dumps({"videos": {"r0": {"segments": [[5, 12]]}}}))
+    assert read_keep_segments(f) == {"r0": [(5, 12)]}
+    f.write_text(json.dumps({"r0": [[5, 12]]}))
+    with pytest.raises(ValueError, match="filter.json"):
+        read_keep_segments(f)

@@ -66,8 +66,20 @@ def _null(buttons: np.ndarray, camera: np.ndarray) -> np.ndarray:
 def read_keep_segments(filter_json: str | Path) -> dict[str, list[tuple[int, int]]]:
     """Kept (clean, not duplicate) frame ranges per video name from ``vpt data filter``'s
     ``filter.json``."""
-    videos = json.loads(Path(filter_json).read_text())["videos"]
-    return {name: [(int(s), int(e)) for s, e in v["segments"]] for name, v in videos.items()}
+    try:
+        videos = json.loads(Path(filter_json).read_text())["videos"]
+        return {name: [(int(s), int(e)) for s, e in v["segments"]] for name, v in videos.items()}
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise ValueError(f"{filter_json}: not a filter.json ({{\"videos\": {{NAME: {{\"segments\": [[START, END], ...]}}}}}}): "
+                         f"{type(e).__name__}: {e}") from None
+
+
+def _kept(runs: list[tuple[int, int]], keep: dict[str, list[tuple[int, int]]] | None, name: str) -> list[tuple[int, int]]:
+    """The parts of frame ranges ``runs`` that ``keep`` keeps of video ``name`` (all of them
+    when ``keep`` does not name it)."""
+    if keep is None or name not in keep:
+        return list(runs)
+    return [(max(lo, a), min(hi, b)) for lo, hi in runs for a, b in keep[name] if min(hi, b) > max(lo, a)]
 
 
 def load_episodes(
@@ -83,9 +95,9 @@ def load_episodes(
 
     Label files name their video in ``meta["video"]``; its frames are decoded as the IDM saw them
     (:func:`vpt.data.video_frames`: a web video as is, a held-out contractor video with the
-    cursor its jsonl places). With ``keep`` (video name → frame ranges, from the web-video
-    filter), only those ranges of a labelled video become episodes; videos the filter did not
-    see are used whole. Recordings are loaded with every frame (null ones masked), and a
+    cursor its jsonl places). With ``keep`` (video name → frame ranges, e.g. from the web-video
+    filter), only those ranges of a video become episodes; videos it does not name are used
+    whole. Recordings are loaded with every frame (null ones masked), and a
     recording with bad lines is cut into separate episodes there. With ``null_actions`` every
     frame is trained on (see :attr:`BCConfig.null_actions`). ``shard = (i, n)`` loads only every
     n-th file from the i-th (one process's share under DDP).
@@ -108,8 +120,7 @@ def load_episodes(
                 continue
             report.ok += 1
             name = Path(lab["meta"]["video"]).stem
-            ranges = keep.get(name, [(0, len(frames))]) if keep is not None else [(0, len(frames))]
-            for lo, hi in ranges:
+            for lo, hi in _kept([(0, len(frames))], keep, name):
                 b, c = lab["buttons"][lo:hi], lab["camera"][lo:hi]
                 episodes.append(Episode(f"{lf.name}[{lo}:{hi}]", frames[lo:hi], b, c, ~_null(b, c)))
     else:
@@ -117,7 +128,7 @@ def load_episodes(
         for ref, rec in iter_recordings(refs, report=report, skip_null=False, legacy_integer_camera=legacy_integer_camera):
             b, c = rec.policy_actions["buttons"], rec.policy_actions["camera"]
             gui = rec.gui_open.astype(bool) if rec.gui_open is not None else None
-            for lo, hi in rec.contiguous_runs():
+            for lo, hi in _kept(rec.contiguous_runs(), keep, ref.name):
                 episodes.append(Episode(f"{ref.name}[{lo}:{hi}]", rec.frames[lo:hi], b[lo:hi], c[lo:hi],
                                         ~rec.is_null[lo:hi], gui[lo:hi] if gui is not None else None))
     if null_actions:
@@ -331,7 +342,8 @@ class BCConfig:
     """Train on null actions too (no button, no camera move). The paper drops them, since human
     contractors idle; scripted demonstrations wait on purpose (pauses, a still cursor)."""
     keep_segments: str | None = None
-    """``filter.json`` of ``vpt data filter``: train only on the kept segments of labelled videos."""
+    """``filter.json`` of ``vpt data filter`` (or any JSON of that shape): train only on the
+    kept frame ranges of the videos it names (label files and recordings alike)."""
     val_data: str | None = None
     """Held-out recordings or label files, scored by :func:`evaluate_bc` every ``eval_every``
     steps and at the end (``val/*`` in ``metrics.jsonl`` and the summary)."""

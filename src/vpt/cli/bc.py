@@ -36,6 +36,8 @@ def train(
         False, help="train on null actions too (the paper drops them; scripted demonstrations wait on purpose)"),
     val_data: Path = typer.Option(None, help="held-out recordings or label files, scored every --eval-every steps"),
     eval_every: int = typer.Option(500),
+    keep_segments: Path = typer.Option(None, help="train only on the frame ranges this JSON keeps: `vpt data filter`'s "
+                                       "filter.json, or {\"videos\": {NAME: {\"segments\": [[START, END], ...]}}}"),
     gui_weight: float = typer.Option(1.0, help="loss weight of frames with a screen open (recordings); world frames weigh 1"),
     precision: str = typer.Option("auto", help=PRECISION_HELP),
     seed: int = typer.Option(0),
@@ -49,7 +51,8 @@ def train(
         init_weights=str(init_weights) if init_weights else None, steps=steps, batch_size=batch_size, chunk=chunk,
         grad_accum=grad_accum, lr=lr, weight_decay=weight_decay, schedule=schedule, warmup=warmup,
         freeze=list(freeze), anchor=anchor, null_actions=null_actions,
-        val_data=str(val_data) if val_data else None, eval_every=eval_every, gui_weight=gui_weight, precision=precision, seed=seed, device=device,
+        val_data=str(val_data) if val_data else None, keep_segments=str(keep_segments) if keep_segments else None,
+        eval_every=eval_every, gui_weight=gui_weight, precision=precision, seed=seed, device=device,
     )  # fmt: skip
     with progress_bar("bc train", steps, console) as update:
 
