@@ -146,7 +146,7 @@ def test_tech_tree_first_log_table():
     assert list(m)[:5] == ["oak_log", "oak_planks", "crafting_table", "stick", "wooden_pickaxe"], player.stats
     assert opened[0][0] == "inventory" and opened[0][1]["oak_log"] == 1 and opened[0][1]["oak_planks"] == 0
     assert closed[0]["crafting_table"] == 1 and closed[0]["oak_log"] == 0 and closed[0]["oak_planks"] == 0
-    assert opened[1][0] == "inventory" and opened[1][1]["oak_log"] >= TechTreePlayer.LOGS_AFTER_TABLE
+    assert opened[1][0] == "inventory" and opened[1][1]["oak_log"] >= TechTreePlayer.LOGS_AFTER_FIRST_VISIT
     assert info["obtained"]["wooden_pickaxe"] == 1
 
 
@@ -167,6 +167,8 @@ def test_tech_tree_first_crafts_sticks():
     for bad in (["oak_planks", "stick", "crafting_table"], ["stick"], ["oak_planks", "wooden_pickaxe"]):
         with pytest.raises(ValueError, match="first_crafts"):
             TechTreePlayer(env, np.random.default_rng(0), first_crafts=bad)
+        with pytest.raises(ValueError, match="first_crafts"):  # before any episode is played
+            TechTreePlayer.check_options({"first_crafts": bad})
 
 
 def test_tech_tree_peeks_while_walking_to_a_tree():

@@ -18,6 +18,7 @@ import numpy as np
 
 from vpt.env.scripted.base import Action, Script, ScriptedPlayer, SkillFailed
 from vpt.env.scripted.crafting import RECIPES, GuiCrafter
+from vpt.env.sim.rules import load_rules
 from vpt.env.scripted.skills import dig_down, gather_logs, nearest_block, tunnel_to
 
 __all__ = ["Crafter", "TechTreePlayer", "TECH_TREE"]
@@ -46,8 +47,10 @@ def _planks(item: str) -> int:
     return sum(per_cell or 1 for ing in cells.values() if ing == "oak_planks")
 
 
-#: planks one log makes
-_PLANKS_PER_LOG = 4
+def _planks_per_log() -> int:
+    """Planks one log makes (the rules' recipe)."""
+    rules = load_rules()
+    return next(r.count for r in rules.recipes if r.output == rules.item_id("oak_planks"))
 
 
 class Crafter(Protocol):
@@ -84,7 +87,7 @@ class TechTreePlayer(ScriptedPlayer):
             :attr:`MIN_LOGS`.
         first_log_table: open the inventory as soon as the first log is held and turn it into
             planks and a crafting table, then chop on (the rest of the trunk, at least
-            :attr:`LOGS_AFTER_TABLE`) and go on as usual. The moment to craft is then a log
+            :attr:`LOGS_AFTER_FIRST_VISIT`) and go on as usual. The moment to craft is then a log
             appearing in the empty hotbar, which needs no count, and log → planks → crafting
             table come in the first minute. The same as ``first_crafts=["oak_planks",
             "crafting_table"]``.
@@ -107,7 +110,7 @@ class TechTreePlayer(ScriptedPlayer):
     #: learnt the early look best of all and opened the inventory before their first log)
     PEEK_PROB = 0.1
     #: with ``first_crafts``: logs chopped after the first visit (2 make the rest up to the pickaxe)
-    LOGS_AFTER_TABLE = 2
+    LOGS_AFTER_FIRST_VISIT = 2
     #: most glances per episode from ``peek_rate``
     MAX_PEEKS = 2
 
@@ -117,21 +120,32 @@ class TechTreePlayer(ScriptedPlayer):
         super().__init__(env, rng, skill)
         self.crafter = GuiCrafter() if crafter == "gui" else crafter
         self.logs = logs
-        if first_log_table and first_crafts:
-            raise ValueError("give first_log_table or first_crafts, not both")
-        self.first_crafts = ("oak_planks", "crafting_table") if first_log_table else tuple(first_crafts)
-        if self.first_crafts:
-            made = set(self.first_crafts[1:])
-            if (self.first_crafts[0] != "oak_planks" or not made <= {"stick", "crafting_table"}
-                    or sum(_planks(item) for item in made) > _PLANKS_PER_LOG):
-                raise ValueError(f"first_crafts {list(self.first_crafts)}: one log makes oak_planks and then at "
-                                 f"most one of stick or crafting_table")
+        self.first_crafts = self._first_crafts(first_log_table, first_crafts)
         self.peek_prob = self.PEEK_PROB if peek_prob is None else float(peek_prob)
         self.peek_rate = float(peek_rate)
         self._stage: str | None = None  # the item being worked for
         self._peek: Script | None = None  # a glance under way (played before the script goes on)
         self._peeks = 0
         self._last: Action | None = None  # the script's last action
+
+    @classmethod
+    def check_options(cls, options: dict[str, Any]) -> None:
+        """As :meth:`ScriptedPlayer.check_options`, and ``first_crafts`` must be one a log can make."""
+        super().check_options(options)
+        cls._first_crafts(options.get("first_log_table", False), options.get("first_crafts", ()))
+
+    @staticmethod
+    def _first_crafts(first_log_table: bool, first_crafts: Sequence[str]) -> tuple[str, ...]:
+        """The first visit's items; ValueError for two options at once or more than a log makes."""
+        if first_log_table and first_crafts:
+            raise ValueError("give first_log_table or first_crafts, not both")
+        items = ("oak_planks", "crafting_table") if first_log_table else tuple(first_crafts)
+        made = set(items[1:])
+        if items and (items[0] != "oak_planks" or not made <= {"stick", "crafting_table"}
+                      or sum(_planks(item) for item in made) > _planks_per_log()):
+            raise ValueError(f"first_crafts {list(items)}: one log makes oak_planks and then at most one of "
+                             f"stick or crafting_table")
+        return items
 
     def reset(self, info: dict[str, Any]) -> None:
         super().reset(info)
@@ -166,7 +180,7 @@ class TechTreePlayer(ScriptedPlayer):
         first = [("oak_log", 1)] + [(item, 1) for item in self.first_crafts]
         # planks for what the first visit did not make, up to the pickaxe
         planks = sum(_planks(item) for item in ("stick", "crafting_table", "wooden_pickaxe") if item not in self.first_crafts)
-        wanted = {"oak_log": self.logs or self.LOGS_AFTER_TABLE, "oak_planks": planks}
+        wanted = {"oak_log": self.logs or self.LOGS_AFTER_FIRST_VISIT, "oak_planks": planks}
         return first + [(item, wanted.get(item, n)) for item, n in TECH_TREE]
 
     def run(self) -> Script:
