@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from vpt.cli.progress import print_error
+from vpt.cli.progress import json_option, print_error
 from vpt.data.inspect import inspect_dataset, inspect_recording
 from vpt.data.jsonl import RecordingError
 
@@ -100,8 +100,8 @@ def generate(
     from vpt.env.scripted import PLAYERS
 
     try:
-        cfg = GenerateConfig(player=player, episodes=episodes, seed=seed, max_steps=max_steps, web=web, world=json.loads(world),
-                             player_options=json.loads(player_options))
+        cfg = GenerateConfig(player=player, episodes=episodes, seed=seed, max_steps=max_steps, web=web, world=json_option(world, "--world"),
+                             player_options=json_option(player_options, "--player-options"))
     except ValueError as e:
         print_error(console, e)
         raise typer.Exit(2) from e

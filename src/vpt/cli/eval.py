@@ -8,6 +8,8 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from vpt.cli.progress import json_option
+
 console = Console()
 
 
@@ -33,8 +35,9 @@ def eval_command(
 
     agent = Agent.load(model, weights, device=str(resolve_device(device)), seed=seed)
     env_kwargs = {"resolution": (resolution, resolution)}
-    if json.loads(world):
-        env_kwargs["world"] = json.loads(world)
+    world_options = json_option(world, "--world")
+    if world_options:
+        env_kwargs["world"] = world_options
     with console.status(f"playing {episodes} episodes of {task}"):
         report = evaluate(agent, task, episodes=episodes, num_envs=num_envs, max_steps=max_steps or None,
                           env_kwargs=env_kwargs, seed=seed, deterministic=deterministic, video_dir=out / "videos",

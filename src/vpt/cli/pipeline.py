@@ -27,6 +27,7 @@ def pipeline_command(
                                             'e.g. \'{"first_crafts": ["oak_planks", "stick"]}\''),
 ) -> None:
     """Generate data → filter → train IDM → label → BC foundation → BC fine-tune → evaluate → report."""
+    from vpt.cli.progress import json_option
     from vpt.pipeline import SCALES, run_pipeline
 
     if scale not in SCALES:
@@ -37,12 +38,7 @@ def pipeline_command(
     def log(msg: str) -> None:
         console.log(msg)
 
-    overrides = {}
-    if player_options is not None:
-        try:
-            overrides["player_options"] = json.loads(player_options)
-        except json.JSONDecodeError as e:
-            raise typer.BadParameter(f"--player-options is not JSON: {e}") from None
+    overrides = {} if player_options is None else {"player_options": json_option(player_options, "--player-options")}
     results = run_pipeline(scale, out, seed=seed, sources=sources, log=log, overrides=overrides,
                            redo=tuple(redo), until=until)
     if until:

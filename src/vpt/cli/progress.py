@@ -1,10 +1,14 @@
 """What the ``vpt`` commands share: the progress bar every long command shows (rich: a title, a
-bar, N/M, a status text and the time left), one-line errors, and common option help."""
+bar, N/M, a status text and the time left), one-line errors, JSON options, and common option help."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
+
+import typer
 
 from rich.console import Console
 from rich.markup import escape
@@ -32,3 +36,11 @@ def print_error(console: Console, error: object, label: str = "error") -> None:
     """Print ``label: error`` on one line: not wrapped at the terminal width (paths stay copyable
     and greppable) and not read as rich markup (a ``[...]`` in a path is printed as is)."""
     console.print(f"[red]{label}:[/red] {escape(str(error))}", soft_wrap=True)
+
+
+def json_option(text: str, flag: str) -> Any:
+    """The value of a JSON command-line option; a usage error naming ``flag`` if it is not JSON."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise typer.BadParameter(f"{flag} is not JSON: {e}") from None

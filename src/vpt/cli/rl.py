@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from vpt.cli.progress import progress_bar
+from vpt.cli.progress import json_option, progress_bar
 
 app = typer.Typer(help="Reinforcement learning on a task (item-sequence reward).", no_args_is_help=True)
 console = Console()
@@ -17,7 +17,7 @@ console = Console()
 def _env_kwargs(world: str, max_steps: int, **extra: object) -> dict[str, object]:
     """Task kwargs from the command line: world options (JSON) and the episode length."""
     kwargs: dict[str, object] = dict(extra)
-    options = json.loads(world)
+    options = json_option(world, "--world")
     if options:
         kwargs["world"] = options
     if max_steps:

@@ -91,14 +91,18 @@ def play_episodes(
             on_episode_start()
         obs, info = env.reset(seed=None if seed is None else seed + k)
         path = out / f"episode_{k:03d}.mp4"
-        writer = None if recorder else VideoWriter(path, obs["pov"].shape[1], obs["pov"].shape[0])
+        if recorder is not None:  # it records every step itself: the jsonl lands first, the mp4 last
+            write, finish, abort = None, recorder.end_episode, recorder.discard_episode
+        else:
+            writer = VideoWriter(path, obs["pov"].shape[1], obs["pov"].shape[0])
+            write, finish, abort = writer.write, writer.close, writer.abort
         t0 = time.perf_counter()
         steps, terminated = 0, False
         try:
             while max_steps is None or steps < max_steps:
                 action = policy(obs, info)
-                if writer is not None:
-                    writer.write(obs["pov"])
+                if write is not None:
+                    write(obs["pov"])
                 obs, _, terminated, truncated, info = env.step(action)
                 steps += 1
                 if on_step is not None:
@@ -106,16 +110,10 @@ def play_episodes(
                 if terminated or truncated:
                     break
         except BaseException:
-            if writer is not None:
-                writer.abort()
-            else:
-                recorder.discard_episode()
+            abort()
             raise
         seconds = time.perf_counter() - t0
-        if writer is not None:
-            writer.close()
-        else:  # the recorder writes the jsonl first and the mp4 last
-            recorder.end_episode()
+        finish()
         results.append(EpisodeResult(path, steps, seconds, bool(terminated), list(info.get("items_obtained", []))))
     return results
 
