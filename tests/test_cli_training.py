@@ -27,6 +27,9 @@ def test_idm_train_label_then_bc_train(tmp_path):
     assert scored["recordings"] == ["r1"] and all(e["button"] in r.output for e in scored["button_errors"])
     for key in ("keypress_accuracy", "camera_r2", "button_accuracy"):
         assert scored["metrics"][f"eval/{key}"] == trained[f"val/{key}"]
+    # One held-out evaluation (the last step), so it is the best: idm.best.* are idm.* there.
+    assert trained["best"] == {"step": 2, "val/target_mean": trained["val/target_mean"], "model": "idm.best.model"}
+    assert (tmp_path / "idm/idm.best.weights").read_bytes() == (tmp_path / "idm/idm.weights").read_bytes()
     bad = run.invoke(app, ["idm", "eval", "--data", str(tmp_path / "recs"), "--model", str(tmp_path / "idm/idm.weights"),
                            "--weights", str(tmp_path / "idm/idm.weights")])  # fmt: skip
     assert bad.exit_code == 2 and "error:" in bad.output and "Traceback" not in bad.output
@@ -58,3 +61,10 @@ def test_idm_train_label_then_bc_train(tmp_path):
     assert r.exit_code == 0, r.output
     summary = json.loads((tmp_path / "bc/summary.json").read_text())
     assert summary["episodes"] == 2 and summary["steps"] == 2
+    # The best held-out step is kept beside the last: policy.best.* scores that step's loss.
+    best = min(logged, key=lambda m: m["val/loss"])
+    assert summary["best"] == {"step": best["step"], "val/loss": best["val/loss"], "model": "policy.best.model"}
+    r = run.invoke(app, ["bc", "eval", "--model", str(tmp_path / "bc/policy.best.model"), "--data", str(tmp_path / "recs"),
+                         "--chunk", "8", "--precision", "fp32", "--out", str(tmp_path / "bc_best.json")])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert abs(json.loads((tmp_path / "bc_best.json").read_text())["loss"] - best["val/loss"]) < 1e-4 * max(1.0, best["val/loss"])

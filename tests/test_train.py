@@ -40,6 +40,19 @@ def test_metrics_log_and_truncate_on_resume(tmp_path):
     assert any((tmp_path / "tb").iterdir())
 
 
+def test_best_and_improves_follow_the_kept_metrics(tmp_path):
+    run = RunDir(tmp_path, tensorboard=False)
+    assert run.best("val/loss") is None and run.improves("val/loss", 5.0)
+    for step, loss in enumerate([3.0, 0.0, float("nan"), 2.0, 4.0, 1.0]):
+        run.log(step, {"loss": 9.0} if step == 1 else {"val/loss": loss, "acc": -loss})
+    assert run.best("val/loss") == (5, 1.0)  # NaN skipped; step 1 logged no val/loss
+    assert run.best("acc", higher_is_better=True) == (5, -1.0)
+    assert not run.improves("val/loss", 1.0) and run.improves("val/loss", 0.5) and not run.improves("val/loss", float("nan"))
+    run.truncate_metrics(4)  # resumed from step 4: steps 5+ are redone, so they no longer count
+    assert run.best("val/loss") == (3, 2.0)
+    assert run.improves("val/loss", 1.5) and not run.improves("acc", -2.5, higher_is_better=True)
+
+
 def test_lr_schedules():
     f = lr_schedule("cosine", warmup=10, total=110, final_fraction=0.1)
     assert f(0) == pytest.approx(0.1) and f(9) == pytest.approx(1.0)

@@ -6,7 +6,8 @@ The training loops themselves live with their models (``vpt.idm.train``, ``vpt.a
 * :func:`init_distributed` — one process, or DDP under ``torchrun`` (gloo on CPU, NCCL on GPU);
 * :func:`autocast` — bf16/fp16 mixed precision on CPU or GPU, or nothing;
 * :class:`RunDir` — a run folder: ``config.json``, atomic resumable checkpoints
-  (model, optimizer, scheduler, step, RNG, data position), ``metrics.jsonl`` and TensorBoard;
+  (model, optimizer, scheduler, step, RNG, data position), ``metrics.jsonl``, TensorBoard, and
+  :meth:`RunDir.improves` to keep the best model on held-out data as well as the last;
 * :func:`lr_schedule` — constant / linear / cosine with warm-up;
 * :func:`seed_everything`, :func:`rng_state`, :func:`set_rng_state`.
 
@@ -259,6 +260,24 @@ class RunDir:
             tmp = p.with_name(".metrics.jsonl.tmp")
             tmp.write_text("".join(line + "\n" for line in keep))
             os.replace(tmp, p)
+
+    def best(self, key: str, *, higher_is_better: bool = False) -> tuple[int, float] | None:
+        """Step and value of the best ``key`` logged so far (the earliest on ties; None: never).
+
+        Read from ``metrics.jsonl``, which :meth:`truncate_metrics` cuts back on resume, so a
+        resumed run compares only with the steps it kept. NaN is never best.
+        """
+        rows = [(int(m["step"]), m[key]) for m in self.metrics() if key in m and math.isfinite(m[key])]
+        if not rows:
+            return None
+        return (max if higher_is_better else min)(rows, key=lambda row: row[1])
+
+    def improves(self, key: str, value: float, *, higher_is_better: bool = False) -> bool:
+        """Whether ``value`` beats :meth:`best` (call before logging this step's metrics)."""
+        if not math.isfinite(value):
+            return False
+        best = self.best(key, higher_is_better=higher_is_better)
+        return best is None or (value > best[1] if higher_is_better else value < best[1])
 
     def metrics(self) -> Iterator[dict[str, float]]:
         """Read back ``metrics.jsonl``."""

@@ -355,7 +355,9 @@ class BCConfig:
 
 
 def train_bc(cfg: BCConfig, *, progress: Callable[[int, dict[str, float]], None] | None = None) -> dict[str, float]:
-    """Train (or resume) a BC run; writes ``policy.model`` + ``policy.weights`` in the run folder."""
+    """Train (or resume) a BC run; writes ``policy.model`` + ``policy.weights`` in the run folder
+    (the last step), and with ``val_data`` also ``policy.best.model`` + ``.weights`` (the lowest
+    held-out loss so far; ``summary.json``'s ``best`` says which step)."""
     # --- setup ---------------------------------------------------------------------------------
     dist = init_distributed(cfg.device)
     precision = resolve_precision(cfg.precision, dist.device)  # "auto" → what this device runs
@@ -440,6 +442,8 @@ def train_bc(cfg: BCConfig, *, progress: Callable[[int, dict[str, float]], None]
         t_last, frames_since = now, 0
         if val_episodes and (step % cfg.eval_every == 0 or step == cfg.steps):
             val = evaluate_bc(policy, val_episodes, chunk=cfg.chunk, device=dist.device, precision=precision)
+            if run.improves("val/loss", val["loss"]):  # keep the best on held-out data too
+                save_policy(policy, run.path / "policy.best.model", run.path / "policy.best.weights")
             logs.update({"val/" + k: v for k, v in val.items()})
             t_last = time.perf_counter()  # the next step's speed leaves the evaluation out
         run.log(step, logs)
@@ -459,6 +463,8 @@ def train_bc(cfg: BCConfig, *, progress: Callable[[int, dict[str, float]], None]
         summary = {"steps": step, "precision": precision, "episodes": sum(n for n, _, _ in data_stats),
                    "frames": int(sum(f for _, f, _ in data_stats)),
                    "bad_files": {k: v for _, _, bad in data_stats for k, v in bad.items()}, **logs}  # fmt: skip
+        if (best := run.best("val/loss")) is not None:
+            summary["best"] = {"step": best[0], "val/loss": best[1], "model": "policy.best.model"}
         (run.path / "summary.json").write_text(json.dumps(summary, indent=1))
     run.close()
     close_distributed()

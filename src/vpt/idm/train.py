@@ -4,7 +4,9 @@ Read top to bottom: settings → data (whole recordings in memory, split by reco
 and held-out sets) → model → optimiser → resume → the loop (random windows of ``window``
 consecutive frames, per-button and per-camera-axis cross-entropy, gradient accumulation,
 mixed precision, DDP under ``torchrun``) → periodic held-out evaluation with the same
-overlapping-window prediction used for labelling → the official ``.model`` + ``.weights``.
+overlapping-window prediction used for labelling → the official ``.model`` + ``.weights``
+(``idm.model``: the last step; ``idm.best.model``: the best held-out mean of keypress accuracy
+and camera R², issue 7's two targets, with its step in ``summary.json``'s ``best``).
 
 Held-out metrics: :mod:`vpt.idm.metrics` (keypress accuracy, camera bin accuracy, camera R², world
 and GUI frames apart).
@@ -235,6 +237,10 @@ def train_idm(cfg: IDMTrainConfig, *, progress: Callable[[int, dict[str, float]]
         t_last, frames_since = now, 0
         if val_segments and dist.is_main and (step % cfg.eval_every == 0 or step == cfg.steps):
             metrics = evaluate(model, val_segments, window=window)
+            # One number for "best": the mean of issue 7's two targets (keypress accuracy, camera R²).
+            metrics["val/target_mean"] = (metrics["val/keypress_accuracy"] + metrics["val/camera_r2"]) / 2
+            if run.improves("val/target_mean", metrics["val/target_mean"], higher_is_better=True):
+                save_idm(model, run.path / "idm.best.model", run.path / "idm.best.weights")
             logs.update(metrics)
         run.log(step, logs)
         if progress is not None:
@@ -250,6 +256,8 @@ def train_idm(cfg: IDMTrainConfig, *, progress: Callable[[int, dict[str, float]]
     if dist.is_main:
         summary = {"train_frames": train_frames, "precision": precision, "train_hours": train_frames / 20 / 3600, "steps": step,
                    "bad_files": len(report.bad_files), "bad_lines": report.bad_lines, **metrics}  # fmt: skip
+        if (best := run.best("val/target_mean", higher_is_better=True)) is not None:
+            summary["best"] = {"step": best[0], "val/target_mean": best[1], "model": "idm.best.model"}
         (run.path / "summary.json").write_text(json.dumps(summary, indent=1))
     run.close()
     close_distributed()
