@@ -5,6 +5,7 @@
 #   bash scripts/rl_compare.sh PRIOR OUT      (PRIOR: the policy's path without .model/.weights)
 #   GUI_SCALE=2 bash scripts/rl_compare.sh PRIOR OUT   (for a prior trained at gui_scale 2; all three runs)
 #   ITERATIONS=60 bash scripts/rl_compare.sh PRIOR OUT (a smaller budget: 60 x 256 = 15,360 steps each)
+#   SEED=1 ONLY=ppo_prior bash scripts/rl_compare.sh PRIOR OUT   (another seed; only the named run(s))
 # Every run resumes where it stopped when rerun. On a 2-core machine the three take ~30-60 min.
 set -euo pipefail
 PRIOR=${1:?usage: rl_compare.sh PRIOR OUT (PRIOR without .model/.weights)}
@@ -13,12 +14,23 @@ VPT=${VPT:-.venv/bin/vpt}
 # The RL world: the pipeline's easy world with mining 10x faster (a log by hand in 6 ticks, not 60).
 RLWORLD='{"size": [48, 48], "height": 40, "tree_density": 0.05, "caves": 0.5, "break_speed": 10, "gui_scale": '${GUI_SCALE:-1}'}'
 ITERATIONS=${ITERATIONS:-150}
+SEED=${SEED:-0}
+ONLY=${ONLY:-"ppo_prior ppo_scratch sb3_scratch"}
 STEPS=$((ITERATIONS * 4 * 64))
-RL=(--task vpt/ObtainDiamondPickaxe-v0 --world "$RLWORLD" --max-steps 1000 --num-envs 4 --rollout-steps 64 --iterations "$ITERATIONS" --epochs 2 --lr 5e-5 --value-warmup 5)
+RL=(--task vpt/ObtainDiamondPickaxe-v0 --world "$RLWORLD" --max-steps 1000 --num-envs 4 --rollout-steps 64 --iterations "$ITERATIONS" --epochs 2 --lr 5e-5 --value-warmup 5 --seed "$SEED")
 mkdir -p "$OUT"
-OMP_NUM_THREADS=1 $VPT rl train --out "$OUT/ppo_prior" --init "$PRIOR.model" --init "$PRIOR.weights" "${RL[@]}" &
-OMP_NUM_THREADS=1 $VPT rl train --out "$OUT/ppo_scratch" --init none --preset tiny "${RL[@]}" &
-OMP_NUM_THREADS=1 $VPT rl sb3 --out "$OUT/sb3_scratch" --task vpt/ObtainDiamondPickaxe-v0 --steps "$STEPS" --num-envs 4 --size 64 --world "$RLWORLD" --max-steps 1000
-wait
-$VPT rl table "$OUT/ppo_prior" "$OUT/ppo_scratch" "$OUT/sb3_scratch" --max-env-steps "$STEPS" | tee "$OUT/table.md"
-$VPT rl plot "$OUT/ppo_prior" "$OUT/ppo_scratch" "$OUT/sb3_scratch" --out "$OUT/curves.png" --items log,planks,stick,crafting_table --window 8
+PIDS=()
+for run in $ONLY; do
+  case $run in
+    ppo_prior) OMP_NUM_THREADS=1 $VPT rl train --out "$OUT/ppo_prior" --init "$PRIOR.model" --init "$PRIOR.weights" "${RL[@]}" & ;;
+    ppo_scratch) OMP_NUM_THREADS=1 $VPT rl train --out "$OUT/ppo_scratch" --init none --preset tiny "${RL[@]}" & ;;
+    sb3_scratch) OMP_NUM_THREADS=1 $VPT rl sb3 --out "$OUT/sb3_scratch" --task vpt/ObtainDiamondPickaxe-v0 --steps "$STEPS" --num-envs 4 --size 64 \
+                   --world "$RLWORLD" --max-steps 1000 --seed "$SEED" & ;;
+    *) echo "rl_compare.sh: unknown run $run in ONLY (ppo_prior, ppo_scratch, sb3_scratch)" >&2; exit 2 ;;
+  esac
+  PIDS+=($!)
+done
+for pid in "${PIDS[@]}"; do wait "$pid"; done  # a failed run stops the script (set -e)
+RUNS=(); for run in $ONLY; do RUNS+=("$OUT/$run"); done
+$VPT rl table "${RUNS[@]}" --max-env-steps "$STEPS" | tee "$OUT/table.md"
+$VPT rl plot "${RUNS[@]}" --out "$OUT/curves.png" --items log,planks,stick,crafting_table --window 8
