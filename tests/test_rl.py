@@ -141,3 +141,11 @@ def test_compare_table_judges_runs_at_equal_env_steps(tmp_path):
     assert "within 300 environment steps" in t  # the fewest steps any run reached
     assert "| prior | 2 | 2.000 | 3.000 | 100% | 50% | 0% |" in t  # the episode ending at 900 is left out
     assert "| scratch | 2 | 0.250 | 0.500 | 50% | 0% | 0% |" in t
+
+
+def test_rolling_mean_of_the_curves_is_trailing():
+    from vpt.rl.plots import _rolling
+
+    assert _rolling(np.array([1.0, 0.0, 1.0, 1.0]), 2).tolist() == [1.0, 0.5, 0.5, 1.0]
+    assert _rolling(np.array([3.0, 1.0]), 20).tolist() == [3.0, 2.0]  # a window longer than the run
+    assert _rolling(np.array([]), 8).size == 0

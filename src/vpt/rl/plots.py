@@ -43,11 +43,9 @@ def _rolling(x: np.ndarray, w: int) -> np.ndarray:
         return x
     w = max(1, min(w, len(x)))
     c = np.cumsum(np.r_[0.0, x])
-    out = np.empty(len(x))
-    for i in range(len(x)):
-        lo = max(0, i - w + 1)
-        out[i] = (c[i + 1] - c[lo]) / (i + 1 - lo)
-    return out
+    end = np.arange(1, len(x) + 1)
+    start = np.maximum(0, end - w)
+    return (c[end] - c[start]) / (end - start)
 
 
 def plot_runs(runs: dict[str, str | Path], out: str | Path, *, items: Sequence[str] = ("log", "planks", "crafting_table"), window: int = 20) -> Path:
@@ -56,6 +54,7 @@ def plot_runs(runs: dict[str, str | Path], out: str | Path, *, items: Sequence[s
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     fig, axes = plt.subplots(1, 1 + len(items), figsize=(4.2 * (1 + len(items)), 3.4))
     for name, run in runs.items():
@@ -72,6 +71,8 @@ def plot_runs(runs: dict[str, str | Path], out: str | Path, *, items: Sequence[s
     axes[0].set(title="reward over episodes", xlabel="episode", ylabel=f"return (mean of {window})")
     for ax, it in zip(axes[1:], items):
         ax.set(title=f"obtained {it}", xlabel="environment steps", ylabel="success rate", ylim=(-0.02, 1.02))
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(5))  # 76,800 steps: "0, 20k, 40k, ..."
+        ax.xaxis.set_major_formatter(matplotlib.ticker.EngFormatter(sep=""))
     if axes[0].get_legend_handles_labels()[0]:  # no finished episode yet: nothing to label
         axes[0].legend(fontsize=8)
     fig.tight_layout()
