@@ -151,6 +151,14 @@ def split_recordings(refs: list, cfg: IDMTrainConfig) -> tuple[list, list]:
     return refs[: len(refs) - n_val], refs[len(refs) - n_val :]
 
 
+def _evaluate_held_out(model: InverseDynamicsModel, segments: list[Segment], window: int) -> dict[str, float]:
+    """:func:`vpt.idm.metrics.evaluate`, plus ``val/target_mean``: the mean of issue 7's two
+    targets (keypress accuracy and camera R²), the one number that picks the best model."""
+    metrics = evaluate(model, segments, window=window)
+    metrics["val/target_mean"] = (metrics["val/keypress_accuracy"] + metrics["val/camera_r2"]) / 2
+    return metrics
+
+
 def train_idm(cfg: IDMTrainConfig, *, progress: Callable[[int, dict[str, float]], None] | None = None) -> dict[str, float]:
     """Train (or resume) an IDM run; returns the final held-out metrics."""
     # --- setup: processes, run folder, seeds ---------------------------------------------------
@@ -236,9 +244,7 @@ def train_idm(cfg: IDMTrainConfig, *, progress: Callable[[int, dict[str, float]]
                      "lr": scheduler.get_last_lr()[0], "frames_per_s": frames_since * dist.world_size / (now - t_last)})  # fmt: skip
         t_last, frames_since = now, 0
         if val_segments and dist.is_main and (step % cfg.eval_every == 0 or step == cfg.steps):
-            metrics = evaluate(model, val_segments, window=window)
-            # One number for "best": the mean of issue 7's two targets (keypress accuracy, camera R²).
-            metrics["val/target_mean"] = (metrics["val/keypress_accuracy"] + metrics["val/camera_r2"]) / 2
+            metrics = _evaluate_held_out(model, val_segments, window)
             if run.improves("val/target_mean", metrics["val/target_mean"], higher_is_better=True):
                 save_idm(model, run.path / "idm.best.model", run.path / "idm.best.weights")
             logs.update(metrics)
@@ -252,7 +258,7 @@ def train_idm(cfg: IDMTrainConfig, *, progress: Callable[[int, dict[str, float]]
                 save_idm(model, run.path / "idm.model", run.path / "idm.weights")
 
     if val_segments and dist.is_main and not metrics:  # a finished run started again: score it again
-        metrics = evaluate(model, val_segments, window=window)
+        metrics = _evaluate_held_out(model, val_segments, window)
     if dist.is_main:
         summary = {"train_frames": train_frames, "precision": precision, "train_hours": train_frames / 20 / 3600, "steps": step,
                    "bad_files": len(report.bad_files), "bad_lines": report.bad_lines, **metrics}  # fmt: skip
