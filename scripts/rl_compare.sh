@@ -18,19 +18,25 @@ SEED=${SEED:-0}
 ONLY=${ONLY:-"ppo_prior ppo_scratch sb3_scratch"}
 STEPS=$((ITERATIONS * 4 * 64))
 RL=(--task vpt/ObtainDiamondPickaxe-v0 --world "$RLWORLD" --max-steps 1000 --num-envs 4 --rollout-steps 64 --iterations "$ITERATIONS" --epochs 2 --lr 5e-5 --value-warmup 5 --seed "$SEED")
+RUNS=()
+for run in $ONLY; do  # every name checked before any run starts
+  case $run in
+    ppo_prior|ppo_scratch|sb3_scratch) RUNS+=("$OUT/$run") ;;
+    *) echo "rl_compare.sh: unknown run $run in ONLY (ppo_prior, ppo_scratch, sb3_scratch)" >&2; exit 2 ;;
+  esac
+done
 mkdir -p "$OUT"
 PIDS=()
+trap 'kill "${PIDS[@]}" 2>/dev/null || true' EXIT  # one run failing (or Ctrl-C) stops the others too
 for run in $ONLY; do
   case $run in
     ppo_prior) OMP_NUM_THREADS=1 $VPT rl train --out "$OUT/ppo_prior" --init "$PRIOR.model" --init "$PRIOR.weights" "${RL[@]}" & ;;
     ppo_scratch) OMP_NUM_THREADS=1 $VPT rl train --out "$OUT/ppo_scratch" --init none --preset tiny "${RL[@]}" & ;;
     sb3_scratch) OMP_NUM_THREADS=1 $VPT rl sb3 --out "$OUT/sb3_scratch" --task vpt/ObtainDiamondPickaxe-v0 --steps "$STEPS" --num-envs 4 --size 64 \
                    --world "$RLWORLD" --max-steps 1000 --seed "$SEED" & ;;
-    *) echo "rl_compare.sh: unknown run $run in ONLY (ppo_prior, ppo_scratch, sb3_scratch)" >&2; exit 2 ;;
   esac
   PIDS+=($!)
 done
-for pid in "${PIDS[@]}"; do wait "$pid"; done  # a failed run stops the script (set -e)
-RUNS=(); for run in $ONLY; do RUNS+=("$OUT/$run"); done
+for _ in "${PIDS[@]}"; do wait -n; done  # the first run to fail stops the script (set -e)
 $VPT rl table "${RUNS[@]}" --max-env-steps "$STEPS" | tee "$OUT/table.md"
 $VPT rl plot "${RUNS[@]}" --out "$OUT/curves.png" --items log,planks,stick,crafting_table --window 8
