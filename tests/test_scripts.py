@@ -12,13 +12,16 @@ SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 
 def _run(script: str, args: list[str], tmp_path: Path, **env: str) -> tuple[subprocess.CompletedProcess, list[list[str]]]:
     """Run ``script`` with ``VPT`` set to a stand-in that records each command line it gets."""
-    log = tmp_path / "calls.txt"
+    calls_dir = tmp_path / "calls"  # one file per call: runs started side by side cannot interleave
+    calls_dir.mkdir(exist_ok=True)
+    for old in calls_dir.iterdir():
+        old.unlink()
     fake = tmp_path / "vpt"
-    fake.write_text(f'#!/usr/bin/env bash\nprintf "%q " "$@" >> {shlex.quote(str(log))}\necho >> {shlex.quote(str(log))}\n')
+    fake.write_text(f'#!/usr/bin/env bash\nprintf "%q " "$@" > "$(mktemp -p {shlex.quote(str(calls_dir))})"\n')
     fake.chmod(0o755)
     result = subprocess.run(["bash", str(SCRIPTS / script), *args], capture_output=True, text=True,
                             env={**os.environ, "VPT": str(fake), **env}, cwd=tmp_path)  # fmt: skip
-    calls = [shlex.split(line) for line in log.read_text().splitlines()] if log.exists() else []
+    calls = [shlex.split(f.read_text()) for f in calls_dir.iterdir()]
     return result, calls
 
 
