@@ -236,6 +236,18 @@ def test_episodes_from_idm_labels(recordings, tmp_path):
     label_videos(idm, sorted(recordings.glob("*.mp4")), tmp_path / "labels", window=16)
     eps = load_episodes(tmp_path / "labels")
     assert len(eps) == 2 and all(len(e.frames) == 40 == len(e.buttons) for e in eps)
+    # Footage has no isGuiOpen: the screen flag (for --gui-weight) is seen in the pixels. A web
+    # video whose frames 10-19 show a screen's grey panel over the middle:
+    from vpt.data import write_video
+
+    frames = np.random.default_rng(0).integers(0, 256, (40, 72, 128, 3), dtype=np.uint8)
+    frames[10:20, 18:54, 32:96] = 198
+    write_video(tmp_path / "web" / "w.mp4", frames, fps=20)
+    label_videos(idm, [tmp_path / "web" / "w.mp4"], tmp_path / "web_labels", window=16)
+    (ep,) = load_episodes(tmp_path / "web_labels")
+    np.testing.assert_array_equal(ep.gui, (np.arange(40) >= 10) & (np.arange(40) < 20))
+    weight = EpisodeStreams([ep], 1, gui_weight=2.0).next_chunk(40)["weight"][0]
+    assert set(weight[ep.mask & ep.gui]) == {2.0} and set(weight[ep.mask & ~ep.gui]) == {1.0}
 
 
 def test_keep_segments_cut_recordings_and_labels(recordings, tmp_path):

@@ -19,8 +19,11 @@ def _run(script: str, args: list[str], tmp_path: Path, **env: str) -> tuple[subp
     fake = tmp_path / "vpt"
     fake.write_text(f'#!/usr/bin/env bash\nprintf "%q " "$@" > "$(mktemp -p {shlex.quote(str(calls_dir))})"\n')
     fake.chmod(0o755)
+    torchrun = tmp_path / "torchrun"  # drops its own options and runs the command it launches
+    torchrun.write_text('#!/usr/bin/env bash\nwhile [[ $1 == --* ]]; do [[ $1 == --nproc_per_node ]] && shift; shift; done\nexec "$@"\n')
+    torchrun.chmod(0o755)
     result = subprocess.run(["bash", str(SCRIPTS / script), *args], capture_output=True, text=True,
-                            env={**os.environ, "VPT": str(fake), **env}, cwd=tmp_path)  # fmt: skip
+                            env={**os.environ, "VPT": str(fake), "TORCHRUN": str(torchrun), **env}, cwd=tmp_path)  # fmt: skip
     calls = [shlex.split(f.read_text()) for f in calls_dir.iterdir()]
     return result, calls
 
@@ -49,3 +52,45 @@ def test_rl_compare_another_seed_of_one_run(tmp_path):
     assert next(c for c in calls if c[:2] == ["rl", "plot"])[2:3] == ["out/ppo_prior"]
     result, calls = _run("rl_compare.sh", ["p", "out2"], tmp_path, ONLY="ppo_prior typo")
     assert result.returncode == 2 and "unknown run typo" in result.stderr
+
+
+def test_idm_vs_true_trains_the_prior_recipe_on_labels(tmp_path):
+    (tmp_path / "out/data").mkdir(parents=True)
+    for i in range(320):
+        for ext in ("mp4", "jsonl"):
+            (tmp_path / f"out/data/tech-tree-{i:05d}.{ext}").touch()
+    result, calls = _run("idm_vs_true.sh", ["out"], tmp_path, TRAIN_TRUE="1")
+    assert result.returncode == 0, result.stderr
+    gens = [c for c in calls if c[:2] == ["data", "generate"]]
+    assert sorted((_option(c, "--seed"), _option(c, "--episodes")) for c in gens) == [("2000", "320"), ("9000", "16")]
+    labels = {_option(c, "--out"): [a for a in c if a.endswith(".mp4")] for c in calls if c[:2] == ["idm", "label"]}
+    assert [Path(v).name for v in labels["out/labels/a"]] == [f"tech-tree-{i:05d}.mp4" for i in range(160)]
+    assert len(labels["out/labels/b"]) == 160 and labels["out/labels/b"][0].endswith("00160.mp4")
+    assert all(_option(c, "--model") == "models/idm_g2.model" for c in calls if c[:2] == ["idm", "label"])
+    bc = {_option(c, "--out"): c for c in calls if c[:2] == ["bc", "train"]}
+    assert set(bc) == {f"out/{side}/bc{i}" for side in ("idm_labels", "true_labels") for i in (1, 2, 3)}
+    for side, first, every in (("idm_labels", "out/labels/a", "out/labels"), ("true_labels", "out/data_a", "out/data")):
+        s1, s2, s3 = (bc[f"out/{side}/bc{i}"] for i in (1, 2, 3))
+        assert [_option(c, "--steps") for c in (s1, s2, s3)] == ["3000", "1500", "2400"]
+        assert [_option(c, "--data") for c in (s1, s2, s3)] == [first, first, every]
+        assert [_option(c, "--lr") for c in (s1, s2, s3)] == ["1e-3", "5e-4", "5e-4"]
+        assert "--init-model" not in s1 and _option(s3, "--init-model") == f"out/{side}/bc2/policy.model"
+        assert "--gui-weight" not in s2 and _option(s3, "--gui-weight") == "2"
+    assert len(list((tmp_path / "out/data_a").iterdir())) == 320  # 160 videos and their jsonl
+    evals = {_option(c, "--out"): _option(c, "--model") for c in calls if c[0] == "eval"}
+    assert evals == {"out/eval/idm_labels": "out/idm_labels/bc3/policy.model",
+                     "out/eval/true_labels": "out/true_labels/bc3/policy.model"}  # fmt: skip
+
+
+def test_idm_vs_true_skips_finished_stages_and_checks_its_input(tmp_path):
+    (tmp_path / "out/idm_labels/bc1").mkdir(parents=True)
+    (tmp_path / "out/idm_labels/bc1/policy.weights").touch()  # copied in from another session
+    result, calls = _run("idm_vs_true.sh", ["out"], tmp_path, STAGES="bc1 bc2 eval")
+    assert result.returncode == 0, result.stderr
+    assert [_option(c, "--out") for c in calls if c[:2] == ["bc", "train"]] == ["out/idm_labels/bc2"]
+    evals = {_option(c, "--out"): _option(c, "--model") for c in calls if c[0] == "eval"}
+    assert evals["out/eval/true_labels"] == "models/sticks_prior_g2_320.model"
+    result, _ = _run("idm_vs_true.sh", ["out"], tmp_path, STAGES="label")
+    assert result.returncode == 1 and "expected 320 videos" in result.stderr
+    result, _ = _run("idm_vs_true.sh", ["out"], tmp_path, STAGES="bc1 typo")
+    assert result.returncode == 2 and "unknown stage typo" in result.stderr

@@ -641,3 +641,39 @@ def test_diamond_pickaxe_chain_through_the_screens_with_rewards():
                                       "stone_pickaxe", "furnace", "iron_ingot", "iron_pickaxe", "diamond_pickaxe"]
     assert info["inventory"]["diamond_pickaxe"] == 1 and info["inventory"]["iron_pickaxe"] == 1
     assert sum(d.rewards) == pytest.approx(0.6 + 0.5 + 1 + 1 + 1 / 11 + 1 + 1 + 4 + 4 + 8)
+
+
+@pytest.mark.parametrize("gui_scale", [1, 2])
+def test_screen_open_tells_screens_from_the_world_by_pixels_alone(gui_scale):
+    """``vpt.data.screen_open`` (BC's GUI flag for IDM-labelled footage) on 128 × 128 frames:
+    a look around a world with trees, stone and sky, the inventory, a crafting table's screen."""
+    from vpt.data import screen_open
+
+    world = {"size": (32, 32), "height": 32, "tree_density": 0.1, "caves": 0.5, "gui_scale": gui_scale,
+             "start_inventory": {"crafting_table": 1}}
+    env = SimEnv(resolution=(128, 128), world=world)
+    obs, info = env.reset(seed=1)
+    frames, shown = [obs["pov"]], [info["gui"]]
+
+    def act(**action) -> None:
+        obs, _, _, _, info = env.step(action)
+        frames.append(obs["pov"])
+        shown.append(info["gui"])
+
+    rng = np.random.default_rng(0)
+    for pitch in (-80.0, -30.0, 0.0, 30.0, 80.0):  # sky to ground, all the way round
+        act(camera=np.array([pitch - env.player.pitch, 0.0], np.float32))
+        for _ in range(12):
+            act(camera=np.array([rng.normal(0, 2), 30.0], np.float32), forward=int(rng.random() < 0.5))
+    act(inventory=1)
+    for _ in range(4):
+        act(camera=rng.normal(0, 5, 2).astype(np.float32))  # the cursor wanders over the panel
+    act(inventory=1)
+    act(camera=np.array([45.0 - env.player.pitch, 0.0], np.float32))
+    act(use=1), act()  # place the table
+    act(use=1), act()  # open it
+    for _ in range(3):
+        act(camera=rng.normal(0, 5, 2).astype(np.float32))
+    truth = np.array([bool(s) for s in shown])
+    assert {"inventory", "crafting_table"} <= set(shown) and truth.sum() >= 8 and (~truth).sum() >= 60
+    np.testing.assert_array_equal(screen_open(np.stack(frames)), truth)

@@ -31,7 +31,7 @@ from vpt import actions
 from vpt.agent.files import load_policy, save_policy
 from vpt.agent.policy import VPTPolicy, detach_state
 from vpt.agent.presets import build_policy
-from vpt.data import DatasetReport, iter_recordings, list_recordings, video_frames
+from vpt.data import DatasetReport, iter_recordings, list_recordings, screen_open, video_frames
 from vpt.data.jsonl import RecordingError
 from vpt.data.labels import LABEL_SUFFIX, read_labels
 from vpt.nn.attention import AttentionState
@@ -55,8 +55,8 @@ class Episode:
     mask: np.ndarray
     """(T,) bool: the frame's action is trained on."""
     gui: np.ndarray | None = None
-    """(T,) bool: a screen (inventory, crafting table...) is open; from recordings' ``isGuiOpen``,
-    ``None`` for IDM labels."""
+    """(T,) bool: a screen (inventory, crafting table...) is open: recordings' ``isGuiOpen``; for
+    IDM labels, seen in the frames (:func:`vpt.data.screen_open`)."""
 
 
 def _null(buttons: np.ndarray, camera: np.ndarray) -> np.ndarray:
@@ -119,10 +119,11 @@ def load_episodes(
                 report.bad_files[str(lf)] = f"{len(lab['buttons'])} labels for {len(frames)} frames"
                 continue
             report.ok += 1
+            gui = screen_open(frames)  # footage has no isGuiOpen: the --gui-weight frames are seen
             name = Path(lab["meta"]["video"]).stem
             for lo, hi in _kept([(0, len(frames))], keep, name):
                 b, c = lab["buttons"][lo:hi], lab["camera"][lo:hi]
-                episodes.append(Episode(f"{lf.name}[{lo}:{hi}]", frames[lo:hi], b, c, ~_null(b, c)))
+                episodes.append(Episode(f"{lf.name}[{lo}:{hi}]", frames[lo:hi], b, c, ~_null(b, c), gui[lo:hi]))
     else:
         refs = list_recordings(source, require_jsonl=True)[shard[0] :: shard[1]]
         for ref, rec in iter_recordings(refs, report=report, skip_null=False, legacy_integer_camera=legacy_integer_camera):

@@ -4,7 +4,7 @@ preprocessing, datasets (folders and official index files) and their inspection.
 """
 
 from vpt.data.dataset import DatasetReport, RecordingRef, iter_recordings, list_recordings
-from vpt.data.frames import AGENT_RESOLUTION, cursor_sprite, draw_cursor, resize_to_agent
+from vpt.data.frames import AGENT_RESOLUTION, cursor_sprite, draw_cursor, resize_to_agent, screen_open
 from vpt.data.jsonl import (
     BadLine,
     RecordingError,
@@ -40,6 +40,7 @@ __all__ = [
     "read_video",
     "recording_paths",
     "resize_to_agent",
+    "screen_open",
     "write_recording",
     "write_video",
 ]
