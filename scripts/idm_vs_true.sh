@@ -14,7 +14,7 @@
 # Every stage resumes where it stopped; a stage whose policy files exist is skipped, so a run
 # split over machines or sessions can be continued by copying a finished stage's policy.model
 # and policy.weights into OUT/idm_labels/bcN (and the data is regenerated identically from its
-# seeds). Times on 2 cores (AVX-512 BF16): data ~50 min, labels ~10 min, bc1-3 ~2 h, eval ~15 min
+# seeds). Times on 2 cores (AVX-512 BF16): data ~50 min, labels ~12 min, bc1-3 ~2 h, eval ~15 min
 # per policy.
 set -euo pipefail
 OUT=${1:?usage: bash scripts/idm_vs_true.sh OUT}
