@@ -670,8 +670,9 @@ def test_screen_open_tells_screens_from_the_world_by_pixels_alone(gui_scale):
         act(camera=rng.normal(0, 5, 2).astype(np.float32))  # the cursor wanders over the panel
     act(inventory=1)
     act(camera=np.array([45.0 - env.player.pitch, 0.0], np.float32))
-    act(use=1), act()  # place the table
-    act(use=1), act()  # open it
+    for _ in range(2):  # place the table, then open it
+        act(use=1)
+        act()
     for _ in range(3):
         act(camera=rng.normal(0, 5, 2).astype(np.float32))
     truth = np.array([bool(s) for s in shown])
