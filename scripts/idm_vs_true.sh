@@ -39,46 +39,46 @@ if want data; then
   $VPT data generate "${GEN[@]}" --episodes 16 --seed 9000 --out "$OUT/val"
 fi
 
+# The 320 demonstrations in order (the first 160 are the first two stages' data).
+demos() {
+  VIDEOS=("$OUT"/data/*.mp4)
+  [ ${#VIDEOS[@]} -eq 320 ] || { echo "expected 320 videos in $OUT/data, found ${#VIDEOS[@]}" >&2; exit 1; }
+}
+
 if want label; then
-  # Two folders, so that the first two stages can train on the first 160 videos alone.
-  videos=("$OUT"/data/*.mp4)
-  [ ${#videos[@]} -eq 320 ] || { echo "expected 320 videos in $OUT/data, found ${#videos[@]}" >&2; exit 1; }
-  $VPT idm label "${videos[@]:0:160}" --model "$IDM.model" --weights "$IDM.weights" --out "$OUT/labels/a"
-  $VPT idm label "${videos[@]:160}" --model "$IDM.model" --weights "$IDM.weights" --out "$OUT/labels/b"
+  demos  # two folders, so that the first two stages can train on the first 160 videos alone
+  $VPT idm label "${VIDEOS[@]:0:160}" --model "$IDM.model" --weights "$IDM.weights" --out "$OUT/labels/a"
+  $VPT idm label "${VIDEOS[@]:160}" --model "$IDM.model" --weights "$IDM.weights" --out "$OUT/labels/b"
 fi
 
-# bc RUN STAGE: one stage of the recipe on RUN's data (labels or true recordings).
-bc() {
-  local run=$1 stage=$2 first=$3 all=$4 init=() args
-  case $stage in
-    bc1) args=(--data "$first" --preset tiny --steps 3000 --lr 1e-3 --eval-every 500) ;;
-    bc2) args=(--data "$first" --steps 1500 --lr 5e-4 --eval-every 500) ;;
-    bc3) args=(--data "$all" --steps 2400 --lr 5e-4 --gui-weight 2 --eval-every 400) ;;
-  esac
-  case $stage in
-    bc2) init=(--init-model "$run/bc1/policy.model" --init-weights "$run/bc1/policy.weights") ;;
-    bc3) init=(--init-model "$run/bc2/policy.model" --init-weights "$run/bc2/policy.weights") ;;
-  esac
-  [ -f "$run/$stage/policy.weights" ] && return 0
-  OMP_NUM_THREADS=1 $TORCHRUN --standalone --nproc_per_node 2 "$VPT" bc train "${args[@]}" "${init[@]}" \
-    --batch-size 4 --chunk 32 --precision auto --val-data "$OUT/val" --out "$run/$stage"
+# recipe RUN FIRST ALL: the recipe's stages (those in STAGES, not yet done) on one side's data:
+# FIRST = the first 160 videos' targets, ALL = all 320.
+recipe() {
+  local run=$1 first=$2 all=$3 stage args
+  for stage in bc1 bc2 bc3; do
+    want $stage && [ ! -f "$run/$stage/policy.weights" ] || continue
+    case $stage in
+      bc1) args=(--data "$first" --preset tiny --steps 3000 --lr 1e-3 --eval-every 500) ;;
+      bc2) args=(--data "$first" --init-model "$run/bc1/policy.model" --init-weights "$run/bc1/policy.weights"
+                 --steps 1500 --lr 5e-4 --eval-every 500) ;;
+      bc3) args=(--data "$all" --init-model "$run/bc2/policy.model" --init-weights "$run/bc2/policy.weights"
+                 --steps 2400 --lr 5e-4 --gui-weight 2 --eval-every 400) ;;
+    esac
+    OMP_NUM_THREADS=1 $TORCHRUN --standalone --nproc_per_node 2 "$VPT" bc train "${args[@]}" \
+      --batch-size 4 --chunk 32 --precision auto --val-data "$OUT/val" --out "$run/$stage"
+  done
 }
-RUNS=("$OUT/idm_labels:$OUT/labels/a:$OUT/labels")
+recipe "$OUT/idm_labels" "$OUT/labels/a" "$OUT/labels"
 if [ "$TRAIN_TRUE" = 1 ]; then
-  # True labels: the recordings of the first 160 videos, linked into a folder of their own.
-  mkdir -p "$OUT/data_a"
-  for v in $(ls "$OUT"/data/*.mp4 | head -160); do
-    for f in "$v" "${v%.mp4}.jsonl"; do ln -sf "$(realpath "$f")" "$OUT/data_a/"; done
-  done
-  RUNS+=("$OUT/true_labels:$OUT/data_a:$OUT/data")
+  if want bc1 || want bc2; then
+    demos  # true labels: the first 160 recordings, linked into a folder of their own
+    mkdir -p "$OUT/data_a"
+    for v in "${VIDEOS[@]:0:160}"; do
+      for f in "$v" "${v%.mp4}.jsonl"; do ln -sf "$(realpath "$f")" "$OUT/data_a/"; done
+    done
+  fi
+  recipe "$OUT/true_labels" "$OUT/data_a" "$OUT/data"
 fi
-for stage in bc1 bc2 bc3; do
-  want $stage || continue
-  for r in "${RUNS[@]}"; do
-    IFS=: read -r run first all <<< "$r"
-    bc "$run" $stage "$first" "$all"
-  done
-done
 
 if want eval; then
   # Both policies in the RL world at gui_scale 2, the same seeds.
