@@ -25,7 +25,7 @@ def test_idm_train_label_then_bc_train(tmp_path):
     assert r.exit_code == 0, r.output
     scored, trained = json.loads((tmp_path / "eval.json").read_text()), json.loads((tmp_path / "idm/summary.json").read_text())
     assert scored["recordings"] == ["r1"] and all(e["button"] in r.output for e in scored["button_errors"])
-    for key in ("keypress_accuracy", "camera_r2", "button_accuracy"):
+    for key in ("keypress_accuracy", "camera_r2", "camera_r2_mean", "button_accuracy"):
         assert scored["metrics"][f"eval/{key}"] == trained[f"val/{key}"]
     # One held-out evaluation (the last step), so it is the best: idm.best.* are idm.* there.
     assert trained["best"] == {"step": 2, "val/target_mean": trained["val/target_mean"], "model": "idm.best.model"}

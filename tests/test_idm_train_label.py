@@ -183,6 +183,33 @@ def test_button_errors_attribute_keypress_misses():
     assert rows["jump"]["false_gui"] == 0.25 and rows["jump"]["false_world"] == 0.0 and np.isnan(rows["jump"]["recall"])
 
 
+def test_posterior_mean_camera_scores_what_the_argmax_bins_lose():
+    """The posterior mean is the probability-weighted bin centre; where the truth lies between two
+    bins that share the probability, it beats either argmax bin, and R² says so."""
+    import dataclasses
+
+    from vpt import actions
+    from vpt.idm.metrics import FramePredictions, frame_metrics
+    from vpt.idm.predict import IDMPrediction
+
+    centres = actions.bins_to_camera(np.arange(actions.N_CAMERA_BINS))
+    logp = np.full((3, 2, actions.N_CAMERA_BINS), -np.inf, np.float32)
+    logp[0, :, 5] = 0.0  # certain: the centre bin (0 degrees)
+    logp[1, :, [6, 7]] = np.log(0.5)  # split between bins 6 and 7 (argmax: 6)
+    logp[2, 0, 2], logp[2, 1, 9] = 0.0, 0.0  # certain: bins 2 (pitch) and 9 (yaw)
+    pred = IDMPrediction(np.zeros((3, 20, 2), np.float32), logp)
+    mean = pred.camera_mean_degrees
+    assert mean[0] == pytest.approx([0.0, 0.0]) and mean[2] == pytest.approx([centres[2], centres[9]])
+    assert mean[1] == pytest.approx([(centres[6] + centres[7]) / 2] * 2) and list(pred.camera_bins[1]) == [6, 6]
+
+    truth = mean.copy()  # the truth is the posterior mean: the argmax bins miss it on frame 1
+    buttons = np.zeros((3, 20), np.uint8)
+    p = FramePredictions(buttons, buttons, pred.camera_bins, pred.camera_bins, truth, np.zeros(3, bool), mean)
+    m = frame_metrics("val", p)
+    assert m["val/camera_r2_mean"] == pytest.approx(1.0) and 0.5 < m["val/camera_r2"] < 1.0
+    assert "val/camera_r2_mean" not in frame_metrics("val", dataclasses.replace(p, pred_mean_degrees=None))
+
+
 def test_mirrored_window_moves_the_other_way_and_swaps_sided_keys():
     """A mirrored window is a valid recording: the world's pixels shift the other way, which is
     what the reflected yaw bin says, and strafe/hotbar keys trade sides."""

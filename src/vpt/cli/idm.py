@@ -134,13 +134,14 @@ def eval_(
     metrics, errors = scores(preds, prefix="eval"), button_errors(preds)
 
     summary = Table(title=f"{len(refs)} recordings, {len(preds.gui_open)} frames")
-    for col in ("frames", "keypress", "camera bins", "camera R² (pitch / yaw)"):
+    for col in ("frames", "count", "keypress", "camera bins", "camera R² (pitch / yaw)", "posterior-mean R²"):
         summary.add_column(col)
     for prefix, name in (("eval", "all"), ("eval_world", "world"), ("eval_gui", "GUI")):
         m = {k.removeprefix(prefix + "/"): v for k, v in metrics.items() if k.startswith(prefix + "/")}
         if "keypress_accuracy" in m:
-            summary.add_row(name, f"{m['keypress_accuracy']:.3f}", f"{m['camera_bin_accuracy']:.3f}",
-                            f"{m['camera_r2']:.3f} ({m['camera_r2_pitch']:.2f} / {m['camera_r2_yaw']:.2f})")  # fmt: skip
+            summary.add_row(name, f"{m['frames']:.0f}", f"{m['keypress_accuracy']:.3f}", f"{m['camera_bin_accuracy']:.3f}",
+                            f"{m['camera_r2']:.3f} ({m['camera_r2_pitch']:.2f} / {m['camera_r2_yaw']:.2f})",
+                            f"{m['camera_r2_mean']:.3f}")  # fmt: skip
     console.print(summary)
     columns = ("pressed", "recall", "precision", "missed_world", "missed_gui", "false_world", "false_gui", "share_of_misses")
     table = Table(title="where the keypress misses come from (fractions of all frames)")

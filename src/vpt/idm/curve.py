@@ -25,6 +25,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("val/button_accuracy", "per-button accuracy"),
     ("val/camera_bin_accuracy", "camera bin accuracy"),
     ("val/camera_r2", "camera R²"),
+    ("val/camera_r2_mean", "camera R², posterior mean"),
     ("val_world/camera_r2_pitch", "world pitch R²"),
     ("val_world/camera_r2_yaw", "world yaw R²"),
 )

@@ -45,6 +45,15 @@ class IDMPrediction:
         return self.camera_logprob.argmax(-1).astype(np.int64)
 
     @property
+    def camera_mean_degrees(self) -> np.ndarray:
+        """(T, 2) float64 posterior-mean camera per axis: the bin centres (degrees) weighted by
+        their probabilities, the estimate with the least expected squared error (the labels
+        themselves are the argmax bins, :attr:`camera_bins`)."""
+        prob = np.exp(self.camera_logprob.astype(np.float64))
+        prob /= prob.sum(-1, keepdims=True)
+        return prob @ actions.bins_to_camera(np.arange(actions.N_CAMERA_BINS))
+
+    @property
     def policy_actions(self) -> dict[str, np.ndarray]:
         """Joint indices ``{"buttons": (T,), "camera": (T,)}`` (the BC targets)."""
         b, c = actions.factored_to_joint(self.factored_buttons, self.camera_bins)
