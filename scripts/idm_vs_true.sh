@@ -11,10 +11,10 @@
 # with this script's exact commands, instead of evaluating TRUE_PRIOR.
 # Where the IDM-labelled run needs whether a screen is open (`--gui-weight`), BC sees it in the
 # pixels (`vpt.data.screen_open`), as it would in web footage; the true side reads isGuiOpen.
-# Every stage resumes where it stopped; a stage whose policy files exist is skipped, so a run
-# split over machines or sessions can be continued by copying a finished stage's policy.model
-# and policy.weights into OUT/idm_labels/bcN (and the data is regenerated identically from its
-# seeds). Times on 2 cores (AVX-512 BF16): data ~50 min, labels ~12 min, bc1-3 ~2 h, eval ~15 min
+# Every stage resumes where it stopped; a stage whose policy files (or evaluation report.json)
+# exist is skipped, so a run split over machines or sessions can be continued by copying a
+# finished stage's policy.model and policy.weights into OUT/idm_labels/bcN, or an evaluation
+# into OUT/eval/SIDE (the data is regenerated identically from its seeds). Times on 2 cores (AVX-512 BF16): data ~50 min, labels ~12 min, bc1-3 ~2 h, eval ~15 min
 # per policy.
 set -euo pipefail
 OUT=${1:?usage: bash scripts/idm_vs_true.sh OUT}
@@ -85,6 +85,9 @@ if want eval; then
   EVAL=(--task vpt/ObtainDiamondPickaxe-v0 --episodes "$EPISODES" --num-envs 2 --max-steps 1000 --world "$WORLD" --videos 2)
   true_policy=$TRUE_PRIOR
   [ "$TRAIN_TRUE" = 1 ] && true_policy=$OUT/true_labels/bc3/policy
-  $VPT eval --model "$OUT/idm_labels/bc3/policy.model" --weights "$OUT/idm_labels/bc3/policy.weights" "${EVAL[@]}" --out "$OUT/eval/idm_labels"
-  $VPT eval --model "$true_policy.model" --weights "$true_policy.weights" "${EVAL[@]}" --out "$OUT/eval/true_labels"
+  # A side whose report.json exists (written last) is done; a split run can copy one in.
+  for side in idm_labels:"$OUT/idm_labels/bc3/policy" true_labels:"$true_policy"; do
+    policy=${side#*:} report=$OUT/eval/${side%%:*}
+    [ -f "$report/report.json" ] || $VPT eval --model "$policy.model" --weights "$policy.weights" "${EVAL[@]}" --out "$report"
+  done
 fi

@@ -90,6 +90,11 @@ def test_idm_vs_true_skips_finished_stages_and_checks_its_input(tmp_path):
     assert [_option(c, "--out") for c in calls if c[:2] == ["bc", "train"]] == ["out/idm_labels/bc2"]
     evals = {_option(c, "--out"): _option(c, "--model") for c in calls if c[0] == "eval"}
     assert evals["out/eval/true_labels"] == "models/sticks_prior_g2_320.model"
+    (tmp_path / "out/eval/true_labels").mkdir(parents=True)
+    (tmp_path / "out/eval/true_labels/report.json").touch()  # the prior's evaluation, done before
+    result, calls = _run("idm_vs_true.sh", ["out"], tmp_path, STAGES="eval")
+    assert result.returncode == 0, result.stderr
+    assert [_option(c, "--out") for c in calls if c[0] == "eval"] == ["out/eval/idm_labels"]
     result, _ = _run("idm_vs_true.sh", ["out"], tmp_path, STAGES="label")
     assert result.returncode == 1 and "expected 320 videos" in result.stderr
     result, _ = _run("idm_vs_true.sh", ["out"], tmp_path, STAGES="bc1 typo")

@@ -18,6 +18,7 @@ import numpy as np
 
 from vpt.actions import complete_batched
 from vpt.agent.agent import Agent
+from vpt.agent.files import atomic_write
 from vpt.data.video import VideoWriter
 
 __all__ = ["EvalReport", "evaluate", "write_report", "TECH_TREE"]
@@ -186,7 +187,8 @@ def evaluate(
 
 
 def write_report(report: EvalReport, out: str | Path, *, title: str | None = None) -> Path:
-    """Write ``report.md``, ``report.json`` and plots (``items.png``, ``returns.png``) to ``out``."""
+    """Write ``report.md``, plots (``items.png``, ``returns.png``) and, last and atomically,
+    ``report.json`` to ``out``: a ``report.json`` there means a finished evaluation."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -195,7 +197,6 @@ def write_report(report: EvalReport, out: str | Path, *, title: str | None = Non
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     summary = report.summary()
-    (out / "report.json").write_text(json.dumps({**summary, "episodes_detail": asdict(report)}, indent=1))
     success = summary["item_success"]
     fig, ax = plt.subplots(figsize=(max(4, 0.55 * len(success) + 1), 3.2))
     ax.bar(range(len(success)), list(success.values()), color="#4c72b0")
@@ -226,4 +227,6 @@ def write_report(report: EvalReport, out: str | Path, *, title: str | None = Non
     lines += ["", "![per-item success](items.png) ![returns](returns.png)", ""]
     lines += [f"- video: [{Path(v).name}]({Path(v).relative_to(out) if Path(v).is_relative_to(out) else v})" for v in report.videos]
     (out / "report.md").write_text("\n".join(lines) + "\n")
+    payload = json.dumps({**summary, "episodes_detail": asdict(report)}, indent=1).encode()
+    atomic_write(out / "report.json", lambda f: f.write(payload))
     return out / "report.md"
