@@ -3,26 +3,42 @@
 # trained on both cores of a 2-core CPU (torchrun, 2 processes) for 4,000 steps (~50 min with
 # bf16 on an AMX CPU), then where the all-data IDM's keypress misses come from.
 #   bash scripts/idm_curve.sh [OUT]        (default OUT: runs/idm_curve)
+#   KIND=g2 bash scripts/idm_curve.sh OUT  (models/idm_g2's data: gui_scale 2 demonstrations)
 # Every command resumes where it stopped when rerun; finished points are not trained again.
 # On a 2-core AMX machine the data takes ~22 min and each point ~50 min plus ~5 min of loading.
-# Without AMX, `--precision auto` trains in fp32, about 2.5x slower.
+# Without AMX, `--precision auto` trains in fp32, about 2.5x slower. STEPS and HOURS override
+# the steps per point and the budgets.
 set -euo pipefail
 OUT=${1:-runs/idm_curve}
 VPT=${VPT:-.venv/bin/vpt}
 TORCHRUN=${TORCHRUN:-.venv/bin/torchrun}
-HOURS=${HOURS:-0 0.37 0.74 0.18}  # 0 = all 106 training recordings (1.47 h)
+KIND=${KIND:-g1}
 # The RL world (results §3): the pipeline's easy world with mining 10x faster.
 WORLD='{"size": [48, 48], "height": 40, "tree_density": 0.05, "caves": 0.5, "break_speed": 10}'
-GEN=(--player tech-tree --max-steps 1000 --world "$WORLD" --workers 2)
-
-# 120 recordings. The folder is read sorted, so the 80 of a-seed1000 come first: the smaller
-# budgets train on them, and the last 14 of b-seed0 are the held-out recordings of every run.
-$VPT data generate "${GEN[@]}" --episodes 80 --seed 1000 --out "$OUT/data/a-seed1000"
-$VPT data generate "${GEN[@]}" --episodes 40 --seed 0 --out "$OUT/data/b-seed0"
+case $KIND in
+  g1)  # the default tech-tree player at gui_scale 1, 1,000-step episodes
+    HOURS=${HOURS:-0 0.37 0.74 0.18}  # 0 = all 106 training recordings (1.47 h)
+    VAL=14
+    GEN=(--player tech-tree --max-steps 1000 --world "$WORLD" --workers 2)
+    # 120 recordings. The folder is read sorted, so the 80 of a-seed1000 come first: the smaller
+    # budgets train on them, and the last 14 of b-seed0 are the held-out recordings of every run.
+    $VPT data generate "${GEN[@]}" --episodes 80 --seed 1000 --out "$OUT/data/a-seed1000"
+    $VPT data generate "${GEN[@]}" --episodes 40 --seed 0 --out "$OUT/data/b-seed0"
+    ;;
+  g2)  # models/idm_g2's data: the BC priors' demonstrations in kind (gui_scale 2, first_crafts)
+    HOURS=${HOURS:-0 0.66 0.33 0.17}  # 0 = all 160 training recordings (1.32 h)
+    VAL=16
+    WORLD='{"size": [48, 48], "height": 40, "tree_density": 0.05, "caves": 0.5, "break_speed": 10, "gui_scale": 2}'
+    GEN=(--player tech-tree --max-steps 600 --world "$WORLD" --workers 2
+         --player-options '{"first_crafts": ["oak_planks", "stick"], "peek_prob": 0, "peek_rate": 0.005}')
+    $VPT data generate "${GEN[@]}" --episodes 176 --seed 5000 --out "$OUT/data"
+    ;;
+  *) echo "unknown KIND $KIND (g1 or g2)" >&2; exit 2 ;;
+esac
 
 # One run per budget, identical in everything else: 2 processes x 2 windows x 32 frames per step.
-RUN=(--data "$OUT/data" --preset tiny --steps 4000 --batch-size 2 --window 32 --lr 1e-3 --precision auto
-     --val-recordings 14 --mirror-prob 0.5)
+RUN=(--data "$OUT/data" --preset tiny --steps "${STEPS:-4000}" --batch-size 2 --window 32 --lr 1e-3 --precision auto
+     --val-recordings $VAL --mirror-prob 0.5)
 for H in $HOURS; do
   OMP_NUM_THREADS=1 $TORCHRUN --standalone --nproc_per_node 2 "$VPT" idm train "${RUN[@]}" --eval-every 1000 \
     --max-hours "$H" --out "$OUT/curve/hours_$H"
@@ -32,5 +48,5 @@ $VPT idm curve "${RUN[@]}" --out "$OUT/curve" --hours "$(echo $HOURS | tr ' ' ',
 
 # Which buttons the all-data IDM gets wrong on the held-out recordings.
 M="$OUT/curve/hours_0/idm"
-$VPT idm eval --data "$OUT/data" --last 14 --model "$M.model" --weights "$M.weights" --window 32 \
+$VPT idm eval --data "$OUT/data" --last $VAL --model "$M.model" --weights "$M.weights" --window 32 \
   --out "$OUT/curve/hours_0/eval.json"

@@ -54,6 +54,30 @@ def test_rl_compare_another_seed_of_one_run(tmp_path):
     assert result.returncode == 2 and "unknown run typo" in result.stderr
 
 
+def test_idm_curve_on_either_data(tmp_path):
+    """The default curve (gui_scale 1) and KIND=g2 (models/idm_g2's data): the same runs, one per
+    budget, on their own data and held-out recordings."""
+    result, calls = _run("idm_curve.sh", ["out"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    runs = {_option(c, "--out"): c for c in calls if c[:2] == ["idm", "train"]}
+    assert set(runs) == {f"out/curve/hours_{h}" for h in ("0", "0.37", "0.74", "0.18")}
+    assert all(_option(c, "--val-recordings") == "14" and _option(c, "--steps") == "4000" for c in runs.values())
+    assert sorted(_option(c, "--seed") for c in calls if c[:2] == ["data", "generate"]) == ["0", "1000"]
+
+    result, calls = _run("idm_curve.sh", ["out"], tmp_path, KIND="g2", STEPS="5000")
+    assert result.returncode == 0, result.stderr
+    gen = [c for c in calls if c[:2] == ["data", "generate"]]
+    assert len(gen) == 1 and (_option(gen[0], "--seed"), _option(gen[0], "--episodes"), _option(gen[0], "--max-steps")) == ("5000", "176", "600")
+    assert '"gui_scale": 2' in _option(gen[0], "--world") and "first_crafts" in _option(gen[0], "--player-options")
+    runs = {_option(c, "--out"): c for c in calls if c[:2] == ["idm", "train"]}
+    assert {_option(c, "--max-hours") for c in runs.values()} == {"0", "0.66", "0.33", "0.17"}
+    assert all(_option(c, "--val-recordings") == "16" and _option(c, "--steps") == "5000" for c in runs.values())
+    assert _option(next(c for c in calls if c[:2] == ["idm", "curve"]), "--hours") == "0,0.66,0.33,0.17"
+    assert _option(next(c for c in calls if c[:2] == ["idm", "eval"]), "--last") == "16"
+    result, _ = _run("idm_curve.sh", ["out"], tmp_path, KIND="g3")
+    assert result.returncode == 2 and "unknown KIND g3" in result.stderr
+
+
 def test_idm_vs_true_trains_the_prior_recipe_on_labels(tmp_path):
     (tmp_path / "out/data").mkdir(parents=True)
     for i in range(320):
