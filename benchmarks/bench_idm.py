@@ -8,7 +8,8 @@ Run: ``vpt bench idm [--preset 4x|small|tiny] [--videos 2] [--frames 256] [--rep
 * **vpt label** — :func:`vpt.idm.label.label_videos`: decode-ahead threads, each frame's image
   features computed once, overlapping windows (every frame gets past and future context),
   channels-last convs; optionally the bf16 image encoder (``--bf16``: a win only on CPUs with
-  AMX/AVX-512-BF16 or on GPUs).
+  AMX/AVX-512-BF16 or on GPUs) and the compiled encoder (``--compile``: ``torch.compile`` with
+  frozen weights; compile time reported apart, not in frames/s).
 * **training** — frames/s of ``idm_loss`` forward + backward + AdamW on random windows, fp32 and
   (with ``--bf16``) under bf16 autocast.
 
@@ -64,6 +65,7 @@ def main(argv: list[str]) -> None:
     ap.add_argument("--frames", type=int, default=256, help="frames per video")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--bf16", action="store_true", help="also time the bf16 image encoder")
+    ap.add_argument("--compile", action="store_true", help="also time the compiled encoder (fp32, and bf16 with --bf16)")
     ap.add_argument("--train-batch", type=int, default=4, help="0: skip the training measurement")
     ap.add_argument("--train-window", type=int, default=0, help="frames per training window (0: the model's)")
     ap.add_argument("--device", default="auto")
@@ -97,8 +99,16 @@ def main(argv: list[str]) -> None:
             lowp = fresh()
             lowp.optimize_for_inference(channels_last=True, encoder_dtype=torch.bfloat16)
             cases["vpt label + bf16 encoder"] = lambda: label_videos(lowp, videos, Path(tmp) / f"b{time.time_ns()}").frames
-        for fn in cases.values():
-            fn()  # warm-up
+        if args.compile:
+            for name, dtype in [("", None)] + ([(" bf16", torch.bfloat16)] if args.bf16 else []):
+                comp = fresh()
+                comp.optimize_for_inference(channels_last=True, encoder_dtype=dtype, compile=True)
+                cases[f"vpt label +{name} compiled encoder"] = lambda m=comp: label_videos(m, videos, Path(tmp) / f"c{time.time_ns()}").frames
+        compile_s = {}
+        for name, fn in cases.items():
+            t = time.perf_counter()
+            fn()  # warm-up (and compilation)
+            compile_s[name] = time.perf_counter() - t
         for _ in range(args.repeats):
             for name, fn in cases.items():
                 t = time.perf_counter()
@@ -136,7 +146,8 @@ def main(argv: list[str]) -> None:
     for name, fps in results.items():
         m = statistics.median(fps)
         ratio = f"{m / base:12.2f}x" if not name.startswith("training") else ""
-        print(f"{name:52s} {m:10.1f} {ratio}")
+        warm = f"   (first run {compile_s[name]:.0f} s: compiling)" if "compiled" in name else ""
+        print(f"{name:52s} {m:10.1f} {ratio}{warm}")
 
 
 if __name__ == "__main__":

@@ -74,6 +74,35 @@ def test_encode_sees_true_neighbours_and_chunking_is_invisible(idm, io):
             np.testing.assert_allclose(idm.encode(frames, chunk=chunk).numpy(), whole.numpy(), atol=1e-5)
 
 
+def test_compiled_encoder_matches_and_compiles_one_shape(io):
+    """``compile=True`` (torch.compile, frozen weights) gives the eager features; a video whose
+    length is not a multiple of ``chunk`` still compiles once (the last chunk is padded), and a
+    weight change is seen (the frozen copy is rebuilt)."""
+    import torch._dynamo
+
+    model = load_idm(FIXTURES / "idm_small.model", FIXTURES / "idm_small.weights")
+    frames = torch.as_tensor(io["frames"])
+
+    def encode() -> np.ndarray:
+        with torch.inference_mode():
+            return model.encode(frames, chunk=6).numpy()  # 16 frames: chunks of 6, 6 and 4
+
+    eager = encode()
+    torch._dynamo.reset()
+    torch._dynamo.utils.counters.clear()
+    model.optimize_for_inference(channels_last=True, compile=True)
+    compiled = encode()
+    assert torch._dynamo.utils.counters["stats"]["unique_graphs"] == 1
+    np.testing.assert_allclose(compiled, eager, atol=1e-3)  # fused fp32 kernels: ~1e-5 to 2e-4
+    with torch.no_grad():  # as an optimizer step would
+        conv = model.net.img_process.cnn.stacks[0].firstconv.layer.weight
+        conv.add_(0.1 * torch.randn(conv.shape, generator=torch.Generator().manual_seed(0)))
+    changed = encode()
+    model.optimize_for_inference(channels_last=True)
+    np.testing.assert_allclose(changed, encode(), atol=1e-3)
+    assert np.abs(changed - compiled).max() > 0.05
+
+
 def test_overlapping_windows_equal_one_call_when_the_video_fits(idm, io):
     full = predict(idm, io["frames"], window=16, reference_windows=True)
     over = predict(idm, io["frames"], window=16, stride=4)

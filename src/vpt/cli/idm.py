@@ -104,6 +104,7 @@ def eval_(
     window: int = typer.Option(0, help="frames per window (0: the model's timesteps)"),
     out: Path = typer.Option(None, help="also write the metrics and per-button errors to this .json"),
     bf16: bool = typer.Option(False, help="bfloat16 image encoder, as in vpt idm label --bf16"),
+    compile: bool = typer.Option(False, "--compile", help="compiled image encoder, as in vpt idm label --compile"),
     device: str = typer.Option("auto"),
 ) -> None:
     """Score an IDM on labelled recordings: keypress accuracy, camera R² (world and GUI apart),
@@ -128,7 +129,7 @@ def eval_(
     except (ModelFileError, ModelConfigError) as e:
         print_error(console, e)
         raise typer.Exit(2) from e
-    idm.optimize_for_inference(channels_last=True, encoder_dtype=torch.bfloat16 if bf16 else None)
+    idm.optimize_for_inference(channels_last=True, encoder_dtype=torch.bfloat16 if bf16 else None, compile=compile)
     report = DatasetReport()
     preds = predict_segments(idm, load_segments(refs, report=report), window=window or None)
     metrics, errors = scores(preds, prefix="eval"), button_errors(preds)
@@ -170,6 +171,7 @@ def label(
     chunk: int = typer.Option(32, help="frames per image-encoder call"),
     bf16: bool = typer.Option(False, help="bfloat16 image encoder (GPUs, CPUs with native bf16; slow on AVX2-only CPUs)"),
     winograd: bool = typer.Option(False, help="Winograd 3x3 convs on CPU (about 1e-5 relative change; measured slower for the IDM on AVX2)"),
+    compile: bool = typer.Option(False, "--compile", help="torch.compile the image encoder (frozen weights): faster on long jobs, a minute or more to compile first"),
     jsonl: bool = typer.Option(False, help="also export contractor-format .jsonl next to each label file"),
     device: str = typer.Option("auto"),
 ) -> None:
@@ -184,7 +186,7 @@ def label(
     dist = init_distributed(device)
     idm = load_idm(model, weights, device=dist.device)
     idm.optimize_for_inference(channels_last=True, winograd=winograd and dist.device.type == "cpu",
-                               encoder_dtype=torch.bfloat16 if bf16 else None)
+                               encoder_dtype=torch.bfloat16 if bf16 else None, compile=compile)
     files: list[Path] = []
     root = None
     for v in videos:

@@ -148,11 +148,19 @@ class InverseDynamicsModel(nn.Module):
         return self.net.final_ln.weight.device
 
     def optimize_for_inference(
-        self, *, channels_last: bool = True, winograd: bool = False, encoder_dtype: torch.dtype | None = None
+        self,
+        *,
+        channels_last: bool = True,
+        winograd: bool = False,
+        encoder_dtype: torch.dtype | None = None,
+        compile: bool = False,
     ) -> None:
         """Speed settings of the image encoder (see ``ImageEncoder.optimize_for_inference``);
-        the state dict is unchanged."""
-        self.net.img_process.optimize_for_inference(channels_last=channels_last, winograd=winograd, dtype=encoder_dtype)
+        the state dict is unchanged. With ``compile``, :meth:`encode` feeds the CNN chunks of
+        one size (the last one padded), so it compiles once per ``chunk``."""
+        self.net.img_process.optimize_for_inference(
+            channels_last=channels_last, winograd=winograd, dtype=encoder_dtype, compile=compile
+        )
 
     def initial_state(self, batch_size: int, device: torch.device | str | None = None):
         """Empty state (the IDM has no memory: ``attention_memory_size == timesteps``)."""
@@ -191,7 +199,9 @@ class InverseDynamicsModel(nn.Module):
             # zeros on each side, which only the discarded outputs see.
             x = F.pad(x, (0, 0, 0, 0, 0, 0, p - (s - lo), p - (hi - e)))
             y = self._temporal_conv(x[None])[:, p : p + (e - s)]
-            out.append(self.net.img_process(y)[0])
+            if self.net.img_process.compiled and e - s < chunk:  # one input shape: no recompiling
+                y = F.pad(y, (0, 0, 0, 0, 0, 0, 0, chunk - (e - s)))
+            out.append(self.net.img_process(y)[0, : e - s])
         return torch.cat(out) if out else torch.zeros(0, self.cfg.trunk.hidsize, device=self.device)
 
     def decode(self, latents: torch.Tensor) -> IDMOutput:

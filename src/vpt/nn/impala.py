@@ -201,46 +201,70 @@ class ImageEncoder(nn.Module):
         )
 
     def optimize_for_inference(
-        self, *, channels_last: bool = True, winograd: bool = False, dtype: torch.dtype | None = None
+        self,
+        *,
+        channels_last: bool = True,
+        winograd: bool = False,
+        dtype: torch.dtype | None = None,
+        compile: bool = False,
     ) -> None:
         """Speed settings of the CNN (shared by the policy and the IDM; the state dict is unchanged):
         channels-last conv weights, Winograd F(4x4, 3x3) for the 3x3 convs (``vpt.nn.winograd``,
-        about 1e-5 relative change) and an optional low-precision copy (:meth:`set_inference_dtype`)."""
+        about 1e-5 relative change), an optional low-precision copy and an optional compiled copy
+        (:meth:`set_inference_copy`)."""
         fmt = torch.channels_last if channels_last else torch.contiguous_format
         for m in self.cnn.modules():
             if isinstance(m, nn.Conv2d):
                 m.weight.data = m.weight.data.contiguous(memory_format=fmt)
             if isinstance(m, Conv2d):
                 m.set_winograd(winograd)
-        self.set_inference_dtype(dtype)
+        self.set_inference_copy(dtype, compile=compile)
 
-    def set_inference_dtype(self, dtype: torch.dtype | None) -> None:
-        """Keep a copy of ``cnn`` in ``dtype`` (e.g. bfloat16) for gradient-free calls; None drops it.
+    def set_inference_copy(self, dtype: torch.dtype | None, *, compile: bool = False) -> None:
+        """Run gradient-free calls on a copy of ``cnn``: in ``dtype`` (e.g. bfloat16; None: float32)
+        and, with ``compile``, through ``torch.compile`` with inductor's weight freezing (weights
+        folded in as constants, convs prepacked; a C++ compiler is needed, and the first call of
+        each input shape compiles for a minute or more). Neither copy set: calls use ``cnn``.
 
-        The copy lives outside the state dict and is rebuilt when the float32 weights change in
-        place (optimizer step, ``load_state_dict``) or move. Calls with gradients enabled always
-        use the float32 ``cnn``.
+        The copy lives outside the state dict and is rebuilt (recompiled) when the float32 weights
+        change in place (optimizer step, ``load_state_dict``) or move. Calls with gradients
+        enabled always use the float32 ``cnn``.
         """
-        object.__setattr__(self, "_cnn_lowp_dtype", dtype)
-        object.__setattr__(self, "_cnn_lowp", None)
+        object.__setattr__(self, "_copy_dtype", dtype)
+        object.__setattr__(self, "_copy_compile", compile)
+        object.__setattr__(self, "_copy", None)
 
-    def _lowp_cnn(self) -> ImpalaCNN | None:
-        dtype = self.__dict__.get("_cnn_lowp_dtype")
-        if dtype is None:
+    @property
+    def compiled(self) -> bool:
+        """Gradient-free calls go through ``torch.compile`` (callers keep input shapes few)."""
+        return bool(self.__dict__.get("_copy_compile"))
+
+    def _inference_cnn(self) -> nn.Module | None:
+        dtype, compiled = self.__dict__.get("_copy_dtype"), self.compiled
+        if dtype is None and not compiled:
             return None
         version = tuple(weight_signature(p) for p in self.cnn.parameters())
-        cached = self.__dict__.get("_cnn_lowp")
+        cached = self.__dict__.get("_copy")
         if cached is None or cached[0] != version:
             with torch.inference_mode(False):  # a plain copy, even when first needed in inference mode
-                cached = (version, copy.deepcopy(self.cnn).to(dtype))
-            object.__setattr__(self, "_cnn_lowp", cached)
+                cnn = copy.deepcopy(self.cnn).to(dtype or torch.float32).requires_grad_(False)
+            cached = (version, torch.compile(cnn, dynamic=False) if compiled else cnn)
+            object.__setattr__(self, "_copy", cached)
         return cached[1]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, T, H, W, C) float -> (B, T, output_size)."""
-        lowp = self._lowp_cnn() if not torch.is_grad_enabled() else None
-        if lowp is not None:
-            y = lowp(x.to(lowp.dense.layer.weight.dtype)).float()
-        else:
+        cnn = self._inference_cnn() if not torch.is_grad_enabled() else None
+        if cnn is None:
             y = self.cnn(x)
+        else:
+            x = x.to(self.__dict__["_copy_dtype"] or torch.float32)
+            if self.compiled:
+                x = x.contiguous()  # one stride pattern too: strides are part of what is compiled
+                import torch._inductor.config as inductor_config  # only here: a heavy import
+
+                with inductor_config.patch(freezing=True):
+                    y = cnn(x).float()
+            else:
+                y = cnn(x).float()
         return self.linear(y)
