@@ -49,6 +49,17 @@ def test_agent_loop_matches_fixture(agent):
         assert got == step["env_action"]
 
 
+def test_compiled_agent_follows_the_fixture_loop():
+    """``compile=True`` (the CNN through torch.compile, frozen weights) acts as the eager agent:
+    the fixture's actions, log-probabilities within fused-kernel rounding."""
+    loop = json.loads((FIXTURES / "agent_loop.json").read_text())
+    agent = Agent.load(MODEL, WEIGHTS, seed=0, compile=True)
+    for step in loop["steps"]:
+        out = agent.act({"pov": synthetic_pov(step["pov_index"])}, deterministic=True)
+        assert (int(out.buttons[0]), int(out.camera[0])) == (step["buttons_index"], step["camera_index"])
+        assert out.log_prob[0] == pytest.approx(step["log_prob"], abs=1e-3)
+
+
 def test_get_action_layout(agent):
     agent.reset()
     action = agent.get_action({"pov": synthetic_pov(0), "inventory": {}})

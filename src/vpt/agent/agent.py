@@ -54,6 +54,8 @@ class Agent:
         fp16_weights: act with float16 copies of the linear-layer weights (batch-1 acting is
             bound by reading the weights from memory; this halves that). Log-probabilities
             then differ from float32 by about 1e-3.
+        compile: run the image encoder through ``torch.compile`` with frozen weights (the first
+            step of each batch size compiles, for a minute or more).
         seed: seed of the action-sampling generator (None: nondeterministic).
     """
 
@@ -67,6 +69,7 @@ class Agent:
         winograd: bool | None = None,
         fp16_weights: bool = False,
         seed: int | None = None,
+        compile: bool = False,
     ) -> None:
         self.device = torch.device(device)
         self.policy = policy.to(self.device).eval()
@@ -76,6 +79,7 @@ class Agent:
             encoder_dtype=torch.bfloat16 if bf16 else None,
             linear_dtype=torch.float16 if fp16_weights else None,
             linear_max_rows=1 if self.device.type == "cpu" else None,
+            compile=compile,
         )
         h, w, _ = policy.cfg.img_shape
         self.resolution = (w, h)
@@ -98,6 +102,7 @@ class Agent:
         winograd: bool | None = None,
         fp16_weights: bool = False,
         seed: int | None = None,
+        compile: bool = False,
     ) -> Agent:
         """Load an official ``.model`` + ``.weights`` pair safely (see ``load_policy``)."""
         policy = load_policy(model_path, weights_path, device=device)
@@ -109,6 +114,7 @@ class Agent:
             winograd=winograd,
             fp16_weights=fp16_weights,
             seed=seed,
+            compile=compile,
         )
 
     @property

@@ -317,6 +317,7 @@ class VPTPolicy(nn.Module):
         encoder_dtype: torch.dtype | None = None,
         linear_dtype: torch.dtype | None = None,
         linear_max_rows: int | None = 1,
+        compile: bool = False,
     ) -> None:
         """Speed settings for acting (gradient-free calls); the state dict is unchanged.
 
@@ -334,8 +335,13 @@ class VPTPolicy(nn.Module):
                 float32.
                 Changes log-probabilities by about 1e-3. None: float32.
             linear_max_rows: see ``vpt.nn.Linear.set_inference_dtype``.
+            compile: run the CNN through ``torch.compile`` with frozen weights
+                (``ImageEncoder.set_inference_copy``): each new batch shape compiles first, for
+                a minute or more.
         """
-        self.net.img_process.optimize_for_inference(channels_last=channels_last, winograd=winograd, dtype=encoder_dtype)
+        self.net.img_process.optimize_for_inference(
+            channels_last=channels_last, winograd=winograd, dtype=encoder_dtype, compile=compile
+        )
         for m in self.modules():
             if isinstance(m, Linear):
                 m.set_inference_dtype(linear_dtype, linear_max_rows)
