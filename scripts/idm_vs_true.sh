@@ -9,6 +9,10 @@
 # scratch 3,000 steps (lr 1e-3) and 1,500 more (lr 5e-4) on the first 160, then 2,400 more on
 # all 320 with screen frames weighted 2 (lr 5e-4). TRAIN_TRUE=1 retrains the true side too,
 # with this script's exact commands, instead of evaluating TRUE_PRIOR.
+# NULL_RULE=policy drops the same frames from both sides' training (`vpt bc train --null-rule`):
+# recordings otherwise also train on frames with a sub-bin mouse move and no key ("no button,
+# no camera"), which label files cannot tell from null. `TRAIN_TRUE=1 NULL_RULE=policy` is the
+# like-for-like comparison (session 19, docs/results/README.md §2).
 # Where the IDM-labelled run needs whether a screen is open (`--gui-weight`), BC sees it in the
 # pixels (`vpt.data.screen_open`), as it would in web footage; the true side reads isGuiOpen.
 # Every stage resumes where it stopped; a stage whose policy files (or evaluation report.json)
@@ -25,6 +29,7 @@ TRUE_PRIOR=${TRUE_PRIOR:-models/sticks_prior_g2_320}
 TRAIN_TRUE=${TRAIN_TRUE:-0}
 EPISODES=${EPISODES:-32}
 STAGES=${STAGES:-data label bc1 bc2 bc3 eval}
+NULL_RULE=${NULL_RULE:-jsonl}
 WORLD='{"size": [48, 48], "height": 40, "tree_density": 0.05, "caves": 0.5, "break_speed": 10, "gui_scale": 2}'
 PLAYER='{"first_crafts": ["oak_planks", "stick"], "peek_prob": 0, "peek_rate": 0.005}'
 GEN=(--player tech-tree --max-steps 600 --world "$WORLD" --workers 2 --player-options "$PLAYER")
@@ -65,7 +70,7 @@ recipe() {
                  --steps 2400 --lr 5e-4 --gui-weight 2 --eval-every 400) ;;
     esac
     OMP_NUM_THREADS=1 $TORCHRUN --standalone --nproc_per_node 2 "$VPT" bc train "${args[@]}" \
-      --batch-size 4 --chunk 32 --precision auto --val-data "$OUT/val" --out "$run/$stage"
+      --batch-size 4 --chunk 32 --precision auto --null-rule "$NULL_RULE" --val-data "$OUT/val" --out "$run/$stage"
   done
 }
 recipe "$OUT/idm_labels" "$OUT/labels/a" "$OUT/labels"

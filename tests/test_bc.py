@@ -227,6 +227,29 @@ def test_null_actions_are_masked_unless_asked_for(recordings, tmp_path):
     assert trained == {False: 80 - nulls, True: 80}
 
 
+def test_null_rule_policy_drops_sub_bin_mouse_moves_as_label_files_do(recordings, tmp_path):
+    """A line with no key and a 1-pixel mouse move is not null for the reference's loader (it
+    teaches "no button, centre camera") but is for label files; ``null_rule="policy"`` drops it
+    from recordings too, and only such lines."""
+    import shutil
+
+    from vpt import actions
+
+    shutil.copy(recordings / "r0.mp4", tmp_path / "r0.mp4")
+    lines = [json.loads(l) for l in (recordings / "r0.jsonl").read_text().splitlines()]
+    for line in lines[5:10]:  # idle but for a sub-bin mouse move (0.15 degrees: the centre bin)
+        line["keyboard"].update(keys=[], newKeys=[])
+        line["mouse"].update(dx=1.0, dy=0.0, buttons=[], newButtons=[])
+    (tmp_path / "r0.jsonl").write_text("\n".join(json.dumps(l) for l in lines) + "\n")
+    (ref,) = load_episodes(tmp_path)
+    (pol,) = load_episodes(tmp_path, null_rule="policy")
+    assert ref.mask[5:10].all() and not pol.mask[5:10].any()
+    np.testing.assert_array_equal(pol.mask, (ref.buttons != 0) | (ref.camera != actions.NULL_CAMERA_INDEX))
+    assert (ref.mask | ~pol.mask).all()  # what the policy rule trains, the reference's trains too
+    with pytest.raises(ValueError, match="null_rule"):
+        load_episodes(tmp_path, null_rule="strict")
+
+
 def test_episodes_from_idm_labels(recordings, tmp_path):
     from vpt.idm import IDMConfig, InverseDynamicsModel
     from vpt.idm.label import label_videos

@@ -100,6 +100,7 @@ def test_idm_vs_true_trains_the_prior_recipe_on_labels(tmp_path):
         assert [_option(c, "--lr") for c in (s1, s2, s3)] == ["1e-3", "5e-4", "5e-4"]
         assert "--init-model" not in s1 and _option(s3, "--init-model") == f"out/{side}/bc2/policy.model"
         assert "--gui-weight" not in s2 and _option(s3, "--gui-weight") == "2"
+        assert {_option(c, "--null-rule") for c in (s1, s2, s3)} == {"jsonl"}  # sticks_prior_g2_320's rule
     assert len(list((tmp_path / "out/data_a").iterdir())) == 320  # 160 videos and their jsonl
     evals = {_option(c, "--out"): _option(c, "--model") for c in calls if c[0] == "eval"}
     assert evals == {"out/eval/idm_labels": "out/idm_labels/bc3/policy.model",
@@ -119,6 +120,9 @@ def test_idm_vs_true_skips_finished_stages_and_checks_its_input(tmp_path):
     result, calls = _run("idm_vs_true.sh", ["out"], tmp_path, STAGES="eval")
     assert result.returncode == 0, result.stderr
     assert [_option(c, "--out") for c in calls if c[0] == "eval"] == ["out/eval/idm_labels"]
+    result, calls = _run("idm_vs_true.sh", ["out2"], tmp_path, STAGES="bc1", TRAIN_TRUE="1", NULL_RULE="policy")
+    assert result.returncode == 1  # no demonstrations under out2 for the true side's links
+    assert [_option(c, "--null-rule") for c in calls if c[:2] == ["bc", "train"]] == ["policy"]
     result, _ = _run("idm_vs_true.sh", ["out"], tmp_path, STAGES="label")
     assert result.returncode == 1 and "expected 320 videos" in result.stderr
     result, _ = _run("idm_vs_true.sh", ["out"], tmp_path, STAGES="bc1 typo")

@@ -7,10 +7,13 @@ chunk (truncated backpropagation through time) and reset where an episode starts
 middle of a chunk. Read top to bottom: data → model → optimiser → resume → loop → files.
 
 Targets come from contractor ``.jsonl`` (``vpt.data.load_recording``) or from IDM label files
-(``vpt.data.labels``). Frames whose action is null in policy space are kept as context but
-carry no loss (the VPT paper drops null actions; dropping frames would break the memory),
-unless ``null_actions`` is set: then waiting is trained on too, as scripted or other purposeful
-demonstrations need (a policy that never waits keeps moving the cursor on a screen).
+(``vpt.data.labels``). Frames with a null action are kept as context but carry no loss (the
+VPT paper drops null actions; dropping frames would break the memory), unless ``null_actions``
+is set: then waiting is trained on too, as scripted or other purposeful demonstrations need (a
+policy that never waits keeps moving the cursor on a screen). Null means, per ``null_rule``:
+``"jsonl"`` (recordings; the reference's loader) a line with no key and no mouse movement at all;
+``"policy"`` no button and the centre camera bin, the only rule label files have. The two differ
+on frames with a sub-bin mouse move: under ``"jsonl"`` they teach "no button, no camera".
 """
 
 from __future__ import annotations
@@ -89,6 +92,7 @@ def load_episodes(
     legacy_integer_camera: bool = False,
     keep: dict[str, list[tuple[int, int]]] | None = None,
     null_actions: bool = False,
+    null_rule: str = "jsonl",
     shard: tuple[int, int] = (0, 1),
 ) -> list[Episode]:
     """Episodes from a folder of recordings (mp4 + jsonl) or of IDM label files.
@@ -99,9 +103,12 @@ def load_episodes(
     filter), only those ranges of a video become episodes; videos it does not name are used
     whole. Recordings are loaded with every frame (null ones masked), and a
     recording with bad lines is cut into separate episodes there. With ``null_actions`` every
-    frame is trained on (see :attr:`BCConfig.null_actions`). ``shard = (i, n)`` loads only every
+    frame is trained on (see :attr:`BCConfig.null_actions`); otherwise recordings drop null frames
+    by ``null_rule`` (module docstring), label files by the policy rule. ``shard = (i, n)`` loads only every
     n-th file from the i-th (one process's share under DDP).
     """
+    if null_rule not in ("jsonl", "policy"):
+        raise ValueError(f"null_rule must be 'jsonl' or 'policy', got {null_rule!r}")
     source = Path(source)
     report = report if report is not None else DatasetReport()
     episodes: list[Episode] = []
@@ -129,9 +136,10 @@ def load_episodes(
         for ref, rec in iter_recordings(refs, report=report, skip_null=False, legacy_integer_camera=legacy_integer_camera):
             b, c = rec.policy_actions["buttons"], rec.policy_actions["camera"]
             gui = rec.gui_open.astype(bool) if rec.gui_open is not None else None
+            trained = ~rec.is_null if null_rule == "jsonl" else ~_null(b, c)
             for lo, hi in _kept(rec.contiguous_runs(), keep, ref.name):
                 episodes.append(Episode(f"{ref.name}[{lo}:{hi}]", rec.frames[lo:hi], b[lo:hi], c[lo:hi],
-                                        ~rec.is_null[lo:hi], gui[lo:hi] if gui is not None else None))
+                                        trained[lo:hi], gui[lo:hi] if gui is not None else None))
     if null_actions:
         for ep in episodes:
             ep.mask = np.ones_like(ep.mask)
@@ -342,6 +350,10 @@ class BCConfig:
     null_actions: bool = False
     """Train on null actions too (no button, no camera move). The paper drops them, since human
     contractors idle; scripted demonstrations wait on purpose (pauses, a still cursor)."""
+    null_rule: str = "jsonl"
+    """Which recording frames are null (module docstring): ``"jsonl"`` as the reference's loader,
+    ``"policy"`` as label files (training on recordings and on IDM labels then drops the same
+    frames). Applies to the held-out data too."""
     keep_segments: str | None = None
     """``filter.json`` of ``vpt data filter`` (or any JSON of that shape): train only on the
     kept frame ranges of the videos it names (label files and recordings alike)."""
@@ -350,8 +362,8 @@ class BCConfig:
     steps and at the end (``val/*`` in ``metrics.jsonl`` and the summary)."""
     eval_every: int = 500
     gui_weight: float = 1.0
-    """Loss weight of frames with a screen open (recordings' ``isGuiOpen``; label files have
-    none and weigh 1). Screens are about half of the scripted tech-tree frames; below 1 the
+    """Loss weight of frames with a screen open (recordings' ``isGuiOpen``; for label files seen
+    in the frames, :func:`vpt.data.screen_open`). Screens are about half of the scripted tech-tree frames; below 1 the
     world frames (where the policy decides when to open the inventory) count for more."""
 
 
@@ -369,7 +381,8 @@ def train_bc(cfg: BCConfig, *, progress: Callable[[int, dict[str, float]], None]
     # --- data: this rank's share of the recordings (each decoded once), played by parallel streams
     report = DatasetReport()
     keep = read_keep_segments(cfg.keep_segments) if cfg.keep_segments else None
-    load = dict(legacy_integer_camera=cfg.legacy_integer_camera, keep=keep, null_actions=cfg.null_actions)
+    load = dict(legacy_integer_camera=cfg.legacy_integer_camera, keep=keep, null_actions=cfg.null_actions,
+                null_rule=cfg.null_rule)
     mine = load_episodes(cfg.data, report=report, shard=(dist.rank, dist.world_size), **load)
     if not mine:  # fewer recordings than processes: this one trains on all of them
         mine = load_episodes(cfg.data, report=report, **load)
@@ -478,7 +491,7 @@ def _load_val(cfg: BCConfig) -> list[Episode]:
         return []
     report = DatasetReport()
     episodes = load_episodes(cfg.val_data, report=report, legacy_integer_camera=cfg.legacy_integer_camera,
-                             null_actions=cfg.null_actions)
+                             null_actions=cfg.null_actions, null_rule=cfg.null_rule)
     if not episodes:
         raise ValueError(f"no held-out episodes in {cfg.val_data}: {report.bad_files or 'no recordings'}")
     return episodes

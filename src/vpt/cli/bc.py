@@ -34,6 +34,8 @@ def train(
     anchor: float = typer.Option(0.0, help="L2 penalty towards the initial weights"),
     null_actions: bool = typer.Option(
         False, help="train on null actions too (the paper drops them; scripted demonstrations wait on purpose)"),
+    null_rule: str = typer.Option("jsonl", help="null recording frames: jsonl (no key, no mouse move: the reference) "
+                                  "or policy (no button, centre camera bin: as IDM label files)"),
     val_data: Path = typer.Option(None, help="held-out recordings or label files, scored every --eval-every steps"),
     eval_every: int = typer.Option(500),
     keep_segments: Path = typer.Option(None, help="train only on the frame ranges this JSON keeps: `vpt data filter`'s "
@@ -50,7 +52,7 @@ def train(
         data=str(data), out=str(out), preset=preset, init_model=str(init_model) if init_model else None,
         init_weights=str(init_weights) if init_weights else None, steps=steps, batch_size=batch_size, chunk=chunk,
         grad_accum=grad_accum, lr=lr, weight_decay=weight_decay, schedule=schedule, warmup=warmup,
-        freeze=list(freeze), anchor=anchor, null_actions=null_actions,
+        freeze=list(freeze), anchor=anchor, null_actions=null_actions, null_rule=null_rule,
         val_data=str(val_data) if val_data else None, keep_segments=str(keep_segments) if keep_segments else None,
         eval_every=eval_every, gui_weight=gui_weight, precision=precision, seed=seed, device=device,
     )  # fmt: skip
@@ -69,6 +71,7 @@ def evaluate(
     weights: Path = typer.Option(None, help="its .weights (default: beside the .model)"),
     data: Path = typer.Option(..., help="recordings (mp4 + jsonl) or IDM label files (.labels.npz)"),
     null_actions: bool = typer.Option(False, help="score null actions too (as a run trained with --null-actions)"),
+    null_rule: str = typer.Option("jsonl", help="null recording frames, as vpt bc train --null-rule"),
     chunk: int = typer.Option(32, help="frames per forward pass (memory is carried across)"),
     precision: str = typer.Option("auto", help=PRECISION_HELP),
     device: str = typer.Option("auto"),
@@ -83,7 +86,10 @@ def evaluate(
     dev = resolve_device(device)
     policy = load_policy(model, weights or model.with_suffix(".weights"), dev)
     report = DatasetReport()
-    episodes = load_episodes(data, report=report, null_actions=null_actions)
+    try:
+        episodes = load_episodes(data, report=report, null_actions=null_actions, null_rule=null_rule)
+    except ValueError as e:
+        raise typer.BadParameter(str(e), param_hint="--null-rule") from None
     for name, err in report.bad_files.items():
         console.print(f"[yellow]skipped[/] {name}: {err}")
     if not episodes:
