@@ -363,8 +363,9 @@ class BCConfig:
     eval_every: int = 500
     gui_weight: float = 1.0
     """Loss weight of frames with a screen open (recordings' ``isGuiOpen``; for label files seen
-    in the frames, :func:`vpt.data.screen_open`). Screens are about half of the scripted tech-tree frames; below 1 the
-    world frames (where the policy decides when to open the inventory) count for more."""
+    in the frames, :func:`vpt.data.screen_open`). Screens are about half of the scripted
+    tech-tree frames; below 1 the world frames (where the policy decides when to open the
+    inventory) count for more."""
 
 
 def train_bc(cfg: BCConfig, *, progress: Callable[[int, dict[str, float]], None] | None = None) -> dict[str, float]:

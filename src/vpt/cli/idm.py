@@ -135,7 +135,7 @@ def eval_(
     metrics, errors = scores(preds, prefix="eval"), button_errors(preds)
 
     summary = Table(title=f"{len(refs)} recordings, {len(preds.gui_open)} frames")
-    for col in ("frames", "count", "keypress", "camera bins", "camera R² (pitch / yaw)", "posterior-mean R²"):
+    for col in ("split", "frames", "keypress", "camera bins", "camera R² (pitch / yaw)", "posterior-mean R²"):
         summary.add_column(col)
     for prefix, name in (("eval", "all"), ("eval_world", "world"), ("eval_gui", "GUI")):
         m = {k.removeprefix(prefix + "/"): v for k, v in metrics.items() if k.startswith(prefix + "/")}
