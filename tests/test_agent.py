@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +50,8 @@ def test_agent_loop_matches_fixture(agent):
         assert got == step["env_action"]
 
 
+@pytest.mark.skipif(shutil.which("g++") is None and shutil.which("c++") is None,
+                    reason="torch.compile (inductor) needs a C++ compiler")
 def test_compiled_agent_follows_the_fixture_loop():
     """``compile=True`` (the CNN through torch.compile, frozen weights) acts as the eager agent:
     the fixture's actions, log-probabilities within fused-kernel rounding."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -74,6 +75,8 @@ def test_encode_sees_true_neighbours_and_chunking_is_invisible(idm, io):
             np.testing.assert_allclose(idm.encode(frames, chunk=chunk).numpy(), whole.numpy(), atol=1e-5)
 
 
+@pytest.mark.skipif(shutil.which("g++") is None and shutil.which("c++") is None,
+                    reason="torch.compile (inductor) needs a C++ compiler")
 def test_compiled_encoder_matches_and_compiles_one_shape(io):
     """``compile=True`` (torch.compile, frozen weights) gives the eager features; a video whose
     length is not a multiple of ``chunk`` still compiles once (the last chunk is padded), and a
