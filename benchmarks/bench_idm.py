@@ -104,11 +104,11 @@ def main(argv: list[str]) -> None:
                 comp = fresh()
                 comp.optimize_for_inference(channels_last=True, encoder_dtype=dtype, compile=True)
                 cases[f"vpt label +{name} compiled encoder"] = lambda m=comp: label_videos(m, videos, Path(tmp) / f"c{time.time_ns()}").frames
-        compile_s = {}
+        first_run_s = {}
         for name, fn in cases.items():
             t = time.perf_counter()
             fn()  # warm-up (and compilation)
-            compile_s[name] = time.perf_counter() - t
+            first_run_s[name] = time.perf_counter() - t
         for _ in range(args.repeats):
             for name, fn in cases.items():
                 t = time.perf_counter()
@@ -146,7 +146,7 @@ def main(argv: list[str]) -> None:
     for name, fps in results.items():
         m = statistics.median(fps)
         ratio = f"{m / base:12.2f}x" if not name.startswith("training") else ""
-        warm = f"   (first run {compile_s[name]:.0f} s: compiling)" if "compiled" in name else ""
+        warm = f"   (first run {first_run_s[name]:.0f} s: compiling)" if "compiled" in name else ""
         print(f"{name:52s} {m:10.1f} {ratio}{warm}")
 
 

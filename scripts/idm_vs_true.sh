@@ -18,8 +18,9 @@
 # Every stage resumes where it stopped; a stage whose policy files (or evaluation report.json)
 # exist is skipped, so a run split over machines or sessions can be continued by copying a
 # finished stage's policy.model and policy.weights into OUT/idm_labels/bcN, or an evaluation
-# into OUT/eval/SIDE (the data is regenerated identically from its seeds). Times on 2 cores (AVX-512 BF16): data ~50 min, labels ~12 min, bc1-3 ~2 h, eval ~15 min
-# per policy.
+# into OUT/eval/SIDE (the data is regenerated identically from its seeds). Times on 2 cores
+# (AVX-512 BF16, session 19): data 27 min, labels 12 min, bc1 45 min, bc2 23 min, bc3 ~40 min,
+# eval ~5 min per policy.
 set -euo pipefail
 OUT=${1:?usage: bash scripts/idm_vs_true.sh OUT}
 VPT=${VPT:-.venv/bin/vpt}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -239,7 +239,8 @@ class ImageEncoder(nn.Module):
         """Gradient-free calls go through ``torch.compile`` (callers keep input shapes few)."""
         return bool(self.__dict__.get("_copy_compile"))
 
-    def _inference_cnn(self) -> nn.Module | None:
+    def _inference_cnn(self) -> Callable[[torch.Tensor], torch.Tensor] | None:
+        """The copy gradient-free calls use (input in its dtype), or None for ``cnn`` itself."""
         dtype, compiled = self.__dict__.get("_copy_dtype"), self.compiled
         if dtype is None and not compiled:
             return None
@@ -248,7 +249,7 @@ class ImageEncoder(nn.Module):
         if cached is None or cached[0] != version:
             with torch.inference_mode(False):  # a plain copy, even when first needed in inference mode
                 cnn = copy.deepcopy(self.cnn).to(dtype or torch.float32).requires_grad_(False)
-            cached = (version, torch.compile(cnn, dynamic=False) if compiled else cnn)
+            cached = (version, _frozen_compiled(cnn) if compiled else cnn)
             object.__setattr__(self, "_copy", cached)
         return cached[1]
 
@@ -258,13 +259,19 @@ class ImageEncoder(nn.Module):
         if cnn is None:
             y = self.cnn(x)
         else:
-            x = x.to(self.__dict__["_copy_dtype"] or torch.float32)
-            if self.compiled:
-                x = x.contiguous()  # one stride pattern too: strides are part of what is compiled
-                import torch._inductor.config as inductor_config  # only here: a heavy import
-
-                with inductor_config.patch(freezing=True):
-                    y = cnn(x).float()
-            else:
-                y = cnn(x).float()
+            y = cnn(x.to(self.__dict__["_copy_dtype"] or torch.float32)).float()
         return self.linear(y)
+
+
+def _frozen_compiled(cnn: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
+    """``cnn`` through ``torch.compile`` with inductor's weight freezing (set for each call, so
+    that a recompile for a new shape freezes too)."""
+    import torch._inductor.config as inductor_config  # only here: a heavy import
+
+    compiled = torch.compile(cnn, dynamic=False)
+
+    def run(x: torch.Tensor) -> torch.Tensor:
+        with inductor_config.patch(freezing=True):
+            return compiled(x.contiguous())  # one stride pattern too: strides are compiled in
+
+    return run
