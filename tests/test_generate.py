@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -57,20 +56,23 @@ def test_generate_web_videos_have_ground_truth_and_no_jsonl(tmp_path):
 
 def test_killed_run_resumes_with_every_episode_once(tmp_path):
     out = tmp_path / "run"
+    # The run kills itself with SIGKILL 20 ms after its first episode is reported, i.e. inside the
+    # second episode (a warm episode takes ~60 ms here). Polling from the parent instead was flaky:
+    # the three warm episodes fit between two polls.
     code = (
+        "import os, signal, threading\n"
         "from vpt.data.generate import GenerateConfig, generate\n"
         f"cfg = GenerateConfig(player='house', episodes=4, seed=2, max_steps=60, resolution=(64, 36), world={SMALL!r})\n"
-        f"generate(cfg, {str(out)!r})\n"
+        "kill = lambda r: threading.Timer(0.02, os.kill, (os.getpid(), signal.SIGKILL)).start()\n"
+        f"generate(cfg, {str(out)!r}, on_result=kill)\n"
     )
     proc = subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
     try:
-        deadline = time.time() + 120
-        while time.time() < deadline and len(list((out / "results").glob("*.json"))) < 1:
-            time.sleep(0.2)
-            assert proc.poll() is None, "the generator ended before it could be killed"
+        assert proc.wait(timeout=120) == -signal.SIGKILL
     finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
     assert 1 <= len(load_results(out)) < 4, "kill the run mid-way"
     cfg = GenerateConfig(player="house", episodes=4, seed=2, max_steps=60, resolution=(64, 36), world=SMALL)
     results = generate(cfg, out)
