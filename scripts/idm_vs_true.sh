@@ -8,7 +8,8 @@
 # true-label side: 320 scripted tech-tree demonstrations (seed 2000) at gui_scale 2; BC from
 # scratch 3,000 steps (lr 1e-3) and 1,500 more (lr 5e-4) on the first 160, then 2,400 more on
 # all 320 with screen frames weighted 2 (lr 5e-4). TRAIN_TRUE=1 retrains the true side too,
-# with this script's exact commands, instead of evaluating TRUE_PRIOR.
+# with this script's exact commands, instead of evaluating TRUE_PRIOR (reported in
+# OUT/eval/true_labels_trained, TRUE_PRIOR's in OUT/eval/true_labels).
 # NULL_RULE=policy drops the same frames from both sides' training (`vpt bc train --null-rule`):
 # recordings otherwise also train on frames with a sub-bin mouse move and no key ("no button,
 # no camera"), which label files cannot tell from null. `TRAIN_TRUE=1 NULL_RULE=policy` is the
@@ -89,10 +90,11 @@ fi
 if want eval; then
   # Both policies in the RL world at gui_scale 2, the same seeds.
   EVAL=(--task vpt/ObtainDiamondPickaxe-v0 --episodes "$EPISODES" --num-envs 2 --max-steps 1000 --world "$WORLD" --videos 2)
-  true_policy=$TRUE_PRIOR
-  [ "$TRAIN_TRUE" = 1 ] && true_policy=$OUT/true_labels/bc3/policy
+  # A retrained true side is reported apart from TRUE_PRIOR's, so both can live in one OUT.
+  true_side=true_labels:$TRUE_PRIOR
+  [ "$TRAIN_TRUE" = 1 ] && true_side=true_labels_trained:$OUT/true_labels/bc3/policy
   # A side whose report.json exists (written last) is done; a split run can copy one in.
-  for side in idm_labels:"$OUT/idm_labels/bc3/policy" true_labels:"$true_policy"; do
+  for side in idm_labels:"$OUT/idm_labels/bc3/policy" "$true_side"; do
     policy=${side#*:} report=$OUT/eval/${side%%:*}
     [ -f "$report/report.json" ] || $VPT eval --model "$policy.model" --weights "$policy.weights" "${EVAL[@]}" --out "$report"
   done

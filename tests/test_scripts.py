@@ -104,7 +104,7 @@ def test_idm_vs_true_trains_the_prior_recipe_on_labels(tmp_path):
     assert len(list((tmp_path / "out/data_a").iterdir())) == 320  # 160 videos and their jsonl
     evals = {_option(c, "--out"): _option(c, "--model") for c in calls if c[0] == "eval"}
     assert evals == {"out/eval/idm_labels": "out/idm_labels/bc3/policy.model",
-                     "out/eval/true_labels": "out/true_labels/bc3/policy.model"}  # fmt: skip
+                     "out/eval/true_labels_trained": "out/true_labels/bc3/policy.model"}  # fmt: skip
 
 
 def test_idm_vs_true_skips_finished_stages_and_checks_its_input(tmp_path):
@@ -120,6 +120,9 @@ def test_idm_vs_true_skips_finished_stages_and_checks_its_input(tmp_path):
     result, calls = _run("idm_vs_true.sh", ["out"], tmp_path, STAGES="eval")
     assert result.returncode == 0, result.stderr
     assert [_option(c, "--out") for c in calls if c[0] == "eval"] == ["out/eval/idm_labels"]
+    result, calls = _run("idm_vs_true.sh", ["out"], tmp_path, STAGES="eval", TRAIN_TRUE="1")
+    assert result.returncode == 0, result.stderr  # a retrained true side is reported beside the prior's
+    assert [_option(c, "--out") for c in calls if c[0] == "eval"] == ["out/eval/idm_labels", "out/eval/true_labels_trained"]
     result, calls = _run("idm_vs_true.sh", ["out2"], tmp_path, STAGES="bc1", TRAIN_TRUE="1", NULL_RULE="policy")
     assert result.returncode == 1  # no demonstrations under out2 for the true side's links
     assert [_option(c, "--null-rule") for c in calls if c[:2] == ["bc", "train"]] == ["policy"]
