@@ -122,7 +122,7 @@ def test_idm_vs_true_skips_finished_stages_and_checks_its_input(tmp_path):
     assert [_option(c, "--out") for c in calls if c[0] == "eval"] == ["out/eval/idm_labels"]
     result, calls = _run("idm_vs_true.sh", ["out"], tmp_path, STAGES="eval", TRAIN_TRUE="1")
     assert result.returncode == 0, result.stderr  # a retrained true side is reported beside the prior's
-    assert [_option(c, "--out") for c in calls if c[0] == "eval"] == ["out/eval/idm_labels", "out/eval/true_labels_trained"]
+    assert {_option(c, "--out") for c in calls if c[0] == "eval"} == {"out/eval/idm_labels", "out/eval/true_labels_trained"}
     result, calls = _run("idm_vs_true.sh", ["out2"], tmp_path, STAGES="bc1", TRAIN_TRUE="1", NULL_RULE="policy")
     assert result.returncode == 1  # no demonstrations under out2 for the true side's links
     assert [_option(c, "--null-rule") for c in calls if c[:2] == ["bc", "train"]] == ["policy"]
