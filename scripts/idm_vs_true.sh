@@ -16,9 +16,10 @@
 # like-for-like comparison (session 19, docs/results/README.md §2).
 # Where the IDM-labelled run needs whether a screen is open (`--gui-weight`), BC sees it in the
 # pixels (`vpt.data.screen_open`), as it would in web footage; the true side reads isGuiOpen.
-# Every stage resumes where it stopped; a stage whose policy files (or evaluation report.json)
-# exist is skipped, so a run split over machines or sessions can be continued by copying a
-# finished stage's policy.model and policy.weights into OUT/idm_labels/bcN, or an evaluation
+# Every stage resumes where it stopped; a finished stage (its summary.json, or policy files
+# without a checkpoint.pt beside them) or evaluation (report.json) is skipped, so a run split
+# over machines or sessions can be continued by copying a finished stage's policy.model and
+# policy.weights into OUT/idm_labels/bcN (or OUT/true_labels/bcN), or an evaluation
 # into OUT/eval/SIDE (the data is regenerated identically from its seeds). Times on 2 cores
 # (AVX-512 BF16, session 19): data 27 min, labels 12 min, bc1 45 min, bc2 23 min, bc3 ~40 min,
 # eval ~5 min per policy.
@@ -58,12 +59,16 @@ if want label; then
   $VPT idm label "${VIDEOS[@]:160}" --model "$IDM.model" --weights "$IDM.weights" --out "$OUT/labels/b"
 fi
 
+# finished DIR: a BC stage is done. Training writes the policy files at every checkpoint, so
+# they alone do not say so; summary.json is written last. Copied-in policies have no checkpoint.
+finished() { [ -f "$1/summary.json" ] || { [ -f "$1/policy.weights" ] && [ ! -f "$1/checkpoint.pt" ]; }; }
+
 # recipe RUN FIRST ALL: the recipe's stages (those in STAGES, not yet done) on one side's data:
 # FIRST = the first 160 videos' targets, ALL = all 320.
 recipe() {
   local run=$1 first=$2 all=$3 stage args
   for stage in bc1 bc2 bc3; do
-    want $stage && [ ! -f "$run/$stage/policy.weights" ] || continue
+    want $stage && ! finished "$run/$stage" || continue
     case $stage in
       bc1) args=(--data "$first" --preset tiny --steps 3000 --lr 1e-3 --eval-every 500) ;;
       bc2) args=(--data "$first" --init-model "$run/bc1/policy.model" --init-weights "$run/bc1/policy.weights"

@@ -108,11 +108,16 @@ def test_idm_vs_true_trains_the_prior_recipe_on_labels(tmp_path):
 
 
 def test_idm_vs_true_skips_finished_stages_and_checks_its_input(tmp_path):
-    (tmp_path / "out/idm_labels/bc1").mkdir(parents=True)
-    (tmp_path / "out/idm_labels/bc1/policy.weights").touch()  # copied in from another session
-    result, calls = _run("idm_vs_true.sh", ["out"], tmp_path, STAGES="bc1 bc2 eval")
+    stage_files = {"bc1": ["policy.weights"],  # copied in from another session
+                   "bc2": ["policy.weights", "checkpoint.pt", "summary.json"],  # finished here
+                   "bc3": ["policy.weights", "checkpoint.pt"]}  # killed after a checkpoint: resume it
+    for stage, names in stage_files.items():
+        (tmp_path / "out/idm_labels" / stage).mkdir(parents=True)
+        for name in names:
+            (tmp_path / "out/idm_labels" / stage / name).touch()
+    result, calls = _run("idm_vs_true.sh", ["out"], tmp_path, STAGES="bc1 bc2 bc3 eval")
     assert result.returncode == 0, result.stderr
-    assert [_option(c, "--out") for c in calls if c[:2] == ["bc", "train"]] == ["out/idm_labels/bc2"]
+    assert [_option(c, "--out") for c in calls if c[:2] == ["bc", "train"]] == ["out/idm_labels/bc3"]
     evals = {_option(c, "--out"): _option(c, "--model") for c in calls if c[0] == "eval"}
     assert evals["out/eval/true_labels"] == "models/sticks_prior_g2_320.model"
     (tmp_path / "out/eval/true_labels").mkdir(parents=True)

@@ -197,8 +197,8 @@ class RunDir:
     """A training run's folder.
 
     Layout: ``config.json`` (the run's settings), ``checkpoint.pt`` (latest resumable state,
-    written atomically), ``metrics.jsonl`` (one JSON object per logged step) and ``tb/``
-    (TensorBoard). Only the main process writes.
+    written atomically), ``metrics.jsonl`` (one JSON object per logged step), ``tb/``
+    (TensorBoard) and, once the run has finished, ``summary.json``. Only the main process writes.
     """
 
     def __init__(self, path: str | Path, *, is_main: bool = True, tensorboard: bool = True) -> None:
@@ -213,14 +213,21 @@ class RunDir:
     def checkpoint_path(self) -> Path:
         return self.path / "checkpoint.pt"
 
+    def _write_json(self, name: str, obj: dict[str, Any], **dumps: Any) -> None:
+        if self.is_main:
+            p = self.path / name
+            tmp = p.with_name(f".{name}.tmp")
+            tmp.write_text(json.dumps(obj, indent=1, **dumps))
+            os.replace(tmp, p)
+
     def write_config(self, config: dict[str, Any]) -> None:
         """Save the settings; on resume, refuse settings that changed what the run is."""
-        if not self.is_main:
-            return
-        p = self.path / "config.json"
-        tmp = p.with_name(".config.json.tmp")
-        tmp.write_text(json.dumps(config, indent=1, sort_keys=True, default=str))
-        os.replace(tmp, p)
+        self._write_json("config.json", config, sort_keys=True, default=str)
+
+    def write_summary(self, summary: dict[str, Any]) -> None:
+        """Write ``summary.json``, atomically and last: it is what marks the run finished (the
+        policy files are also written at every checkpoint, so they do not)."""
+        self._write_json("summary.json", summary)
 
     def read_config(self) -> dict[str, Any] | None:
         p = self.path / "config.json"

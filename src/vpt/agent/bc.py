@@ -480,7 +480,7 @@ def train_bc(cfg: BCConfig, *, progress: Callable[[int, dict[str, float]], None]
                    "bad_files": {k: v for _, _, bad in data_stats for k, v in bad.items()}, **logs}  # fmt: skip
         if (best := run.best("val/loss")) is not None:
             summary["best"] = {"step": best[0], "val/loss": best[1], "model": "policy.best.model"}
-        (run.path / "summary.json").write_text(json.dumps(summary, indent=1))
+        run.write_summary(summary)
     run.close()
     close_distributed()
     return logs

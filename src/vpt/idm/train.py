@@ -14,7 +14,6 @@ and GUI frames apart).
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -264,7 +263,7 @@ def train_idm(cfg: IDMTrainConfig, *, progress: Callable[[int, dict[str, float]]
                    "bad_files": len(report.bad_files), "bad_lines": report.bad_lines, **metrics}  # fmt: skip
         if (best := run.best("val/target_mean", higher_is_better=True)) is not None:
             summary["best"] = {"step": best[0], "val/target_mean": best[1], "model": "idm.best.model"}
-        (run.path / "summary.json").write_text(json.dumps(summary, indent=1))
+        run.write_summary(summary)
     run.close()
     close_distributed()
     return metrics

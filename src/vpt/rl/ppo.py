@@ -350,6 +350,6 @@ def train_ppo(cfg: PPOConfig, *, progress: Callable[[int, dict[str, float]], Non
     run.close()
     summary = {"iterations": iteration, "env_steps": env_steps, "episodes": len(episodes),
                "mean_return": float(np.mean([e["return"] for e in episodes])) if episodes else 0.0}  # fmt: skip
-    (run.path / "summary.json").write_text(json.dumps(summary, indent=1))
+    run.write_summary(summary)
     return summary
 
