@@ -37,6 +37,17 @@ def test_idm_train_label_then_bc_train(tmp_path):
     bad = run.invoke(app, ["idm", "eval", "--data", str(tmp_path / "empty"), "--model", str(tmp_path / "idm/idm.model"),
                            "--weights", str(tmp_path / "idm/idm.weights")])  # fmt: skip
     assert bad.exit_code == 1 and "no recordings" in bad.output
+    r = run.invoke(app, ["idm", "eval", "--data", str(tmp_path / "recs"), "--model", str(tmp_path / "idm/idm.model"),
+                         "--weights", str(tmp_path / "idm/idm.weights"), "--last", "1", "--window", "16", "--mirror",
+                         "--camera", "mean", "--out", str(tmp_path / "eval_mirror.json")])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    mirrored = json.loads((tmp_path / "eval_mirror.json").read_text())
+    assert mirrored["mirror"] is True and mirrored["camera"] == "mean" and mirrored["metrics"] != scored["metrics"]
+    for command in ("eval", "label"):
+        bad = run.invoke(app, ["idm", command, *(["--data"] if command == "eval" else []), str(tmp_path / "recs"),
+                               "--model", str(tmp_path / "idm/idm.model"), "--weights", str(tmp_path / "idm/idm.weights"),
+                               "--out", str(tmp_path / "x"), "--camera", "median"])  # fmt: skip
+        assert bad.exit_code == 2 and "--camera must be one of mode, mean" in bad.output, bad.output
     r = run.invoke(app, ["idm", "label", str(tmp_path / "recs"), "--model", str(tmp_path / "idm/idm.model"),
                          "--weights", str(tmp_path / "idm/idm.weights"), "--out", str(tmp_path / "labels"), "--window", "16",
                          "--jsonl"])  # fmt: skip

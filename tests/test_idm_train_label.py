@@ -247,3 +247,51 @@ def test_mirrored_window_moves_the_other_way_and_swaps_sided_keys():
     assert mb[1, col["right"]] == 1 and mb[1, col["left"]] == 0 and mb[2, col["hotbar.8"]] == 1 and mb[2].sum() == 1
     for x, y in zip(mirror_window(mf, mb, mc), (frames, buttons, bins)):  # a mirror of a mirror is the original
         np.testing.assert_array_equal(x, y)
+
+
+def test_mirror_averaged_prediction_is_mirror_symmetric_and_labels_carry_it(recordings, tmp_path):
+    """``mirror=True`` averages a video's prediction with its mirror image's, mapped back: so
+    the mirrored video's prediction is exactly this one seen in a mirror (yaw bins reversed,
+    strafe and hotbar keys swapped), which neither one-sided prediction is."""
+    from vpt import actions
+
+    idm = _tiny_idm(seed=3)
+    video = sorted(recordings.glob("*.mp4"))[0]
+    frames = load_recording(video, skip_null=False).frames
+    flipped = np.ascontiguousarray(frames[:, :, ::-1])
+
+    def as_mirrored(p):  # pitch kept, yaw bins reversed
+        c = p.camera_logprob.copy()
+        c[:, 1] = c[:, 1, ::-1]
+        return p.buttons_logprob[:, actions.MIRRORED_BUTTONS], c
+
+    both, both_flipped = (predict(idm, f, window=16, stride=8, mirror=True) for f in (frames, flipped))
+    for got, want in zip(as_mirrored(both_flipped), (both.buttons_logprob, both.camera_logprob)):
+        np.testing.assert_allclose(got, want, atol=1e-5)
+    one, one_flipped = (predict(idm, f, window=16, stride=8) for f in (frames, flipped))
+    assert np.abs(as_mirrored(one_flipped)[1] - one.camera_logprob).max() > 1e-3  # an untrained IDM is not symmetric
+    np.testing.assert_allclose(np.exp(both.camera_logprob).sum(-1), 1.0, atol=1e-5)  # still distributions
+
+    report = label_videos(idm, [video], tmp_path, window=16, stride=8, mirror=True, camera="mean")
+    lab = read_labels(label_path(tmp_path, video))
+    assert report.labelled == 1 and lab["meta"]["mirror"] is True and lab["meta"]["camera"] == "mean"
+    np.testing.assert_allclose(lab["camera_probs"], np.exp(both.camera_logprob), atol=1e-6)
+    want = actions.camera_to_bins(predict(idm, frames, window=16, stride=8, mirror=True, camera="mean").camera_mean_degrees)
+    np.testing.assert_array_equal(lab["camera_bins"], want)
+
+
+def test_mean_camera_labels_take_the_bin_nearest_the_posterior_mean():
+    from vpt import actions
+    from vpt.idm.predict import IDMPrediction
+
+    logp = np.full((2, 2, actions.N_CAMERA_BINS), -np.inf, np.float32)
+    logp[0, :, 5] = 0.0  # certain: the centre bin either way
+    logp[1, :, 5], logp[1, :, [9, 10]] = np.log(0.4), np.log(0.3)  # mode: centre; mean: far right
+    buttons = np.log(np.full((2, 20, 2), 0.5, np.float32))
+    mode, mean = (IDMPrediction(buttons, logp, camera=c) for c in ("mode", "mean"))
+    assert mode.camera_bins.tolist() == [[5, 5], [5, 5]]
+    assert mean.camera_bins[0].tolist() == [5, 5] and (mean.camera_bins[1] > 5).all()
+    np.testing.assert_array_equal(mean.camera_bins, actions.camera_to_bins(mean.camera_mean_degrees))
+    assert mean.policy_actions["camera"][1] != mode.policy_actions["camera"][1]
+    with pytest.raises(ValueError, match="camera must be one of"):
+        IDMPrediction(buttons, logp, camera="median")

@@ -29,6 +29,7 @@ __all__ = [
     "ENV_KEYS",
     "ENV_BUTTONS",
     "BUTTON_GROUPS",
+    "MIRRORED_BUTTONS",
     "N_CAMERA_BINS",
     "CAMERA_MAXVAL",
     "CAMERA_BINSIZE",
@@ -64,6 +65,13 @@ BUTTONS: tuple[str, ...] = (
     "attack", "back", "forward", "jump", "left", "right", "sneak", "sprint", "use", "drop",
     "inventory", *(f"hotbar.{i}" for i in range(1, 10)),
 )  # fmt: skip
+
+#: ``BUTTONS`` as a left-right mirror of the screen sees them: strafe left ↔ right and hotbar
+#: slot i ↔ 10 - i swap, the rest stay (a permutation, its own inverse; mirrored yaw is the
+#: negated camera, bin ``b`` ↔ ``10 - b``). Used to augment and average over mirrored videos.
+MIRRORED_BUTTONS: np.ndarray = np.array([BUTTONS.index(
+    {"left": "right", "right": "left"}.get(b, f"hotbar.{10 - int(b[7:])}" if b.startswith("hotbar.") else b))
+    for b in BUTTONS])  # fmt: skip
 
 #: MineRL 1.0's 24 action keys (sorted, as MineRL's ``Dict`` space lists them).
 ENV_KEYS: tuple[str, ...] = (

@@ -13,6 +13,18 @@ from vpt.cli.progress import PRECISION_HELP, progress_bar
 app = typer.Typer(help="Inverse dynamics model: train on recordings, label videos.", no_args_is_help=True)
 console = Console()
 
+MIRROR_HELP = "also predict the left-right mirrored video and average the two (twice the compute; a better camera)"
+CAMERA_HELP = "camera label per axis: mode (the most probable bin, the reference) or mean (the bin nearest the posterior-mean move)"
+
+
+def _check_camera(camera: str) -> None:
+    from vpt.cli.progress import print_error
+    from vpt.idm.predict import CAMERA_ESTIMATES
+
+    if camera not in CAMERA_ESTIMATES:
+        print_error(console, f"--camera must be one of {', '.join(CAMERA_ESTIMATES)}, got {camera!r}")
+        raise typer.Exit(2)
+
 
 @app.command()
 def train(
@@ -105,10 +117,13 @@ def eval_(
     out: Path = typer.Option(None, help="also write the metrics and per-button errors to this .json"),
     bf16: bool = typer.Option(False, help="bfloat16 image encoder, as in vpt idm label --bf16"),
     compile: bool = typer.Option(False, "--compile", help="compiled image encoder, as in vpt idm label --compile"),
+    mirror: bool = typer.Option(False, "--mirror", help=MIRROR_HELP),
+    camera: str = typer.Option("mode", help=CAMERA_HELP),
     device: str = typer.Option("auto"),
 ) -> None:
     """Score an IDM on labelled recordings: keypress accuracy, camera R² (world and GUI apart),
     and which buttons the keypress misses come from."""
+    _check_camera(camera)
     import torch
     from rich.table import Table
 
@@ -131,7 +146,7 @@ def eval_(
         raise typer.Exit(2) from e
     idm.optimize_for_inference(channels_last=True, encoder_dtype=torch.bfloat16 if bf16 else None, compile=compile)
     report = DatasetReport()
-    preds = predict_segments(idm, load_segments(refs, report=report), window=window or None)
+    preds = predict_segments(idm, load_segments(refs, report=report), window=window or None, mirror=mirror, camera=camera)
     metrics, errors = scores(preds, prefix="eval"), button_errors(preds)
 
     summary = Table(title=f"{len(refs)} recordings, {len(preds.gui_open)} frames")
@@ -155,7 +170,8 @@ def eval_(
     if report.bad_files or report.bad_lines:
         console.print(f"[yellow]skipped[/yellow] {len(report.bad_files)} bad files, {report.bad_lines} bad lines")
     if out is not None:
-        payload = {"model": str(model), "recordings": [r.name for r in refs], "metrics": metrics, "button_errors": errors}
+        payload = {"model": str(model), "recordings": [r.name for r in refs], "mirror": mirror, "camera": camera,
+                   "metrics": metrics, "button_errors": errors}  # fmt: skip
         atomic_write(out, lambda f: f.write(json.dumps(payload, indent=1).encode()))
 
 
@@ -173,9 +189,12 @@ def label(
     winograd: bool = typer.Option(False, help="Winograd 3x3 convs on CPU (about 1e-5 relative change; measured slower for the IDM on AVX2)"),
     compile: bool = typer.Option(False, "--compile", help="torch.compile the image encoder (frozen weights): faster on long jobs, a minute or more to compile first"),
     jsonl: bool = typer.Option(False, help="also export contractor-format .jsonl next to each label file"),
+    mirror: bool = typer.Option(False, "--mirror", help=MIRROR_HELP),
+    camera: str = typer.Option("mode", help=CAMERA_HELP),
     device: str = typer.Option("auto"),
 ) -> None:
     """Label videos with an IDM: resumable, sharded by torchrun rank, decoding ahead in threads."""
+    _check_camera(camera)
     import torch
 
     from vpt.data import list_recordings
@@ -207,7 +226,7 @@ def label(
 
         report = label_videos(idm, files, out, root=root, window=window or None, stride=stride or None,
                               batch_size=batch_size, chunk=chunk, rank=dist.rank, world_size=dist.world_size,
-                              model_name=str(model), on_video=done)  # fmt: skip
+                              model_name=str(model), mirror=mirror, camera=camera, on_video=done)  # fmt: skip
         update(completed=report.videos)
     console.print(
         f"labelled {report.labelled}, already done {report.skipped_existing}, failed {len(report.failed)}; "

@@ -60,9 +60,12 @@ def label_videos(
     world_size: int = 1,
     decode_ahead: int = 2,
     model_name: str = "",
+    mirror: bool = False,
+    camera: str = "mode",
     on_video: Callable[[Path, int], None] | None = None,
 ) -> LabelReport:
     """Label every video (this rank's shard) into ``out_dir``; see the module docstring.
+    ``mirror`` and ``camera`` as in :func:`~vpt.idm.predict.predict` (recorded in each file's meta).
 
     ``on_video(path, frames)`` is called after each finished video (for progress bars).
     """
@@ -90,15 +93,18 @@ def label_videos(
                 report.failed[str(video)] = e.reason
                 continue
             with torch.inference_mode():
-                pred = predict(model, frames, window=window, stride=stride, batch_size=batch_size, chunk=chunk)
+                pred = predict(model, frames, window=window, stride=stride, batch_size=batch_size, chunk=chunk,
+                               mirror=mirror, camera=camera)  # fmt: skip
             meta = {
                 "video": str(video),
                 "frames": int(len(frames)),
                 "model": model_name,
                 "window": int(window or model.cfg.window),
                 "stride": int(stride or max(1, (window or model.cfg.window) // 2)),
+                "mirror": mirror,
+                "camera": camera,
             }
-            write_labels(label_path(out_dir, video, root), pred.buttons_logprob, pred.camera_logprob, meta)
+            write_labels(label_path(out_dir, video, root), pred.buttons_logprob, pred.camera_logprob, meta, pred.camera_bins)
             report.labelled += 1
             report.frames += len(frames)
             if on_video is not None:

@@ -87,11 +87,13 @@ class FramePredictions:
 
 
 @torch.no_grad()
-def predict_segments(model: InverseDynamicsModel, segments: list[Segment], *, window: int | None = None) -> FramePredictions:
-    """Predict every segment with the labelling path's overlapping windows (model left as it was)."""
+def predict_segments(model: InverseDynamicsModel, segments: list[Segment], *, window: int | None = None,
+                     mirror: bool = False, camera: str = "mode") -> FramePredictions:  # fmt: skip
+    """Predict every segment with the labelling path's overlapping windows (model left as it
+    was); ``mirror`` and ``camera`` as in :func:`~vpt.idm.predict.predict`."""
     was_training = model.training
     model.eval()
-    preds = [predict(model, s.frames, window=window) for s in segments]
+    preds = [predict(model, s.frames, window=window, mirror=mirror, camera=camera) for s in segments]
     model.train(was_training)
     cat = np.concatenate
     return FramePredictions(

@@ -118,12 +118,6 @@ def _sample_windows(segments: list[Segment], window: int, batch: int, rng: np.ra
     return np.stack(f), np.stack(b), np.stack(c)
 
 
-#: Button columns exchanged by a left-right mirror: strafe left/right and hotbar slot i/10-i.
-_MIRRORED_BUTTONS = np.array([actions.BUTTONS.index(
-    {"left": "right", "right": "left"}.get(b, f"hotbar.{10 - int(b[7:])}" if b.startswith("hotbar.") else b))
-    for b in actions.BUTTONS])  # fmt: skip
-
-
 def mirror_window(frames: np.ndarray, buttons: np.ndarray, camera_bins: np.ndarray) -> tuple[np.ndarray, ...]:
     """The same window seen in a mirror: frames flipped left-right, yaw negated (its bin
     reflected about the centre bin), strafe left/right and hotbar slots 1..9 ↔ 9..1 swapped.
@@ -132,7 +126,7 @@ def mirror_window(frames: np.ndarray, buttons: np.ndarray, camera_bins: np.ndarr
     the other way, as the negated yaw says. Augmentation for the camera: without it the tiny IDM
     learns what the scenes look like rather than which way they move (``docs/results``, §1).
     """
-    return frames[..., ::-1, :], buttons[..., _MIRRORED_BUTTONS], camera_bins * [1, -1] + [0, actions.N_CAMERA_BINS - 1]
+    return frames[..., ::-1, :], buttons[..., actions.MIRRORED_BUTTONS], camera_bins * [1, -1] + [0, actions.N_CAMERA_BINS - 1]
 
 
 def idm_loss(out, buttons: torch.Tensor, camera_bins: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
