@@ -4,6 +4,7 @@
 #   bash scripts/idm_vs_true.sh OUT                        (IDM: models/idm_g2, trained on other recordings)
 #   IDM=runs/x/idm/idm TRUE_PRIOR=models/sticks_prior_g2_320 EPISODES=32 bash scripts/idm_vs_true.sh OUT
 #   STAGES="data label bc1 bc2" bash scripts/idm_vs_true.sh OUT   (a part: see below)
+#   TRAIN_TRUE=1 ONLY=true_labels STAGES="bc1 bc2" bash scripts/idm_vs_true.sh OUT   (one side's BC)
 # The videos and the recipe are `models/sticks_prior_g2_320`'s (models/README.md), which is the
 # true-label side: 320 scripted tech-tree demonstrations (seed 2000) at gui_scale 2; BC from
 # scratch 3,000 steps (lr 1e-3) and 1,500 more (lr 5e-4) on the first 160, then 2,400 more on
@@ -33,13 +34,18 @@ TRAIN_TRUE=${TRAIN_TRUE:-0}
 EPISODES=${EPISODES:-32}
 STAGES=${STAGES:-data label bc1 bc2 bc3 eval}
 NULL_RULE=${NULL_RULE:-jsonl}
+ONLY=${ONLY:-idm_labels true_labels}  # the sides whose BC stages run (true_labels: with TRAIN_TRUE=1)
 WORLD='{"size": [48, 48], "height": 40, "tree_density": 0.05, "caves": 0.5, "break_speed": 10, "gui_scale": 2}'
 PLAYER='{"first_crafts": ["oak_planks", "stick"], "peek_prob": 0, "peek_rate": 0.005}'
 GEN=(--player tech-tree --max-steps 600 --world "$WORLD" --workers 2 --player-options "$PLAYER")
 for s in $STAGES; do
   case $s in data | label | bc1 | bc2 | bc3 | eval) ;; *) echo "unknown stage $s (data label bc1 bc2 bc3 eval)" >&2; exit 2 ;; esac
 done
+for side in $ONLY; do
+  case $side in idm_labels | true_labels) ;; *) echo "unknown side $side in ONLY (idm_labels true_labels)" >&2; exit 2 ;; esac
+done
 want() { [[ " $STAGES " == *" $1 "* ]]; }
+side_wanted() { [[ " $ONLY " == *" $1 "* ]]; }
 
 if want data; then
   # The demonstrations: the first 160 are sticks_prior_g2's, all 320 sticks_prior_g2_320's.
@@ -80,8 +86,8 @@ recipe() {
       --batch-size 4 --chunk 32 --precision auto --null-rule "$NULL_RULE" --val-data "$OUT/val" --out "$run/$stage"
   done
 }
-recipe "$OUT/idm_labels" "$OUT/labels/a" "$OUT/labels"
-if [ "$TRAIN_TRUE" = 1 ]; then
+side_wanted idm_labels && recipe "$OUT/idm_labels" "$OUT/labels/a" "$OUT/labels"
+if [ "$TRAIN_TRUE" = 1 ] && side_wanted true_labels; then
   if want bc1 || want bc2; then
     demos  # true labels: the first 160 recordings, linked into a folder of their own
     mkdir -p "$OUT/data_a"

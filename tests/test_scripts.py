@@ -128,6 +128,11 @@ def test_idm_vs_true_skips_finished_stages_and_checks_its_input(tmp_path):
     result, calls = _run("idm_vs_true.sh", ["out"], tmp_path, STAGES="eval", TRAIN_TRUE="1")
     assert result.returncode == 0, result.stderr  # a retrained true side is reported beside the prior's
     assert {_option(c, "--out") for c in calls if c[0] == "eval"} == {"out/eval/idm_labels", "out/eval/true_labels_trained"}
+    result, calls = _run("idm_vs_true.sh", ["out"], tmp_path, STAGES="bc3", TRAIN_TRUE="1", ONLY="true_labels")
+    assert result.returncode == 0, result.stderr  # the killed IDM-side bc3 is left alone
+    assert [_option(c, "--out") for c in calls if c[:2] == ["bc", "train"]] == ["out/true_labels/bc3"]
+    result, calls = _run("idm_vs_true.sh", ["out"], tmp_path, STAGES="bc3", ONLY="true")
+    assert result.returncode == 2 and "unknown side true" in result.stderr and not calls
     result, calls = _run("idm_vs_true.sh", ["out2"], tmp_path, STAGES="bc1", TRAIN_TRUE="1", NULL_RULE="policy")
     assert result.returncode == 1  # no demonstrations under out2 for the true side's links
     assert [_option(c, "--null-rule") for c in calls if c[:2] == ["bc", "train"]] == ["policy"]
