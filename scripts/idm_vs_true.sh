@@ -14,7 +14,9 @@
 # NULL_RULE=policy drops the same frames from both sides' training (`vpt bc train --null-rule`):
 # recordings otherwise also train on frames with a sub-bin mouse move and no key ("no button,
 # no camera"), which label files cannot tell from null. `TRAIN_TRUE=1 NULL_RULE=policy` is the
-# like-for-like comparison (session 19, docs/results/README.md §2).
+# like-for-like comparison (session 19, docs/results/README.md §2). NULL_ACTIONS=1 trains both
+# sides on every frame, waits included (`--null-actions`; like for like by construction, and a
+# policy learns to hold the cursor still): use a fresh OUT, its stages are other policies.
 # Where the IDM-labelled run needs whether a screen is open (`--gui-weight`), BC sees it in the
 # pixels (`vpt.data.screen_open`), as it would in web footage; the true side reads isGuiOpen.
 # Every stage resumes where it stopped; a finished stage (its summary.json, or policy files
@@ -34,6 +36,7 @@ TRAIN_TRUE=${TRAIN_TRUE:-0}
 EPISODES=${EPISODES:-32}
 STAGES=${STAGES:-data label bc1 bc2 bc3 eval}
 NULL_RULE=${NULL_RULE:-jsonl}
+NULL_ACTIONS=${NULL_ACTIONS:-0}
 ONLY=${ONLY:-idm_labels true_labels}  # the sides whose BC stages run (true_labels: with TRAIN_TRUE=1)
 WORLD='{"size": [48, 48], "height": 40, "tree_density": 0.05, "caves": 0.5, "break_speed": 10, "gui_scale": 2}'
 PLAYER='{"first_crafts": ["oak_planks", "stick"], "peek_prob": 0, "peek_rate": 0.005}'
@@ -82,6 +85,7 @@ recipe() {
       bc3) args=(--data "$all" --init-model "$run/bc2/policy.model" --init-weights "$run/bc2/policy.weights"
                  --steps 2400 --lr 5e-4 --gui-weight 2 --eval-every 400) ;;
     esac
+    [ "$NULL_ACTIONS" = 1 ] && args+=(--null-actions)
     OMP_NUM_THREADS=1 $TORCHRUN --standalone --nproc_per_node 2 "$VPT" bc train "${args[@]}" \
       --batch-size 4 --chunk 32 --precision auto --null-rule "$NULL_RULE" --val-data "$OUT/val" --out "$run/$stage"
   done

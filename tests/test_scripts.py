@@ -131,6 +131,10 @@ def test_idm_vs_true_skips_finished_stages_and_checks_its_input(tmp_path):
     result, calls = _run("idm_vs_true.sh", ["out"], tmp_path, STAGES="bc3", TRAIN_TRUE="1", ONLY="true_labels")
     assert result.returncode == 0, result.stderr  # the killed IDM-side bc3 is left alone
     assert [_option(c, "--out") for c in calls if c[:2] == ["bc", "train"]] == ["out/true_labels/bc3"]
+    assert all("--null-actions" not in c for c in calls)
+    result, calls = _run("idm_vs_true.sh", ["out"], tmp_path, STAGES="bc3", TRAIN_TRUE="1", NULL_ACTIONS="1")
+    trained = [c for c in calls if c[:2] == ["bc", "train"]]
+    assert len(trained) == 2 and all("--null-actions" in c for c in trained)
     result, calls = _run("idm_vs_true.sh", ["out"], tmp_path, STAGES="bc3", ONLY="true")
     assert result.returncode == 2 and "unknown side true" in result.stderr and not calls
     result, calls = _run("idm_vs_true.sh", ["out2"], tmp_path, STAGES="bc1", TRAIN_TRUE="1", NULL_RULE="policy")
