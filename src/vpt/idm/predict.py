@@ -11,7 +11,7 @@ future context (except at the video's own ends).
 the temporal conv sees zeros across window edges).
 
 Two options trade compute or bin accuracy for a better camera (``docs/results`` §1, session
-21; ``models/idm_g2`` held out: camera R² 0.912 → 0.926 → 0.943, keypress 0.971 → 0.974):
+21; ``models/idm_g2`` held out: camera R² 0.912 → 0.927 (either) → 0.943 (both), keypress 0.971 → 0.974):
 
 * ``mirror=True`` also predicts the left-right mirrored video and averages the two (their
   log-probabilities, renormalised: the mirrored one's yaw bins and strafe/hotbar buttons mapped
@@ -39,6 +39,11 @@ __all__ = ["CAMERA_ESTIMATES", "IDMPrediction", "window_starts", "assign_windows
 CAMERA_ESTIMATES = ("mode", "mean")
 
 
+def _check_camera_estimate(camera: str) -> None:
+    if camera not in CAMERA_ESTIMATES:
+        raise ValueError(f"camera must be one of {CAMERA_ESTIMATES}, got {camera!r}")
+
+
 @dataclass
 class IDMPrediction:
     """Per-frame IDM output for one video of ``T`` frames."""
@@ -52,8 +57,7 @@ class IDMPrediction:
     probable (the reference), or ``"mean"``, the one nearest the posterior-mean move."""
 
     def __post_init__(self) -> None:
-        if self.camera not in CAMERA_ESTIMATES:
-            raise ValueError(f"camera must be one of {CAMERA_ESTIMATES}, got {self.camera!r}")
+        _check_camera_estimate(self.camera)
 
     @property
     def factored_buttons(self) -> np.ndarray:
@@ -161,6 +165,7 @@ def predict(
         raise ValueError(f"frames must be (T, H, W, 3), got {tuple(x.shape)}")
     if x.shape[0] == 0:
         raise ValueError("no frames to label")
+    _check_camera_estimate(camera)  # before the work, not after it
     window = window or model.cfg.window
     buttons, camera_lp = _logprobs(model, x, window, stride, reference_windows, batch_size, chunk)
     if mirror:
