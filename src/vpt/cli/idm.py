@@ -18,12 +18,15 @@ CAMERA_HELP = "camera label per axis: mode (the most probable bin, the reference
 
 
 def _check_camera(camera: str) -> None:
+    """A bad ``--camera`` is an exit-2 error before any model is loaded."""
     from vpt.cli.progress import print_error
-    from vpt.idm.predict import CAMERA_ESTIMATES
+    from vpt.idm.predict import check_camera_estimate
 
-    if camera not in CAMERA_ESTIMATES:
-        print_error(console, f"--camera must be one of {', '.join(CAMERA_ESTIMATES)}, got {camera!r}")
-        raise typer.Exit(2)
+    try:
+        check_camera_estimate(camera)
+    except ValueError as e:
+        print_error(console, f"--{e}")
+        raise typer.Exit(2) from e
 
 
 @app.command()

@@ -33,15 +33,16 @@ import torch
 from vpt import actions
 from vpt.idm.model import InverseDynamicsModel
 
-__all__ = ["CAMERA_ESTIMATES", "IDMPrediction", "window_starts", "assign_windows", "predict", "decode_windows"]
+__all__ = ["CAMERA_ESTIMATES", "check_camera_estimate", "IDMPrediction", "window_starts", "assign_windows", "predict", "decode_windows"]
 
 
 CAMERA_ESTIMATES = ("mode", "mean")
 
 
-def _check_camera_estimate(camera: str) -> None:
+def check_camera_estimate(camera: str) -> None:
+    """Raise ``ValueError`` unless ``camera`` is one of :data:`CAMERA_ESTIMATES`."""
     if camera not in CAMERA_ESTIMATES:
-        raise ValueError(f"camera must be one of {CAMERA_ESTIMATES}, got {camera!r}")
+        raise ValueError(f"camera must be one of {', '.join(CAMERA_ESTIMATES)}, got {camera!r}")
 
 
 @dataclass
@@ -57,7 +58,7 @@ class IDMPrediction:
     probable (the reference), or ``"mean"``, the one nearest the posterior-mean move."""
 
     def __post_init__(self) -> None:
-        _check_camera_estimate(self.camera)
+        check_camera_estimate(self.camera)
 
     @property
     def factored_buttons(self) -> np.ndarray:
@@ -165,7 +166,7 @@ def predict(
         raise ValueError(f"frames must be (T, H, W, 3), got {tuple(x.shape)}")
     if x.shape[0] == 0:
         raise ValueError("no frames to label")
-    _check_camera_estimate(camera)  # before the work, not after it
+    check_camera_estimate(camera)  # before the work, not after it
     window = window or model.cfg.window
     buttons, camera_lp = _logprobs(model, x, window, stride, reference_windows, batch_size, chunk)
     if mirror:
