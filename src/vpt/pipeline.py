@@ -34,6 +34,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from vpt.atomic import atomic_write_json
+
 __all__ = ["Scale", "SCALES", "STAGES", "run_pipeline"]
 
 
@@ -389,9 +391,7 @@ def run_pipeline(
         log(f"stage {name} ...")
         t = time.perf_counter()
         result = fn(ctx)
-        tmp = marker.with_name(f".{marker.name}.tmp")
-        tmp.write_text(json.dumps({"result": result, "seconds": time.perf_counter() - t}, indent=1, default=str))
-        os.replace(tmp, marker)
+        atomic_write_json(marker, {"result": result, "seconds": time.perf_counter() - t}, default=str)
         ctx.results[name] = result
         log(f"stage {name} done in {time.perf_counter() - t:.0f} s")
     return ctx.results

@@ -31,6 +31,8 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
+from vpt.atomic import atomic_output, atomic_write_json, atomic_write_text
+
 __all__ = [
     "Dist",
     "init_distributed",
@@ -168,11 +170,8 @@ def set_rng_state(state: dict[str, Any]) -> None:
 
 def atomic_torch_save(obj: Any, path: str | Path) -> None:
     """``torch.save`` to a temporary sibling, then rename: the file is whole or absent."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    with atomic_output(path) as tmp:
+        torch.save(obj, tmp)
 
 
 def lr_schedule(kind: str, *, warmup: int = 0, total: int = 1, final_fraction: float = 0.0):
@@ -215,10 +214,7 @@ class RunDir:
 
     def _write_json(self, name: str, obj: dict[str, Any], **dumps: Any) -> None:
         if self.is_main:
-            p = self.path / name
-            tmp = p.with_name(f".{name}.tmp")
-            tmp.write_text(json.dumps(obj, indent=1, **dumps))
-            os.replace(tmp, p)
+            atomic_write_json(self.path / name, obj, **dumps)
 
     def write_config(self, config: dict[str, Any]) -> None:
         """Save the settings; on resume, refuse settings that changed what the run is."""
@@ -264,9 +260,7 @@ class RunDir:
         p = self.path / "metrics.jsonl"
         if self.is_main and p.exists():
             keep = [line for line in p.read_text().splitlines() if line.strip() and json.loads(line)["step"] <= step]
-            tmp = p.with_name(".metrics.jsonl.tmp")
-            tmp.write_text("".join(line + "\n" for line in keep))
-            os.replace(tmp, p)
+            atomic_write_text(p, "".join(line + "\n" for line in keep))
 
     def best(self, key: str, *, higher_is_better: bool = False) -> tuple[int, float] | None:
         """Step and value of the best ``key`` logged so far (the earliest on ties; None: never).

@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -18,7 +17,7 @@ import numpy as np
 
 from vpt.actions import complete_batched
 from vpt.agent.agent import Agent
-from vpt.agent.files import atomic_write
+from vpt.atomic import atomic_write_json
 from vpt.data.video import VideoWriter
 
 __all__ = ["EvalReport", "evaluate", "write_report", "TECH_TREE"]
@@ -227,6 +226,5 @@ def write_report(report: EvalReport, out: str | Path, *, title: str | None = Non
     lines += ["", "![per-item success](items.png) ![returns](returns.png)", ""]
     lines += [f"- video: [{Path(v).name}]({Path(v).relative_to(out) if Path(v).is_relative_to(out) else v})" for v in report.videos]
     (out / "report.md").write_text("\n".join(lines) + "\n")
-    payload = json.dumps({**summary, "episodes_detail": asdict(report)}, indent=1).encode()
-    atomic_write(out / "report.json", lambda f: f.write(payload))
+    atomic_write_json(out / "report.json", {**summary, "episodes_detail": asdict(report)})
     return out / "report.md"

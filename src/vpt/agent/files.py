@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from vpt.agent.policy import ModelConfigError, PolicyConfig, VPTPolicy
+from vpt.atomic import atomic_open
 
 PathLike = str | os.PathLike[str]
 
@@ -237,23 +238,22 @@ def load_policy(
     return policy.to(device).eval()
 
 
-def atomic_write(path: Path, write: Any) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        write(f)
-    os.replace(tmp, path)
-
-
 def contiguous_cpu_state_dict(module: nn.Module) -> OrderedDict[str, torch.Tensor]:
     return OrderedDict((k, v.detach().to("cpu").contiguous()) for k, v in module.state_dict().items())
 
 
+def write_model_files(payload: dict[str, Any], module: nn.Module, model_path: PathLike, weights_path: PathLike) -> None:
+    """Write the official pair, each file atomically: ``.model`` (pickle of the plain dicts in
+    ``payload``) and ``.weights`` (``module``'s state dict, on the CPU)."""
+    with atomic_open(model_path, "wb") as f:
+        pickle.dump(payload, f, protocol=4)
+    with atomic_open(weights_path, "wb") as f:
+        torch.save(contiguous_cpu_state_dict(module), f)
+
+
 def save_policy(policy: VPTPolicy, model_path: PathLike, weights_path: PathLike) -> None:
     """Write the official format: ``.model`` (pickle of plain dicts) and ``.weights`` (state dict)."""
-    payload = policy.cfg.to_model_dict()
-    atomic_write(Path(model_path), lambda f: pickle.dump(payload, f, protocol=4))
-    sd = contiguous_cpu_state_dict(policy)
-    atomic_write(Path(weights_path), lambda f: torch.save(sd, f))
+    write_model_files(policy.cfg.to_model_dict(), policy, model_path, weights_path)
 
 
 def export_safetensors(policy: VPTPolicy, safetensors_path: PathLike, config_path: PathLike | None = None) -> Path:

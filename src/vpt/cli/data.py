@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from vpt.atomic import atomic_write_json
 from vpt.cli.progress import json_option, print_error
 from vpt.data.inspect import inspect_dataset, inspect_recording
 from vpt.data.jsonl import RecordingError
@@ -129,10 +130,7 @@ def generate(
             raise typer.Exit(2) from e
     rates = success_rates(results, PLAYERS[player].MILESTONES)
     if stats_only:
-        out.mkdir(parents=True, exist_ok=True)
-        tmp = out / ".stats.json.tmp"
-        tmp.write_text(json.dumps({"config": cfg.to_dict(), "success": rates, "episodes": results}, indent=1))
-        tmp.replace(out / "stats.json")
+        atomic_write_json(out / "stats.json", {"config": cfg.to_dict(), "success": rates, "episodes": results})
     t = Table(title=f"{out}: {len(results)} episodes")
     t.add_column("milestone")
     t.add_column("success")

@@ -130,7 +130,8 @@ def eval_(
     import torch
     from rich.table import Table
 
-    from vpt.agent.files import ModelFileError, atomic_write
+    from vpt.agent.files import ModelFileError
+    from vpt.atomic import atomic_write_json
     from vpt.agent.policy import ModelConfigError
     from vpt.cli.progress import print_error
     from vpt.data import DatasetReport, list_recordings
@@ -175,7 +176,7 @@ def eval_(
     if out is not None:
         payload = {"model": str(model), "recordings": [r.name for r in refs], "mirror": mirror, "camera": camera,
                    "metrics": metrics, "button_errors": errors}  # fmt: skip
-        atomic_write(out, lambda f: f.write(json.dumps(payload, indent=1).encode()))
+        atomic_write_json(out, payload)
 
 
 @app.command()

@@ -23,7 +23,6 @@ precision/recall against the ground truth (``DIR/ground_truth/<name>.json``).
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -35,6 +34,7 @@ import av
 import cv2
 import numpy as np
 
+from vpt.atomic import atomic_output, atomic_write_json
 from vpt.data.jsonl import RecordingError
 from vpt.data.video import open_video
 
@@ -204,9 +204,8 @@ class CleanClassifier:
 
     def save(self, path: str | Path) -> None:
         path = Path(path)
-        tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
-        np.savez(tmp, mean=self.mean, std=self.std, weights=self.weights, threshold=self.threshold)
-        os.replace(tmp, path)
+        with atomic_output(path) as tmp:
+            np.savez(tmp, mean=self.mean, std=self.std, weights=self.weights, threshold=self.threshold)
 
     @classmethod
     def load(cls, path: str | Path) -> CleanClassifier:
@@ -513,7 +512,5 @@ def run_filter(videos_dir: str | Path, out: str | Path, *, train_dir: str | Path
     truths_eval = {v.name: t for v in videos if (t := ground_truth(v.path)) is not None}
     report = {"videos": result.to_dict(), "skipped": skipped, "classifier": {**log, "threshold": clf.threshold},
               "metrics": evaluate(result, truths_eval) if truths_eval else None}
-    tmp = out / f".filter.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps(report, indent=1))
-    os.replace(tmp, out / "filter.json")
+    atomic_write_json(out / "filter.json", report)
     return report

@@ -30,6 +30,8 @@ from typing import Any
 
 import numpy as np
 
+from vpt.atomic import atomic_write_json
+
 __all__ = ["GenerateConfig", "generate", "run_episode", "episode_plan", "success_rates", "load_results",
            "measure_players"]
 
@@ -67,13 +69,6 @@ class GenerateConfig:
         d = asdict(self)
         d["resolution"] = list(self.resolution)
         return d
-
-
-def _atomic_json(path: Path, obj: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(obj, indent=1))
-    os.replace(tmp, path)
 
 
 def episode_plan(cfg: GenerateConfig) -> list[dict[str, Any]]:
@@ -136,7 +131,7 @@ def run_episode(cfg: GenerateConfig, out: str | Path, entry: dict[str, Any]) -> 
         if composer is not None:
             truth = composer.ground_truth()
             truth["duplicate_of"] = entry.get("duplicate_of")
-            _atomic_json(out / "ground_truth" / f"{name}.json", truth)
+            atomic_write_json(out / "ground_truth" / f"{name}.json", truth)
             writer.close()
         env.close()
     except BaseException:
@@ -148,7 +143,7 @@ def run_episode(cfg: GenerateConfig, out: str | Path, entry: dict[str, Any]) -> 
         "milestones": player.stats.milestones, "failures": player.stats.failures,
         "seconds": time.perf_counter() - t0, "pid": os.getpid(),
     }
-    _atomic_json(out / "results" / f"{name}.json", result)
+    atomic_write_json(out / "results" / f"{name}.json", result)
     return result
 
 
@@ -220,7 +215,7 @@ def _check_manifest(out: Path, cfg: GenerateConfig, plan: list[dict[str, Any]]) 
             diff = {k: (old.get(k), v) for k, v in new.items() if old.get(k) != v}
             raise ValueError(f"{out} holds a run with other settings {diff} (old, new); use another folder")
         return
-    _atomic_json(path, {"version": MANIFEST_VERSION, "config": cfg.to_dict(), "episodes": plan,
+    atomic_write_json(path, {"version": MANIFEST_VERSION, "config": cfg.to_dict(), "episodes": plan,
                         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
 
 

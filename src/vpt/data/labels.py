@@ -20,13 +20,13 @@ Label file contents (all arrays per frame ``t``):
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from vpt import actions
+from vpt.atomic import atomic_open, atomic_output
 from vpt.data.jsonl import env_action_to_jsonl_line
 
 __all__ = ["LABEL_SUFFIX", "label_path", "write_labels", "read_labels", "labels_to_jsonl"]
@@ -54,19 +54,18 @@ def write_labels(path: str | Path, buttons_logprob: np.ndarray, camera_logprob: 
     jb, jc = actions.factored_to_joint(fb, cb)
     chosen = np.take_along_axis(buttons_logprob, fb[..., None].astype(np.int64), -1)[..., 0].sum(-1)
     chosen += np.take_along_axis(camera_logprob, cb[..., None], -1)[..., 0].sum(-1)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
-    np.savez(
-        tmp,
-        buttons=jb,
-        camera=jc,
-        factored_buttons=fb,
-        camera_bins=cb,
-        button_probs=np.exp(buttons_logprob[..., 1]).astype(np.float32),
-        camera_probs=np.exp(camera_logprob).astype(np.float32),
-        logprob=chosen.astype(np.float32),
-        meta=np.array(json.dumps(meta)),
-    )
-    os.replace(tmp, path)
+    with atomic_output(path) as tmp:
+        np.savez(
+            tmp,
+            buttons=jb,
+            camera=jc,
+            factored_buttons=fb,
+            camera_bins=cb,
+            button_probs=np.exp(buttons_logprob[..., 1]).astype(np.float32),
+            camera_probs=np.exp(camera_logprob).astype(np.float32),
+            logprob=chosen.astype(np.float32),
+            meta=np.array(json.dumps(meta)),
+        )
 
 
 def read_labels(path: str | Path) -> dict[str, Any]:
@@ -85,8 +84,7 @@ def labels_to_jsonl(labels: dict[str, Any] | str | Path, path: str | Path) -> Pa
     env = actions.factored_to_env(lab["factored_buttons"], lab["camera_bins"])
     hotbar = 0
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w") as f:
+    with atomic_open(path, "w") as f:
         for t in range(len(lab["buttons"])):
             step = {k: v[t] for k, v in env.items()}
             for i in range(9, 0, -1):  # the loader lets the later hotbar key win
@@ -94,5 +92,4 @@ def labels_to_jsonl(labels: dict[str, Any] | str | Path, path: str | Path) -> Pa
                     hotbar = i - 1
                     break
             f.write(json.dumps(env_action_to_jsonl_line(step, hotbar=hotbar, extra={"tick": t})) + "\n")
-    os.replace(tmp, path)
     return path

@@ -11,10 +11,11 @@ from typing import Any, Literal
 
 import numpy as np
 
+from vpt.atomic import atomic_path
 from vpt.data.frames import draw_cursor, resize_to_agent
 from vpt.data.jsonl import read_jsonl
 from vpt.data.stream import StreamStats, iter_samples, screen_cursor
-from vpt.data.video import VideoWriter, atomic_path, read_video
+from vpt.data.video import VideoWriter, read_video
 
 __all__ = ["Recording", "load_recording", "write_recording", "recording_paths", "video_frames"]
 

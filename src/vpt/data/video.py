@@ -15,9 +15,10 @@ from pathlib import Path
 import av
 import numpy as np
 
+from vpt.atomic import atomic_path
 from vpt.data.jsonl import RecordingError
 
-__all__ = ["VideoInfo", "open_video", "probe_video", "read_video", "VideoWriter", "write_video", "atomic_path"]
+__all__ = ["VideoInfo", "open_video", "probe_video", "read_video", "VideoWriter", "write_video"]
 
 
 @dataclass(frozen=True)
@@ -76,11 +77,6 @@ def read_video(path: str | Path, *, threads: int | None = None) -> Iterator[np.n
         container.close()
     if n == 0:
         raise RecordingError("video has no decodable frames", path=path)
-
-
-def atomic_path(path: Path) -> Path:
-    """A temporary sibling of ``path`` (same folder and suffix) to write before renaming."""
-    return path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
 
 
 class VideoWriter:

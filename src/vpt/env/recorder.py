@@ -34,9 +34,10 @@ import cv2
 import gymnasium
 import numpy as np
 
+from vpt.atomic import atomic_path
 from vpt.data.jsonl import CAMERA_DEGREES_PER_PIXEL, camera_to_mouse_delta, env_action_to_jsonl_line
 from vpt.data.recording import recording_paths
-from vpt.data.video import VideoWriter, atomic_path
+from vpt.data.video import VideoWriter
 
 __all__ = ["ContractorRecorder", "camera_pixels", "recorder_line"]
 

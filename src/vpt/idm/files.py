@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import pickle
-from pathlib import Path
-
 import torch
 
 from vpt.agent.files import (
     PathLike,
-    atomic_write,
-    contiguous_cpu_state_dict,
     load_state_dict_strict,
     read_model_kwargs,
     read_weights_file,
+    write_model_files,
 )
 from vpt.agent.policy import ModelConfigError
 from vpt.idm.model import IDMConfig, InverseDynamicsModel
@@ -44,7 +40,4 @@ def load_idm(model_path: PathLike, weights_path: PathLike, device: torch.device 
 
 def save_idm(model: InverseDynamicsModel, model_path: PathLike, weights_path: PathLike) -> None:
     """Write the official format (atomically)."""
-    payload = model.cfg.to_model_dict()
-    atomic_write(Path(model_path), lambda f: pickle.dump(payload, f, protocol=4))
-    sd = contiguous_cpu_state_dict(model)
-    atomic_write(Path(weights_path), lambda f: torch.save(sd, f))
+    write_model_files(model.cfg.to_model_dict(), model, model_path, weights_path)

@@ -29,6 +29,7 @@ from typing import Any
 
 import vpt
 from vpt.agent import ModelConfigError, ModelFileError, load_policy
+from vpt.atomic import atomic_output, atomic_write_text
 from vpt.env.minerl_backend import MINERL_TASKS
 from vpt.submission.runtime import BASALT_TASKS, CHALLENGE_ID, INTRO_TASK, MANIFEST, SubmissionError, sha256_file
 
@@ -190,12 +191,6 @@ def entry_points(track: str) -> dict[str, str]:
     raise SubmissionError(f"unknown track {track!r} (basalt or intro)")
 
 
-def _write(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def _copy_package(dest: Path) -> None:
     src = Path(vpt.__file__).resolve().parent
     tmp = dest.with_name(dest.name + ".tmp")
@@ -251,9 +246,8 @@ def build(
     stem = "all" if task == "all" else task
     names = {"model": f"{stem}.model", "weights": f"{stem}.weights"}
     for src, name in ((model, names["model"]), (weights, names["weights"])):
-        tmp = train_dir / (name + ".tmp")
-        shutil.copyfile(src, tmp)
-        os.replace(tmp, train_dir / name)
+        with atomic_output(train_dir / name) as tmp:
+            shutil.copyfile(src, tmp)
     entry = {
         **names,
         "sha256": {names["model"]: sha256_file(train_dir / names["model"]), names["weights"]: sha256_file(train_dir / names["weights"])},
@@ -265,7 +259,7 @@ def build(
     for f in train_dir.iterdir():
         if f.suffix in (".model", ".weights") and f.name not in used:
             f.unlink()  # a task's previous files, now replaced
-    _write(out / MANIFEST, json.dumps(manifest, indent=2) + "\n")
+    atomic_write_text(out / MANIFEST, json.dumps(manifest, indent=2) + "\n")
 
     aicrowd = {
         "challenge_id": CHALLENGE_ID,
@@ -279,7 +273,7 @@ def build(
     }  # fmt: skip
     if not isinstance(aicrowd["authors"], list) or not aicrowd["authors"]:
         raise SubmissionError("authors must be a non-empty list of names")
-    _write(out / "aicrowd.json", json.dumps(aicrowd, indent=2) + "\n")
+    atomic_write_text(out / "aicrowd.json", json.dumps(aicrowd, indent=2) + "\n")
 
     modules = entry_points(track)
     importing = (["train"] if track == "basalt" else []) + list(modules)
@@ -289,17 +283,17 @@ def build(
     )
     if track == "intro":
         run_py = run_py.replace('if EVALUATION_STAGE in ("training", "all"):\n    train.main()\n\n', "")
-    _write(out / "run.py", run_py)
-    _write(out / "config.py", _CONFIG_PY.format(episodes=11 if track == "basalt" else 21))
+    atomic_write_text(out / "run.py", run_py)
+    atomic_write_text(out / "config.py", _CONFIG_PY.format(episodes=11 if track == "basalt" else 21))
     if track == "basalt":
-        _write(out / "train.py", _TRAIN_PY)
+        atomic_write_text(out / "train.py", _TRAIN_PY)
     for module, t in modules.items():
-        _write(out / f"{module}.py", _TEST_PY.format(task=t, minerl_id=MINERL_TASKS[t].minerl_id))
+        atomic_write_text(out / f"{module}.py", _TEST_PY.format(task=t, minerl_id=MINERL_TASKS[t].minerl_id))
     if not (out / "agent.py").exists():  # the user's customisation point: never overwritten
-        _write(out / "agent.py", _AGENT_PY)
-    _write(out / "environment.yml", _ENVIRONMENT_YML)
-    _write(out / "apt.txt", "\n".join(APT_PACKAGES) + "\n")
-    _write(out / ".gitignore", _GITIGNORE)
-    _write(out / ".gitattributes", _GITATTRIBUTES)
+        atomic_write_text(out / "agent.py", _AGENT_PY)
+    atomic_write_text(out / "environment.yml", _ENVIRONMENT_YML)
+    atomic_write_text(out / "apt.txt", "\n".join(APT_PACKAGES) + "\n")
+    atomic_write_text(out / ".gitignore", _GITIGNORE)
+    atomic_write_text(out / ".gitattributes", _GITATTRIBUTES)
     _copy_package(out / "vpt")
     return out
