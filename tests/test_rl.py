@@ -123,6 +123,8 @@ def test_sb3_wrapper_passes_check_env_and_trains(tmp_path):
     summary = train_sb3("test/LogReward-v0", tmp_path / "sb3", total_steps=64, num_envs=1, env_kwargs={"world": SMALL_WORLD},
                         ppo_kwargs={"n_steps": 32, "batch_size": 32, "n_epochs": 1})  # fmt: skip
     assert summary["env_steps"] >= 64 and summary["episodes"] >= 8  # 7-step episodes
+    assert json.loads((tmp_path / "sb3" / "summary.json").read_text()) == summary
+    assert (tmp_path / "sb3" / "model.zip").stat().st_size > 0 and not list((tmp_path / "sb3").glob(".*tmp*"))
     png = plot_runs({"sb3": tmp_path / "sb3"}, tmp_path / "curves.png", items=["log"])
     assert png.stat().st_size > 5000
 

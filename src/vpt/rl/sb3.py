@@ -34,6 +34,7 @@ import gymnasium
 import numpy as np
 
 from vpt import actions
+from vpt.atomic import atomic_output, atomic_write_json
 
 __all__ = ["DiscreteMineRL", "ACTION_NVEC", "train_sb3"]
 
@@ -127,9 +128,10 @@ def train_sb3(
         model.learn(total_timesteps=total_steps, callback=Record())
     finally:
         log.close()
-    model.save(out / "model.zip")
+    with atomic_output(out / "model.zip") as tmp:  # the suffix is kept: SB3 would append ".zip"
+        model.save(tmp)
     venv.close()
     summary = {"env_steps": int(model.num_timesteps), "episodes": len(episodes),
                "mean_return": float(np.mean([e["return"] for e in episodes])) if episodes else 0.0}  # fmt: skip
-    (out / "summary.json").write_text(json.dumps(summary, indent=1))
+    atomic_write_json(out / "summary.json", summary)  # last: marks the run finished
     return summary
