@@ -17,6 +17,11 @@
 # like-for-like comparison (session 19, docs/results/README.md §2). NULL_ACTIONS=1 trains both
 # sides on every frame, waits included (`--null-actions`; like for like by construction, and a
 # policy learns to hold the cursor still): use a fresh OUT, its stages are other policies.
+# bc4 (not in the default STAGES) fine-tunes each side's bc3 1,200 more steps (lr 5e-4) on all 320
+# with every frame trained, waits included (`--null-actions`), and eval4 evaluates both sides'
+# bc4 into OUT/eval/SIDE_bc4 (session 22: teaches the cursor to stand still on screens). With the
+# finished bc3 policies of `models/` copied in, that is 2 x ~17 min of BC and 2 x ~4 min of eval:
+#   TRAIN_TRUE=1 STAGES="bc4 eval4" bash scripts/idm_vs_true.sh OUT   (results §2, session 22)
 # Where the IDM-labelled run needs whether a screen is open (`--gui-weight`), BC sees it in the
 # pixels (`vpt.data.screen_open`), as it would in web footage; the true side reads isGuiOpen.
 # Every stage resumes where it stopped; a finished stage (its summary.json, or policy files
@@ -34,7 +39,7 @@ IDM=${IDM:-models/idm_g2}
 TRUE_PRIOR=${TRUE_PRIOR:-models/sticks_prior_g2_320}
 TRAIN_TRUE=${TRAIN_TRUE:-0}
 EPISODES=${EPISODES:-32}
-STAGES=${STAGES:-data label bc1 bc2 bc3 eval}
+STAGES=${STAGES:-data label bc1 bc2 bc3 eval}  # and bc4, eval4: see above
 NULL_RULE=${NULL_RULE:-jsonl}
 NULL_ACTIONS=${NULL_ACTIONS:-0}
 ONLY=${ONLY:-idm_labels true_labels}  # the sides whose BC stages run (true_labels: with TRAIN_TRUE=1)
@@ -42,7 +47,7 @@ WORLD='{"size": [48, 48], "height": 40, "tree_density": 0.05, "caves": 0.5, "bre
 PLAYER='{"first_crafts": ["oak_planks", "stick"], "peek_prob": 0, "peek_rate": 0.005}'
 GEN=(--player tech-tree --max-steps 600 --world "$WORLD" --workers 2 --player-options "$PLAYER")
 for s in $STAGES; do
-  case $s in data | label | bc1 | bc2 | bc3 | eval) ;; *) echo "unknown stage $s (data label bc1 bc2 bc3 eval)" >&2; exit 2 ;; esac
+  case $s in data | label | bc1 | bc2 | bc3 | bc4 | eval | eval4) ;; *) echo "unknown stage $s (data label bc1 bc2 bc3 bc4 eval eval4)" >&2; exit 2 ;; esac
 done
 for side in $ONLY; do
   case $side in idm_labels | true_labels) ;; *) echo "unknown side $side in ONLY (idm_labels true_labels)" >&2; exit 2 ;; esac
@@ -76,7 +81,7 @@ finished() { [ -f "$1/summary.json" ] || { [ -f "$1/policy.weights" ] && [ ! -f 
 # FIRST = the first 160 videos' targets, ALL = all 320.
 recipe() {
   local run=$1 first=$2 all=$3 stage args
-  for stage in bc1 bc2 bc3; do
+  for stage in bc1 bc2 bc3 bc4; do
     want $stage && ! finished "$run/$stage" || continue
     case $stage in
       bc1) args=(--data "$first" --preset tiny --steps 3000 --lr 1e-3 --eval-every 500) ;;
@@ -84,15 +89,17 @@ recipe() {
                  --steps 1500 --lr 5e-4 --eval-every 500) ;;
       bc3) args=(--data "$all" --init-model "$run/bc2/policy.model" --init-weights "$run/bc2/policy.weights"
                  --steps 2400 --lr 5e-4 --gui-weight 2 --eval-every 400) ;;
+      bc4) args=(--data "$all" --init-model "$run/bc3/policy.model" --init-weights "$run/bc3/policy.weights"
+                 --steps 1200 --lr 5e-4 --gui-weight 2 --eval-every 400 --null-actions) ;;
     esac
-    [ "$NULL_ACTIONS" = 1 ] && args+=(--null-actions)
+    [ "$NULL_ACTIONS" = 1 ] && [ $stage != bc4 ] && args+=(--null-actions)
     OMP_NUM_THREADS=1 $TORCHRUN --standalone --nproc_per_node 2 "$VPT" bc train "${args[@]}" \
       --batch-size 4 --chunk 32 --precision auto --null-rule "$NULL_RULE" --val-data "$OUT/val" --out "$run/$stage"
   done
 }
 side_wanted idm_labels && recipe "$OUT/idm_labels" "$OUT/labels/a" "$OUT/labels"
 if [ "$TRAIN_TRUE" = 1 ] && side_wanted true_labels; then
-  if want bc1 || want bc2; then
+  if want bc1 || want bc2; then  # (bc3 and bc4 train on $OUT/data itself)
     demos  # true labels: the first 160 recordings, linked into a folder of their own
     mkdir -p "$OUT/data_a"
     for v in "${VIDEOS[@]:0:160}"; do
@@ -102,15 +109,24 @@ if [ "$TRAIN_TRUE" = 1 ] && side_wanted true_labels; then
   recipe "$OUT/true_labels" "$OUT/data_a" "$OUT/data"
 fi
 
+# Both policies in the RL world at gui_scale 2, the same seeds.
+EVAL=(--task vpt/ObtainDiamondPickaxe-v0 --episodes "$EPISODES" --num-envs 2 --max-steps 1000 --world "$WORLD" --videos 2)
 if want eval; then
-  # Both policies in the RL world at gui_scale 2, the same seeds.
-  EVAL=(--task vpt/ObtainDiamondPickaxe-v0 --episodes "$EPISODES" --num-envs 2 --max-steps 1000 --world "$WORLD" --videos 2)
   # A retrained true side is reported apart from TRUE_PRIOR's, so both can live in one OUT.
   true_side=true_labels:$TRUE_PRIOR
   [ "$TRAIN_TRUE" = 1 ] && true_side=true_labels_trained:$OUT/true_labels/bc3/policy
   # A side whose report.json exists (written last) is done; a split run can copy one in.
   for side in idm_labels:"$OUT/idm_labels/bc3/policy" "$true_side"; do
     policy=${side#*:} report=$OUT/eval/${side%%:*}
+    [ -f "$report/report.json" ] || $VPT eval --model "$policy.model" --weights "$policy.weights" "${EVAL[@]}" --out "$report"
+  done
+fi
+
+if want eval4; then  # both sides' bc4 (the true side's with TRAIN_TRUE=1), as eval
+  sides=(idm_labels)
+  [ "$TRAIN_TRUE" = 1 ] && sides+=(true_labels)
+  for side in "${sides[@]}"; do
+    policy=$OUT/$side/bc4/policy report=$OUT/eval/${side}_bc4
     [ -f "$report/report.json" ] || $VPT eval --model "$policy.model" --weights "$policy.weights" "${EVAL[@]}" --out "$report"
   done
 fi

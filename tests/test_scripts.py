@@ -140,6 +140,17 @@ def test_idm_vs_true_skips_finished_stages_and_checks_its_input(tmp_path):
     result, calls = _run("idm_vs_true.sh", ["out2"], tmp_path, STAGES="bc1", TRAIN_TRUE="1", NULL_RULE="policy")
     assert result.returncode == 1  # no demonstrations under out2 for the true side's links
     assert [_option(c, "--null-rule") for c in calls if c[:2] == ["bc", "train"]] == ["policy"]
+    result, calls = _run("idm_vs_true.sh", ["out"], tmp_path, STAGES="bc4 eval4", TRAIN_TRUE="1")
+    assert result.returncode == 0, result.stderr  # the waits fine-tune of both sides' bc3, and its evaluation
+    bc4 = {_option(c, "--out"): c for c in calls if c[:2] == ["bc", "train"]}
+    assert set(bc4) == {"out/idm_labels/bc4", "out/true_labels/bc4"}
+    assert _option(bc4["out/idm_labels/bc4"], "--data") == "out/labels" and _option(bc4["out/true_labels/bc4"], "--data") == "out/data"
+    for side, c in bc4.items():
+        assert _option(c, "--init-model") == side.replace("bc4", "bc3/policy.model") and "--null-actions" in c
+        assert (_option(c, "--steps"), _option(c, "--lr"), _option(c, "--gui-weight")) == ("1200", "5e-4", "2")
+    evals = {_option(c, "--out"): _option(c, "--model") for c in calls if c[0] == "eval"}
+    assert evals == {"out/eval/idm_labels_bc4": "out/idm_labels/bc4/policy.model",
+                     "out/eval/true_labels_bc4": "out/true_labels/bc4/policy.model"}  # fmt: skip
     result, _ = _run("idm_vs_true.sh", ["out"], tmp_path, STAGES="label")
     assert result.returncode == 1 and "expected 320 videos" in result.stderr
     result, _ = _run("idm_vs_true.sh", ["out"], tmp_path, STAGES="bc1 typo")
