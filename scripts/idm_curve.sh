@@ -7,7 +7,8 @@
 # Every command resumes where it stopped when rerun; finished points are not trained again.
 # On a 2-core AMX machine the data takes ~22 min and each point ~50 min plus ~5 min of loading.
 # Without AMX, `--precision auto` trains in fp32, about 2.5x slower. STEPS and HOURS override
-# the steps per point and the budgets.
+# the steps per point and the budgets, PRESET the IDM's size (tiny; small costs about the same
+# per frame in bf16: README performance table).
 set -euo pipefail
 OUT=${1:-runs/idm_curve}
 VPT=${VPT:-.venv/bin/vpt}
@@ -37,7 +38,7 @@ case $KIND in
 esac
 
 # One run per budget, identical in everything else: 2 processes x 2 windows x 32 frames per step.
-RUN=(--data "$OUT/data" --preset tiny --steps "${STEPS:-4000}" --batch-size 2 --window 32 --lr 1e-3 --precision auto
+RUN=(--data "$OUT/data" --preset "${PRESET:-tiny}" --steps "${STEPS:-4000}" --batch-size 2 --window 32 --lr 1e-3 --precision auto
      --val-recordings $VAL --mirror-prob 0.5)
 for H in $HOURS; do
   OMP_NUM_THREADS=1 $TORCHRUN --standalone --nproc_per_node 2 "$VPT" idm train "${RUN[@]}" --eval-every 1000 \

@@ -62,9 +62,10 @@ def test_idm_curve_on_either_data(tmp_path):
     runs = {_option(c, "--out"): c for c in calls if c[:2] == ["idm", "train"]}
     assert set(runs) == {f"out/curve/hours_{h}" for h in ("0", "0.37", "0.74", "0.18")}
     assert all(_option(c, "--val-recordings") == "14" and _option(c, "--steps") == "4000" for c in runs.values())
+    assert {_option(c, "--preset") for c in runs.values()} == {"tiny"}
     assert sorted(_option(c, "--seed") for c in calls if c[:2] == ["data", "generate"]) == ["0", "1000"]
 
-    result, calls = _run("idm_curve.sh", ["out"], tmp_path, KIND="g2", STEPS="5000")
+    result, calls = _run("idm_curve.sh", ["out"], tmp_path, KIND="g2", STEPS="5000", PRESET="small")
     assert result.returncode == 0, result.stderr
     gen = [c for c in calls if c[:2] == ["data", "generate"]]
     assert len(gen) == 1 and (_option(gen[0], "--seed"), _option(gen[0], "--episodes"), _option(gen[0], "--max-steps")) == ("5000", "176", "600")
@@ -72,6 +73,7 @@ def test_idm_curve_on_either_data(tmp_path):
     runs = {_option(c, "--out"): c for c in calls if c[:2] == ["idm", "train"]}
     assert {_option(c, "--max-hours") for c in runs.values()} == {"0", "0.66", "0.33", "0.17"}
     assert all(_option(c, "--val-recordings") == "16" and _option(c, "--steps") == "5000" for c in runs.values())
+    assert {_option(c, "--preset") for c in calls if c[:2] in (["idm", "train"], ["idm", "curve"])} == {"small"}
     assert _option(next(c for c in calls if c[:2] == ["idm", "curve"]), "--hours") == "0,0.66,0.33,0.17"
     assert _option(next(c for c in calls if c[:2] == ["idm", "eval"]), "--last") == "16"
     result, _ = _run("idm_curve.sh", ["out"], tmp_path, KIND="g3")
