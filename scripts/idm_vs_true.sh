@@ -20,7 +20,7 @@
 # bc4 (not in the default STAGES) fine-tunes each side's bc3 1,200 more steps (lr 5e-4) on all 320
 # with every frame trained, waits included (`--null-actions`), and eval4 evaluates both sides'
 # bc4 into OUT/eval/SIDE_bc4 (session 22: teaches the cursor to stand still on screens). With the
-# finished bc3 policies of `models/` copied in, that is 2 x ~17 min of BC and 2 x ~4 min of eval:
+# finished bc3 policies of `models/` copied in, that is 2 x ~17 min of BC and 2 x ~10 min of eval:
 #   TRAIN_TRUE=1 STAGES="bc4 eval4" bash scripts/idm_vs_true.sh OUT   (results §2, session 22)
 # Where the IDM-labelled run needs whether a screen is open (`--gui-weight`), BC sees it in the
 # pixels (`vpt.data.screen_open`), as it would in web footage; the true side reads isGuiOpen.
@@ -30,7 +30,7 @@
 # policy.weights into OUT/idm_labels/bcN (or OUT/true_labels/bcN), or an evaluation
 # into OUT/eval/SIDE (the data is regenerated identically from its seeds). Times on 2 cores
 # (AVX-512 BF16, session 19): data 27 min, labels 12 min, bc1 45 min, bc2 23 min, bc3 ~40 min,
-# eval ~5 min per policy.
+# eval ~10 min per policy (96 episodes).
 set -euo pipefail
 OUT=${1:?usage: bash scripts/idm_vs_true.sh OUT}
 VPT=${VPT:-.venv/bin/vpt}
@@ -38,7 +38,7 @@ TORCHRUN=${TORCHRUN:-.venv/bin/torchrun}
 IDM=${IDM:-models/idm_g2}
 TRUE_PRIOR=${TRUE_PRIOR:-models/sticks_prior_g2_320}
 TRAIN_TRUE=${TRAIN_TRUE:-0}
-EPISODES=${EPISODES:-32}
+EPISODES=${EPISODES:-96}  # 32 leave ±9 points of standard error on a 50% rate (session 22)
 STAGES=${STAGES:-data label bc1 bc2 bc3 eval}  # and bc4, eval4: see above
 NULL_RULE=${NULL_RULE:-jsonl}
 NULL_ACTIONS=${NULL_ACTIONS:-0}
