@@ -131,8 +131,8 @@ def eval_(
     from rich.table import Table
 
     from vpt.agent.files import ModelFileError
-    from vpt.atomic import atomic_write_json
     from vpt.agent.policy import ModelConfigError
+    from vpt.atomic import atomic_write_json
     from vpt.cli.progress import print_error
     from vpt.data import DatasetReport, list_recordings
     from vpt.idm import load_idm

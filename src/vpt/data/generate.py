@@ -216,7 +216,7 @@ def _check_manifest(out: Path, cfg: GenerateConfig, plan: list[dict[str, Any]]) 
             raise ValueError(f"{out} holds a run with other settings {diff} (old, new); use another folder")
         return
     atomic_write_json(path, {"version": MANIFEST_VERSION, "config": cfg.to_dict(), "episodes": plan,
-                        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+                             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
 
 
 def _clean_partial(out: Path) -> None:
