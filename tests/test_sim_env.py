@@ -162,8 +162,6 @@ def test_small_square_frames_are_recordings_as_the_loader_sees_them():
     so, square frames had a 70-degree-wide view and a square hand (mean pixel difference 23),
     screens showed another cursor, and the HUD and screens were averaged down (cv2.INTER_AREA)
     where the resize samples them (INTER_LINEAR): slots and grid lines looked washed out."""
-    import cv2
-
     from vpt.data import draw_cursor, resize_to_agent
 
     world = {"size": (48, 48), "height": 40, "tree_density": 0.05, "caves": 0.5}
