@@ -90,9 +90,9 @@ recipe() {
       bc3) args=(--data "$all" --init-model "$run/bc2/policy.model" --init-weights "$run/bc2/policy.weights"
                  --steps 2400 --lr 5e-4 --gui-weight 2 --eval-every 400) ;;
       bc4) args=(--data "$all" --init-model "$run/bc3/policy.model" --init-weights "$run/bc3/policy.weights"
-                 --steps 1200 --lr 5e-4 --gui-weight 2 --eval-every 400 --null-actions) ;;
+                 --steps 1200 --lr 5e-4 --gui-weight 2 --eval-every 400) ;;
     esac
-    [ "$NULL_ACTIONS" = 1 ] && [ $stage != bc4 ] && args+=(--null-actions)
+    if [ "$NULL_ACTIONS" = 1 ] || [ $stage = bc4 ]; then args+=(--null-actions); fi  # bc4: the waits stage
     OMP_NUM_THREADS=1 $TORCHRUN --standalone --nproc_per_node 2 "$VPT" bc train "${args[@]}" \
       --batch-size 4 --chunk 32 --precision auto --null-rule "$NULL_RULE" --val-data "$OUT/val" --out "$run/$stage"
   done
@@ -109,16 +109,18 @@ if [ "$TRAIN_TRUE" = 1 ] && side_wanted true_labels; then
   recipe "$OUT/true_labels" "$OUT/data_a" "$OUT/data"
 fi
 
-# Both policies in the RL world at gui_scale 2, the same seeds.
-EVAL=(--task vpt/ObtainDiamondPickaxe-v0 --episodes "$EPISODES" --num-envs 2 --max-steps 1000 --world "$WORLD" --videos 2)
+# evaluate POLICY REPORT: the policy in the RL world at gui_scale 2, the same seeds for every
+# policy. A report whose report.json exists (written last) is done; a split run can copy one in.
+evaluate() {
+  [ -f "$2/report.json" ] || $VPT eval --model "$1.model" --weights "$1.weights" --task vpt/ObtainDiamondPickaxe-v0 \
+    --episodes "$EPISODES" --num-envs 2 --max-steps 1000 --world "$WORLD" --videos 2 --out "$2"
+}
 if want eval; then
   # A retrained true side is reported apart from TRUE_PRIOR's, so both can live in one OUT.
   true_side=true_labels:$TRUE_PRIOR
   [ "$TRAIN_TRUE" = 1 ] && true_side=true_labels_trained:$OUT/true_labels/bc3/policy
-  # A side whose report.json exists (written last) is done; a split run can copy one in.
   for side in idm_labels:"$OUT/idm_labels/bc3/policy" "$true_side"; do
-    policy=${side#*:} report=$OUT/eval/${side%%:*}
-    [ -f "$report/report.json" ] || $VPT eval --model "$policy.model" --weights "$policy.weights" "${EVAL[@]}" --out "$report"
+    evaluate "${side#*:}" "$OUT/eval/${side%%:*}"
   done
 fi
 
@@ -126,7 +128,6 @@ if want eval4; then  # both sides' bc4 (the true side's with TRAIN_TRUE=1), as e
   sides=(idm_labels)
   [ "$TRAIN_TRUE" = 1 ] && sides+=(true_labels)
   for side in "${sides[@]}"; do
-    policy=$OUT/$side/bc4/policy report=$OUT/eval/${side}_bc4
-    [ -f "$report/report.json" ] || $VPT eval --model "$policy.model" --weights "$policy.weights" "${EVAL[@]}" --out "$report"
+    evaluate "$OUT/$side/bc4/policy" "$OUT/eval/${side}_bc4"
   done
 fi

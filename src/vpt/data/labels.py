@@ -47,8 +47,6 @@ def write_labels(path: str | Path, buttons_logprob: np.ndarray, camera_logprob: 
     """Write one label file atomically from the IDM's per-frame log-probabilities
     ((T, 20, 2) per button and (T, 2, 11) per camera axis). The labels are each button's most
     probable state and ``camera_bins`` ((T, 2); default each axis's most probable bin)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     fb = buttons_logprob.argmax(-1).astype(np.uint8)
     cb = camera_logprob.argmax(-1).astype(np.int64) if camera_bins is None else np.asarray(camera_bins, dtype=np.int64)
     jb, jc = actions.factored_to_joint(fb, cb)
