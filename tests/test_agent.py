@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from vpt.actions import BUTTONS
-from vpt.agent import Agent, load_policy
+from vpt.agent import Agent, load_policy, save_policy
 from vpt.nn import CategoricalActionHead
 
 FIXTURES = Path(os.environ.get("VPT_FIXTURES", Path(__file__).resolve().parents[2] / "shared/reference/fixtures"))
@@ -135,3 +135,24 @@ def test_agent_from_policy_object_and_bf16():
     bf16 = Agent(load_policy(MODEL, WEIGHTS), bf16=True, seed=0)
     out16 = bf16.act({"pov": synthetic_pov(0)}, deterministic=True)
     assert abs(out16.vpred[0] - out32.vpred[0]) < 0.1
+
+
+def test_temperature_rescales_the_action_distribution(tmp_path):
+    """Agent(temperature=T) divides the logits by T instead of the file's temperature T0: the
+    log-probabilities are the log-softmax of the file's ones times T0 / T; the saved model
+    records the new value."""
+    pov = synthetic_pov(1)
+    base = Agent.load(MODEL, WEIGHTS, seed=0)
+    cool = Agent.load(MODEL, WEIGHTS, seed=0, temperature=0.5)
+    assert cool.policy.cfg.temperature == 0.5
+    with torch.inference_mode():
+        x, f = torch.from_numpy(base.preprocess(pov))[:, None], torch.zeros(1, 1, dtype=torch.bool)
+        lp1 = base.policy(x, f, base.policy.initial_state(1))[0]
+        lp2 = cool.policy(x, f, cool.policy.initial_state(1))[0]
+    for a, b in ((lp1.buttons_logprob, lp2.buttons_logprob), (lp1.camera_logprob, lp2.camera_logprob)):
+        torch.testing.assert_close(b, torch.log_softmax(a * base.policy.cfg.temperature / 0.5, -1), atol=1e-4, rtol=1e-4)
+        assert (b.exp() * b).sum() > (a.exp() * a).sum()  # less entropy
+    save_policy(cool.policy, tmp_path / "c.model", tmp_path / "c.weights")
+    assert load_policy(tmp_path / "c.model", tmp_path / "c.weights").cfg.temperature == 0.5
+    with pytest.raises(ValueError, match="temperature"):
+        Agent.load(MODEL, WEIGHTS, temperature=0.0)

@@ -35,6 +35,13 @@ def test_cli_eval_on_the_item_sequence_task(tmp_path):
     assert r.exit_code == 0, r.output
     rep = json.loads((tmp_path / "eval/report.json").read_text())
     assert rep["episodes"] == 2 and "log" in rep["item_success"] and "diamond_pickaxe" in rep["item_success"]
+    args = ["eval", "--model", str(tmp_path / "p.model"), "--weights", str(tmp_path / "p.weights"), "--episodes", "1",
+            "--max-steps", "3", "--resolution", "64", "--world", json.dumps(SMALL), "--videos", "0"]
+    r = CliRunner().invoke(app, [*args, "--temperature", "0.5", "--out", str(tmp_path / "cool")])
+    assert r.exit_code == 0, r.output
+    assert "(temperature 0.5)" in (tmp_path / "cool/report.md").read_text()
+    bad = CliRunner().invoke(app, [*args, "--temperature", "-1", "--out", str(tmp_path / "bad")])
+    assert bad.exit_code != 0 and "--temperature" in bad.output and not (tmp_path / "bad").exists()
 
 
 class _InventoryAgent:

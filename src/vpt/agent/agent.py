@@ -57,6 +57,8 @@ class Agent:
         compile: run the image encoder through ``torch.compile`` with frozen weights (the first
             step of each batch size compiles, for a minute or more).
         seed: seed of the action-sampling generator (None: nondeterministic).
+        temperature: sampling temperature replacing the model file's (``VPTPolicy.set_temperature``;
+            the policy object is changed). None: the file's own.
     """
 
     def __init__(
@@ -70,9 +72,12 @@ class Agent:
         fp16_weights: bool = False,
         seed: int | None = None,
         compile: bool = False,
+        temperature: float | None = None,
     ) -> None:
         self.device = torch.device(device)
         self.policy = policy.to(self.device).eval()
+        if temperature is not None:
+            self.policy.set_temperature(temperature)
         self.policy.optimize_for_inference(
             channels_last=channels_last,
             winograd=self.device.type == "cpu" if winograd is None else winograd,
@@ -103,6 +108,7 @@ class Agent:
         fp16_weights: bool = False,
         seed: int | None = None,
         compile: bool = False,
+        temperature: float | None = None,
     ) -> Agent:
         """Load an official ``.model`` + ``.weights`` pair safely (see ``load_policy``)."""
         policy = load_policy(model_path, weights_path, device=device)
@@ -115,6 +121,7 @@ class Agent:
             fp16_weights=fp16_weights,
             seed=seed,
             compile=compile,
+            temperature=temperature,
         )
 
     @property

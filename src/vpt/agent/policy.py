@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -308,6 +308,18 @@ class VPTPolicy(nn.Module):
     @property
     def device(self) -> torch.device:
         return self.pi_head["buttons"].linear_layer.weight.device
+
+    def set_temperature(self, temperature: float) -> None:
+        """Divide the action logits by ``temperature`` from now on (the ``.model`` file's
+        ``pi_head_opts.temperature``; ``save_policy`` writes the new value). Below 1 the policy
+        samples closer to its most likely actions, above 1 more uniformly; training losses change
+        with it too, so set it for acting."""
+        temperature = float(temperature)
+        if not temperature > 0:
+            raise ValueError(f"temperature must be > 0, got {temperature!r}")
+        for head in self.pi_head.values():
+            head.temperature = temperature
+        self.cfg = replace(self.cfg, temperature=temperature)
 
     def optimize_for_inference(
         self,

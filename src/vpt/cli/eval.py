@@ -24,6 +24,7 @@ def eval_command(
     world: str = typer.Option("{}", help="world options as JSON"),
     videos: int = typer.Option(2, help="episodes to save as mp4"),
     deterministic: bool = typer.Option(False, help="argmax actions instead of sampling"),
+    temperature: float = typer.Option(0.0, help="sampling temperature replacing the model file's (0: the file's own)"),
     out: Path = typer.Option(Path("eval"), help="report folder"),
     seed: int = typer.Option(0),
     device: str = typer.Option("auto"),
@@ -33,7 +34,9 @@ def eval_command(
     from vpt.agent.evaluate import evaluate, write_report
     from vpt.train import resolve_device
 
-    agent = Agent.load(model, weights, device=str(resolve_device(device)), seed=seed)
+    if temperature < 0:
+        raise typer.BadParameter(f"must be > 0 (or 0 for the model file's own), got {temperature}", param_hint="--temperature")
+    agent = Agent.load(model, weights, device=str(resolve_device(device)), seed=seed, temperature=temperature or None)
     env_kwargs = {"resolution": (resolution, resolution)}
     world_options = json_option(world, "--world")
     if world_options:
@@ -42,6 +45,7 @@ def eval_command(
         report = evaluate(agent, task, episodes=episodes, num_envs=num_envs, max_steps=max_steps or None,
                           env_kwargs=env_kwargs, seed=seed, deterministic=deterministic, video_dir=out / "videos",
                           videos=videos)  # fmt: skip
-    path = write_report(report, out, title=model.name)
+    title = model.name + (f" (temperature {temperature:g})" if temperature else "")
+    path = write_report(report, out, title=title)
     console.print_json(json.dumps(report.summary()))
     console.print(f"report: {path}")
