@@ -12,9 +12,10 @@ import torch
 
 from vpt.agent import load_policy
 from vpt import actions
-from vpt.agent.bc import (BCConfig, Episode, EpisodeStreams, bc_loss, evaluate_bc, load_episodes, read_keep_segments,
-                          train_bc)
+from vpt.agent.bc import (BCConfig, Episode, EpisodeStreams, bc_loss, evaluate_bc, label_noise_table, load_episodes,
+                          read_keep_segments, train_bc)
 from vpt.agent.presets import build_policy
+from vpt.data.labels import camera_label_noise, write_camera_confusion
 from vpt.data.synthetic import write_synthetic_recording
 
 FIXTURES = Path(os.environ.get("VPT_FIXTURES", Path(__file__).resolve().parents[2] / "shared/reference/fixtures"))
@@ -178,6 +179,44 @@ def test_gui_weight_weighs_screen_frames():
     assert min(losses[0.0], losses[1.0]) - 1e-6 <= losses[0.25] <= max(losses[0.0], losses[1.0]) + 1e-6
     with pytest.raises(ValueError, match="gui_weight"):
         EpisodeStreams(eps, n=1, gui_weight=-1)
+
+
+def test_label_noise_correction_scores_labels_through_the_idm_noise():
+    """With ``camera_noise`` the camera term is −log Σ_a π(a) P(label | a), the matrix chosen
+    per frame by ``gui``; a noise-free table gives the plain loss; streams report ``gui``."""
+    eps = _episodes([16, 16], seed=5)
+    for ep in eps:
+        ep.gui = np.arange(len(ep.frames)) % 3 == 0
+    streams = EpisodeStreams(eps, n=2)
+    c = {k: torch.as_tensor(v) for k, v in streams.next_chunk(8).items()}
+    np.testing.assert_array_equal(c["gui"].numpy(), np.stack([eps[i].gui[:8] for i in streams.current]))  # 8 of 16 played
+    policy = build_policy("tiny", seed=0)
+    with torch.no_grad():
+        out, _ = policy(c["frames"], c["first"], policy.initial_state(2))
+    counts = np.zeros((2, 2, 11, 11), dtype=np.int64)
+    counts[:, :, np.arange(11), np.arange(11)] = 10**9  # a perfect IDM
+    perfect = label_noise_table_from_counts(counts)
+    plain = bc_loss(out, c["buttons"], c["camera"], c["mask"])[1]["nll/camera"]
+    corrected = bc_loss(out, c["buttons"], c["camera"], c["mask"], camera_noise=perfect, gui=c["gui"])[1]["nll/camera"]
+    np.testing.assert_allclose(corrected, plain, rtol=1e-4)
+    rng = np.random.default_rng(0)
+    counts = rng.integers(0, 50, size=(2, 2, 11, 11))
+    noise = label_noise_table_from_counts(counts)
+    p = camera_label_noise(counts)  # [context, true, label]
+    probs = out.camera_logprob.exp().double().numpy()
+    m = c["mask"].numpy()
+    want = [-np.log(probs[i, t] @ p[int(c["gui"][i, t]), :, c["camera"][i, t]]) for i, t in zip(*np.nonzero(m))]
+    got = bc_loss(out, c["buttons"], c["camera"], c["mask"], camera_noise=noise, gui=c["gui"])[1]["nll/camera"]
+    np.testing.assert_allclose(got, np.mean(want), rtol=1e-4)
+
+
+def label_noise_table_from_counts(counts: np.ndarray) -> torch.Tensor:
+    """``label_noise_table`` of a confusion file holding ``counts``."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        write_camera_confusion(Path(d) / "c.npz", counts, {})
+        return label_noise_table(Path(d) / "c.npz")
 
 
 def test_loss_decreases_when_overfitting_one_episode(tmp_path):

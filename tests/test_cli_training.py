@@ -7,6 +7,7 @@ import json
 from typer.testing import CliRunner
 
 from vpt.cli import app
+from vpt.data.labels import read_camera_confusion
 from vpt.data.synthetic import write_synthetic_recording
 
 
@@ -79,3 +80,31 @@ def test_idm_train_label_then_bc_train(tmp_path):
                          "--chunk", "8", "--precision", "fp32", "--out", str(tmp_path / "bc_best.json")])  # fmt: skip
     assert r.exit_code == 0, r.output
     assert abs(json.loads((tmp_path / "bc_best.json").read_text())["loss"] - best["val/loss"]) < 1e-4 * max(1.0, best["val/loss"])
+
+
+def test_bc_learns_through_the_idm_camera_noise(tmp_path):
+    """vpt idm eval --confusion writes the IDM's camera confusion; vpt bc train --label-noise
+    trains on label files with it, and refuses recordings and files that are not one."""
+    for i in range(2):
+        write_synthetic_recording(tmp_path / "recs" / f"r{i}", 40, seed=i, width=128, height=72)
+    run = CliRunner()
+    r = run.invoke(app, ["idm", "train", "--data", str(tmp_path / "recs"), "--out", str(tmp_path / "idm"), "--preset", "tiny",
+                         "--steps", "1", "--batch-size", "2", "--window", "16", "--val-recordings", "1", "--precision", "fp32"])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    idm = ["--model", str(tmp_path / "idm/idm.model"), "--weights", str(tmp_path / "idm/idm.weights"), "--window", "16"]
+    r = run.invoke(app, ["idm", "eval", "--data", str(tmp_path / "recs"), *idm, "--confusion", str(tmp_path / "conf.npz")])
+    assert r.exit_code == 0, r.output
+    counts, meta = read_camera_confusion(tmp_path / "conf.npz")
+    assert counts.sum() == 2 * 80 and meta["mirror"] is False and meta["recordings"] == 2  # 80 frames, both axes
+    r = run.invoke(app, ["idm", "label", str(tmp_path / "recs"), *idm, "--out", str(tmp_path / "labels")])
+    assert r.exit_code == 0, r.output
+    bc = ["bc", "train", "--preset", "tiny", "--steps", "1", "--batch-size", "2", "--chunk", "8", "--precision", "fp32",
+          "--label-noise", str(tmp_path / "conf.npz")]
+    r = run.invoke(app, [*bc, "--data", str(tmp_path / "labels"), "--out", str(tmp_path / "bc")])
+    assert r.exit_code == 0, r.output
+    assert json.loads((tmp_path / "bc/config.json").read_text())["label_noise"] == str(tmp_path / "conf.npz")
+    bad = run.invoke(app, [*bc, "--data", str(tmp_path / "recs"), "--out", str(tmp_path / "bad")])
+    assert bad.exit_code == 2 and "holds no .labels.npz files" in bad.output and "Traceback" not in bad.output
+    bc[-1] = str(tmp_path / "idm/idm.model")
+    bad = run.invoke(app, [*bc, "--data", str(tmp_path / "labels"), "--out", str(tmp_path / "bad2")])
+    assert bad.exit_code == 2 and "not a camera confusion file" in bad.output, bad.output

@@ -14,6 +14,13 @@ policy that never waits keeps moving the cursor on a screen). Null means, per ``
 ``"jsonl"`` (recordings; the reference's loader) a line with no key and no mouse movement at all;
 ``"policy"`` no button and the centre camera bin, the only rule label files have. The two differ
 on frames with a sub-bin mouse move: under ``"jsonl"`` they teach "no button, no camera".
+
+IDM labels are noisy, the camera most (a move often lands in a neighbouring bin), and a policy
+cloned from them learns that noise as its own: it moves the cursor less precisely than the same
+policy cloned from the true labels. With ``label_noise`` (a camera confusion file of the
+labelling IDM, ``vpt.data.labels``) the camera term is *forward-corrected*: the policy's camera
+distribution is pushed through the IDM's noise, P(label) = Σ_a π(a) P(label | a), and that is
+what the label scores, so that π itself estimates the true camera.
 """
 
 from __future__ import annotations
@@ -36,7 +43,7 @@ from vpt.agent.policy import VPTPolicy, detach_state
 from vpt.agent.presets import build_policy
 from vpt.data import DatasetReport, iter_recordings, list_recordings, screen_open, video_frames
 from vpt.data.jsonl import RecordingError
-from vpt.data.labels import LABEL_SUFFIX, read_labels
+from vpt.data.labels import LABEL_SUFFIX, camera_label_noise, read_camera_confusion, read_labels
 from vpt.nn.attention import AttentionState
 from vpt.train import RunDir, autocast, close_distributed, init_distributed, lr_schedule, resolve_precision, rng_state, seed_everything, set_rng_state
 
@@ -174,9 +181,9 @@ class EpisodeStreams:
         return self.queue.pop()
 
     def next_chunk(self, t: int) -> dict[str, np.ndarray]:
-        """``{"frames" (n, t, H, W, 3), "first", "buttons", "camera", "mask", "weight"}`` for the
-        next ``t`` steps; ``weight`` is the frame's loss weight: 0 where ``mask`` is off,
-        ``gui_weight`` on frames with a screen open, else 1."""
+        """``{"frames" (n, t, H, W, 3), "first", "buttons", "camera", "mask", "weight", "gui"}``
+        for the next ``t`` steps; ``weight`` is the frame's loss weight: 0 where ``mask`` is off,
+        ``gui_weight`` on frames with a screen open (``gui``), else 1."""
         n = len(self.current)
         ep0 = self.episodes[0]
         frames = np.empty((n, t, *ep0.frames.shape[1:]), dtype=np.uint8)
@@ -185,6 +192,7 @@ class EpisodeStreams:
         camera = np.zeros((n, t), dtype=np.int64)
         mask = np.zeros((n, t), dtype=bool)
         weight = np.zeros((n, t), dtype=np.float32)
+        gui_open = np.zeros((n, t), dtype=bool)
         for i in range(n):
             k = 0
             while k < t:
@@ -198,11 +206,13 @@ class EpisodeStreams:
                 buttons[i, k : k + take], camera[i, k : k + take] = ep.buttons[sl], ep.camera[sl]
                 mask[i, k : k + take] = ep.mask[sl]
                 gui = ep.gui[sl] if ep.gui is not None else False
+                gui_open[i, k : k + take] = gui
                 weight[i, k : k + take] = ep.mask[sl] * np.where(gui, self.gui_weight, 1.0)
                 first[i, k] = self.pos[i] == 0
                 self.pos[i] += take
                 k += take
-        return {"frames": frames, "first": first, "buttons": buttons, "camera": camera, "mask": mask, "weight": weight}
+        return {"frames": frames, "first": first, "buttons": buttons, "camera": camera, "mask": mask, "weight": weight,
+                "gui": gui_open}
 
     def state_dict(self) -> dict[str, Any]:
         return {"rng": self.rng.bit_generator.state, "queue": list(self.queue), "epoch": self.epoch,
@@ -215,12 +225,21 @@ class EpisodeStreams:
 
 
 def bc_loss(out, buttons: torch.Tensor, camera: torch.Tensor, mask: torch.Tensor,
-            weight: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, float]]:
+            weight: torch.Tensor | None = None, *, camera_noise: torch.Tensor | None = None,
+            gui: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, float]]:  # fmt: skip
     """Mean over trained frames of −log π(buttons) − log π(camera) (the camera term always, as
     the reference's log-probability); with ``weight`` (per frame, 0 off the mask) the weighted
-    mean. The logged parts are weighted alike; ``trained_frames`` counts the mask."""
+    mean. The logged parts are weighted alike; ``trained_frames`` counts the mask.
+
+    With ``camera_noise`` ((2, 121, 121) log P(label | true camera), indexed [world / screen,
+    label, true]; :func:`label_noise_table`) the camera term is −log Σ_a π(a) P(label | a), the
+    context of each frame from ``gui`` (None: world) — the module docstring's forward correction."""
     lb = out.buttons_logprob.gather(-1, buttons[..., None])[..., 0]
-    lc = out.camera_logprob.gather(-1, camera[..., None])[..., 0]
+    if camera_noise is None:
+        lc = out.camera_logprob.gather(-1, camera[..., None])[..., 0]
+    else:
+        ctx = gui.long() if gui is not None else torch.zeros_like(camera)
+        lc = torch.logsumexp(out.camera_logprob.float() + camera_noise[ctx, camera], dim=-1)
     m = (mask if weight is None else weight * mask).to(lb.dtype)
     n = m.sum().clamp_min(1e-6)  # no trained frame: the sums are 0 and so is the loss
     nll_b, nll_c = -(lb * m).sum() / n, -(lc * m).sum() / n
@@ -230,6 +249,13 @@ def bc_loss(out, buttons: torch.Tensor, camera: torch.Tensor, mask: torch.Tensor
     return nll_b + nll_c, {"nll/buttons": nll_b.item(), "nll/camera": nll_c.item(),
                            "acc/buttons": acc_b.item(), "acc/camera": acc_c.item(),
                            "trained_frames": float(mask.sum())}  # fmt: skip
+
+
+def label_noise_table(path: str | Path, device: torch.device | str = "cpu") -> torch.Tensor:
+    """:func:`bc_loss`'s ``camera_noise`` from a camera confusion file (``vpt.data.labels``)."""
+    counts, _ = read_camera_confusion(path)
+    p = camera_label_noise(counts)  # [context, true, label]
+    return torch.as_tensor(np.log(p).transpose(0, 2, 1).copy(), dtype=torch.float32, device=device)
 
 
 #: (8641,) bool: joint buttons indices whose camera meta option is "move" (the camera head's
@@ -366,6 +392,10 @@ class BCConfig:
     in the frames, :func:`vpt.data.screen_open`). Screens are about half of the scripted
     tech-tree frames; below 1 the world frames (where the policy decides when to open the
     inventory) count for more."""
+    label_noise: str | None = None
+    """Camera confusion file of the IDM that made the label files (``vpt idm eval --confusion``,
+    with the labels' own ``--mirror``/``--camera``): the camera loss is forward-corrected for
+    that IDM's noise (module docstring). Label files only; the held-out loss is not corrected."""
 
 
 def train_bc(cfg: BCConfig, *, progress: Callable[[int, dict[str, float]], None] | None = None) -> dict[str, float]:
@@ -381,6 +411,9 @@ def train_bc(cfg: BCConfig, *, progress: Callable[[int, dict[str, float]], None]
 
     # --- data: this rank's share of the recordings (each decoded once), played by parallel streams
     report = DatasetReport()
+    if cfg.label_noise and not (Path(cfg.data).is_dir() and any(Path(cfg.data).rglob("*" + LABEL_SUFFIX))):
+        raise ValueError(f"label_noise corrects IDM labels, but {cfg.data} holds no {LABEL_SUFFIX} files")
+    camera_noise = label_noise_table(cfg.label_noise, dist.device) if cfg.label_noise else None
     keep = read_keep_segments(cfg.keep_segments) if cfg.keep_segments else None
     load = dict(legacy_integer_camera=cfg.legacy_integer_camera, keep=keep, null_actions=cfg.null_actions,
                 null_rule=cfg.null_rule)
@@ -435,7 +468,8 @@ def train_bc(cfg: BCConfig, *, progress: Callable[[int, dict[str, float]], None]
             batch = {k: torch.as_tensor(v, device=dist.device) for k, v in streams.next_chunk(cfg.chunk).items()}
             with autocast(dist.device, precision):
                 out, state = model(batch["frames"], batch["first"], state)
-            loss, parts = bc_loss(out, batch["buttons"], batch["camera"], batch["mask"], batch["weight"])
+            loss, parts = bc_loss(out, batch["buttons"], batch["camera"], batch["mask"], batch["weight"],
+                                  camera_noise=camera_noise, gui=batch["gui"])  # fmt: skip
             if anchor is not None:
                 penalty = sum(((p - a) ** 2).sum() for p, a in zip(trainable, anchor))
                 loss = loss + cfg.anchor * penalty

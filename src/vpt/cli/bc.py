@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from vpt.cli.progress import PRECISION_HELP, progress_bar
+from vpt.cli.progress import PRECISION_HELP, print_error, progress_bar
 
 app = typer.Typer(help="Behavioural cloning on sequences (memory carried across chunks); scoring on held-out data.",
                   no_args_is_help=True)
@@ -41,6 +41,8 @@ def train(
     keep_segments: Path = typer.Option(None, help="train only on the frame ranges this JSON keeps: `vpt data filter`'s "
                                        "filter.json, or {\"videos\": {NAME: {\"segments\": [[START, END], ...]}}}"),
     gui_weight: float = typer.Option(1.0, help="loss weight of frames with a screen open (recordings); world frames weigh 1"),
+    label_noise: Path = typer.Option(None, help="camera confusion .npz of the IDM that made the labels (vpt idm eval "
+                                     "--confusion): learn the true camera from its noisy labels"),
     precision: str = typer.Option("auto", help=PRECISION_HELP),
     seed: int = typer.Option(0),
     device: str = typer.Option("auto"),
@@ -54,14 +56,19 @@ def train(
         grad_accum=grad_accum, lr=lr, weight_decay=weight_decay, schedule=schedule, warmup=warmup,
         freeze=list(freeze), anchor=anchor, null_actions=null_actions, null_rule=null_rule,
         val_data=str(val_data) if val_data else None, keep_segments=str(keep_segments) if keep_segments else None,
-        eval_every=eval_every, gui_weight=gui_weight, precision=precision, seed=seed, device=device,
+        eval_every=eval_every, gui_weight=gui_weight, label_noise=str(label_noise) if label_noise else None,
+        precision=precision, seed=seed, device=device,
     )  # fmt: skip
     with progress_bar("bc train", steps, console) as update:
 
         def show(step: int, logs: dict[str, float]) -> None:
             update(completed=step, info=f"loss {logs['loss']:.3f}  {logs['frames_per_s']:.0f} frames/s")
 
-        logs = train_bc(cfg, progress=show)
+        try:
+            logs = train_bc(cfg, progress=show)
+        except ValueError as e:  # data or option errors found while setting up (no episodes, no label files...)
+            print_error(console, e)
+            raise typer.Exit(2) from None
     console.print_json(json.dumps(logs))
 
 

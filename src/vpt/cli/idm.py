@@ -118,6 +118,8 @@ def eval_(
     last: int = typer.Option(0, help="score only the last N recordings (a training run's --val-recordings); 0: all"),
     window: int = typer.Option(0, help="frames per window (0: the model's timesteps)"),
     out: Path = typer.Option(None, help="also write the metrics and per-button errors to this .json"),
+    confusion: Path = typer.Option(None, help="also write the camera bins' confusion counts to this .npz "
+                                   "(for vpt bc train --label-noise; score with the labels' --mirror/--camera)"),
     bf16: bool = typer.Option(False, help="bfloat16 image encoder, as in vpt idm label --bf16"),
     compile: bool = typer.Option(False, "--compile", help="compiled image encoder, as in vpt idm label --compile"),
     mirror: bool = typer.Option(False, "--mirror", help=MIRROR_HELP),
@@ -136,7 +138,7 @@ def eval_(
     from vpt.cli.progress import print_error
     from vpt.data import DatasetReport, list_recordings
     from vpt.idm import load_idm
-    from vpt.idm.metrics import button_errors, load_segments, predict_segments, scores
+    from vpt.idm.metrics import button_errors, camera_confusion, load_segments, predict_segments, scores
     from vpt.train import resolve_device
 
     refs = list_recordings(data, require_jsonl=True)[-last if last > 0 else 0 :]
@@ -177,6 +179,12 @@ def eval_(
         payload = {"model": str(model), "recordings": [r.name for r in refs], "mirror": mirror, "camera": camera,
                    "metrics": metrics, "button_errors": errors}  # fmt: skip
         atomic_write_json(out, payload)
+    if confusion is not None:
+        from vpt.data.labels import write_camera_confusion
+
+        meta = {"model": str(model), "window": window, "mirror": mirror, "camera": camera, "recordings": len(refs)}
+        write_camera_confusion(confusion, camera_confusion(preds), meta)
+        console.print(f"camera confusion: {confusion}")
 
 
 @app.command()

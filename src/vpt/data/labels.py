@@ -15,6 +15,12 @@ Label file contents (all arrays per frame ``t``):
 ``logprob``            (T,) float32                 log-probability of the chosen factored action
 ``meta``               JSON string                  video, frames, model, window, stride
 =====================  ===========================  ============================================
+
+How an IDM's camera labels err is measured on held-out recordings (``vpt idm eval --confusion``)
+and kept in a *camera confusion* file: ``counts`` (2, 2, 11, 11) int64, [world / screen open,
+pitch / yaw, true bin, label bin], and ``meta``. :func:`camera_label_noise` turns it into the
+probability of each joint camera label given the true joint camera, which ``vpt bc train
+--label-noise`` uses to learn the true camera from noisy labels.
 """
 
 from __future__ import annotations
@@ -29,7 +35,8 @@ from vpt import actions
 from vpt.atomic import atomic_open, atomic_output
 from vpt.data.jsonl import env_action_to_jsonl_line
 
-__all__ = ["LABEL_SUFFIX", "label_path", "write_labels", "read_labels", "labels_to_jsonl"]
+__all__ = ["LABEL_SUFFIX", "label_path", "write_labels", "read_labels", "labels_to_jsonl", "write_camera_confusion",
+           "read_camera_confusion", "camera_label_noise"]
 
 LABEL_SUFFIX = ".labels.npz"
 
@@ -91,3 +98,45 @@ def labels_to_jsonl(labels: dict[str, Any] | str | Path, path: str | Path) -> Pa
                     break
             f.write(json.dumps(env_action_to_jsonl_line(step, hotbar=hotbar, extra={"tick": t})) + "\n")
     return path
+
+
+_CONFUSION_SHAPE = (2, 2, actions.N_CAMERA_BINS, actions.N_CAMERA_BINS)
+
+
+def write_camera_confusion(path: str | Path, counts: np.ndarray, meta: dict[str, Any]) -> None:
+    """Write a camera confusion file atomically (module docstring)."""
+    counts = np.asarray(counts)
+    if counts.shape != _CONFUSION_SHAPE:
+        raise ValueError(f"camera confusion counts must have shape {_CONFUSION_SHAPE}, got {counts.shape}")
+    with atomic_output(path) as tmp:
+        np.savez(tmp, counts=counts.astype(np.int64), meta=np.array(json.dumps(meta)))
+
+
+def read_camera_confusion(path: str | Path) -> tuple[np.ndarray, dict[str, Any]]:
+    """``(counts, meta)`` of a camera confusion file; ValueError naming the file if it is not one."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            counts, meta = z["counts"], json.loads(str(z["meta"]))
+    except (OSError, KeyError, ValueError) as e:
+        raise ValueError(f"{path}: not a camera confusion file (vpt idm eval --confusion): {e}") from None
+    if counts.shape != _CONFUSION_SHAPE or not np.issubdtype(counts.dtype, np.integer) or (counts < 0).any():
+        raise ValueError(f"{path}: counts must be non-negative integers of shape {_CONFUSION_SHAPE}, "
+                         f"got {counts.dtype} {counts.shape}")
+    return counts, meta
+
+
+def camera_label_noise(counts: np.ndarray, smoothing: float = 1.0) -> np.ndarray:
+    """(2, 121, 121) float64 P(joint camera label | true joint camera) for world and screen frames,
+    from confusion ``counts`` (module docstring), rows summing to 1.
+
+    The axes are taken as independent (the joint probability is the product of the two axes'),
+    and each true bin's row gets ``smoothing`` pseudo-counts on its own bin plus a 1e-3 floor, so
+    that bins never seen held out (the extreme moves, often) are taken as labelled right."""
+    counts = np.asarray(counts, dtype=np.float64)
+    n = actions.N_CAMERA_BINS
+    per_axis = counts + smoothing * np.eye(n) + 1e-3
+    per_axis /= per_axis.sum(-1, keepdims=True)  # (2 contexts, 2 axes, true, label)
+    bins = actions.CAMERA_INDEX_TO_BINS  # (121, 2): joint index -> (pitch bin, yaw bin)
+    pitch = per_axis[:, 0][:, bins[:, 0][:, None], bins[:, 0][None, :]]
+    yaw = per_axis[:, 1][:, bins[:, 1][:, None], bins[:, 1][None, :]]
+    return pitch * yaw

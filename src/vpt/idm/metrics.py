@@ -31,7 +31,8 @@ from vpt.data import DatasetReport, iter_recordings
 from vpt.idm.model import InverseDynamicsModel
 from vpt.idm.predict import predict
 
-__all__ = ["Segment", "FramePredictions", "load_segments", "predict_segments", "evaluate", "scores", "frame_metrics", "button_errors"]
+__all__ = ["Segment", "FramePredictions", "load_segments", "predict_segments", "evaluate", "scores", "frame_metrics", "button_errors",
+           "camera_confusion"]
 
 
 @dataclass
@@ -122,6 +123,18 @@ def scores(p: FramePredictions, *, prefix: str = "val") -> dict[str, float]:
             metrics.update(frame_metrics(name, _select(p, mask)))
             metrics[f"{name}/frames"] = float(mask.sum())
     return metrics
+
+
+def camera_confusion(p: FramePredictions) -> np.ndarray:
+    """(2, 2, 11, 11) int64 counts of [world / screen open, pitch / yaw, true bin, predicted bin]:
+    how an IDM's camera labels err (``vpt idm eval --confusion``, read by ``vpt bc train
+    --label-noise``)."""
+    n = actions.N_CAMERA_BINS
+    counts = np.zeros((2, 2, n, n), dtype=np.int64)
+    for ctx, mask in enumerate((~p.gui_open, p.gui_open)):
+        for axis in range(2):
+            np.add.at(counts[ctx, axis], (p.true_bins[mask, axis], p.pred_bins[mask, axis]), 1)
+    return counts
 
 
 def _select(p: FramePredictions, mask: np.ndarray) -> FramePredictions:
