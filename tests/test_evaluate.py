@@ -67,9 +67,36 @@ def test_evaluate_reports_how_the_policy_uses_the_inventory(tmp_path):
     assert report.gui_fraction == [3 / 8] * 3
     assert report.first_log == [-1, -1, -1]  # no log in 8 steps: every first press came before one
     assert report.behaviour() == {"gui_fraction": 3 / 8, "inventory_presses_per_episode": 2.0,
-                                  "first_inventory_step_median": 2.0, "inventory_before_first_log": 1.0}  # fmt: skip
+                                  "first_inventory_step_median": 2.0, "inventory_before_first_log": 1.0,
+                                  "cursor_off_screen": 0.0}  # fmt: skip
     text = write_report(report, tmp_path / "r").read_text()
     assert "a GUI open on 38% of steps" in text and "100% of episodes opened it before their first log" in text
+
+
+class _CursorAgent:
+    """Opens the inventory at step 1, then moves the cursor 10° (66.7 window pixels) right a step."""
+
+    def reset(self, n: int) -> None:
+        self.t = np.zeros(n, dtype=int)
+
+    def get_actions(self, obs, *, first, deterministic=False):
+        self.t = np.where(first, 0, self.t + 1)
+        n = len(self.t)
+        a = {k: np.zeros(n, dtype=np.int64) for k in ENV_BUTTONS}
+        a["inventory"] = (self.t == 1).astype(np.int64)
+        a["camera"] = np.stack([np.zeros(n), np.where(self.t >= 2, 10.0, 0.0)], 1)
+        return a
+
+
+def test_evaluate_reports_when_the_cursor_leaves_the_screen(tmp_path):
+    """The inventory panel is 352 window pixels wide around the centre (x 464..816 at GUI scale
+    1), where the cursor starts: the observations of steps 2-7 show the screen, with the cursor
+    at x = 640, 707, 773 (on the panel), then 840, 907, 973 (off it)."""
+    report = evaluate(_CursorAgent(), "vpt/ObtainDiamondPickaxe-v0", episodes=2, num_envs=2, max_steps=8,
+                      env_kwargs={"resolution": (32, 32), "world": SMALL})  # fmt: skip
+    assert report.gui_fraction == [6 / 8] * 2 and report.cursor_off_screen == [0.5, 0.5]
+    assert report.behaviour()["cursor_off_screen"] == 0.5
+    assert "the cursor was off its panel on 50% of those steps" in write_report(report, tmp_path / "r").read_text()
 
 
 def test_inventory_before_first_log_compares_per_episode():

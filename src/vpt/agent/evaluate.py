@@ -46,6 +46,9 @@ class EvalReport:
     """Per episode, the first step with the inventory key down (-1: never)."""
     first_log: list[int] = field(default_factory=list)
     """Per episode, the step its first log was obtained (-1: never; tasks with the item reward)."""
+    cursor_off_screen: list[float] = field(default_factory=list)
+    """Per episode with a screen open at some step, the fraction of those steps whose cursor was
+    off the screen's panel, where no click does anything (when the env says)."""
 
     @property
     def mean_return(self) -> float:
@@ -75,6 +78,7 @@ class EvalReport:
             "inventory_presses_per_episode": float(np.mean(self.inventory_presses)) if self.inventory_presses else None,
             "first_inventory_step_median": float(np.median(firsts)) if firsts else None,
             "inventory_before_first_log": float(np.mean(early)) if early else None,
+            "cursor_off_screen": float(np.mean(self.cursor_off_screen)) if self.cursor_off_screen else None,
         }
 
 
@@ -121,6 +125,9 @@ def evaluate(
     gui_steps, presses = np.zeros(num_envs, dtype=int), np.zeros(num_envs, dtype=int)
     first_press, first_log = np.full(num_envs, -1), np.full(num_envs, -1)
     gui_seen = np.zeros(num_envs, dtype=bool)  # the screen state of the observation acted on
+    on_screen = np.zeros(num_envs, dtype=bool)  # ... and whether its cursor was over the panel
+    off_steps = np.zeros(num_envs, dtype=int)
+    has_cursor = False
     has_gui = False
     started = num_envs  # episodes begun
     active = np.ones(num_envs, dtype=bool)
@@ -145,11 +152,14 @@ def evaluate(
         first_press = np.where((first_press < 0) & inventory, length, first_press)
         presses += inventory
         gui_steps += gui_seen & active
+        off_steps += gui_seen & ~on_screen & active
         obs, reward, terminated, truncated, info = envs.step(action)
         ret += reward * active
         length += active
         if "gui_open" in info:  # a new episode's reset info says False
             has_gui, gui_seen = True, np.asarray(info["gui_open"], dtype=bool)
+        if "cursor_on_screen" in info:
+            has_cursor, on_screen = True, np.asarray(info["cursor_on_screen"], dtype=bool)
         done = (terminated | truncated) & active
         final = info.get("final_info", info)
         for src, rows in ((info, ~done), (final, done)):  # an ended episode's last items are in final_info
@@ -165,11 +175,14 @@ def evaluate(
                 report.house_scores.append(float(final["house_score"][i]))
             if has_gui:
                 report.gui_fraction.append(float(gui_steps[i] / max(1, length[i])))
+            if has_cursor and gui_steps[i] > 0:
+                report.cursor_off_screen.append(float(off_steps[i] / gui_steps[i]))
             report.inventory_presses.append(int(presses[i]))
             report.first_inventory.append(int(first_press[i]))
             if "task_items" in final:
                 report.first_log.append(int(first_log[i]))
             ret[i], length[i], gui_steps[i], presses[i], first_press[i], first_log[i] = 0.0, 0, 0, 0, -1, -1
+            off_steps[i] = 0
             if i == 0 and writer is not None:
                 writer.close()
                 writer = open_video()
@@ -223,6 +236,8 @@ def write_report(report: EvalReport, out: str | Path, *, title: str | None = Non
                   + (f", first at step {first:.0f} (median)." if first is not None else ", never.")]  # fmt: skip
         if b["inventory_before_first_log"] is not None:
             lines[-1] += f" {b['inventory_before_first_log']:.0%} of episodes opened it before their first log."
+        if b["cursor_off_screen"] is not None:
+            lines[-1] += f" With a screen open, the cursor was off its panel on {b['cursor_off_screen']:.0%} of those steps."
     lines += ["", "![per-item success](items.png) ![returns](returns.png)", ""]
     lines += [f"- video: [{Path(v).name}]({Path(v).relative_to(out) if Path(v).is_relative_to(out) else v})" for v in report.videos]
     (out / "report.md").write_text("\n".join(lines) + "\n")

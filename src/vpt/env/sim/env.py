@@ -9,7 +9,7 @@ import gymnasium
 import numpy as np
 
 from vpt.actions import ENV_BUTTONS, env_action_space, validate_env_action
-from vpt.env.sim.gui import LEFT, RIGHT, Screens
+from vpt.env.sim.gui import LEFT, RIGHT, Screens, inside_screen
 from vpt.env.sim.player import HOTBAR, IN_WATER, ON_GROUND, Player
 from vpt.env.sim.render import Renderer
 from vpt.env.sim.rules import Rules, load_rules
@@ -56,7 +56,8 @@ class SimEnv(gymnasium.Env):
     the order first obtained this episode), ``position`` (feet x, y, z), ``yaw``, ``pitch``,
     ``health`` (0–20), ``food`` (0–20), ``selected`` (hotbar slot 0–8), ``equipped`` (held item
     name or ``"air"``), ``gui`` (open screen name or ``""``), ``gui_open``, ``cursor`` (x, y in
-    1280×720 window pixels), ``on_ground``, ``in_water``, ``tick``.
+    1280×720 window pixels), ``cursor_on_screen`` (a screen is open and the cursor is over its
+    panel), ``on_ground``, ``in_water``, ``tick``.
 
     One step is one game tick (1/20 s). The episode terminates when health reaches 0; it has no
     time limit of its own (pass ``max_episode_steps`` to ``gymnasium.make``). Everything is
@@ -259,6 +260,7 @@ class SimEnv(gymnasium.Env):
             "gui": self.gui,
             "gui_open": bool(self.gui),
             "cursor": self.cursor.copy(),
+            "cursor_on_screen": bool(self.gui) and inside_screen(*self.cursor, gui_scale=self.options.gui_scale),
             "on_ground": bool(p.state[ON_GROUND] > 0),
             "in_water": bool(p.state[IN_WATER] > 0),
             "tick": self.tick,
