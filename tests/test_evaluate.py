@@ -44,8 +44,12 @@ def test_cli_eval_on_the_item_sequence_task(tmp_path):
     assert bad.exit_code != 0 and "--temperature" in bad.output and not (tmp_path / "bad").exists()
 
 
-class _InventoryAgent:
-    """Presses the inventory key at steps 2 and 5 of every episode (opens, then closes it)."""
+class _ScriptedAgent:
+    """Presses the inventory key at steps ``inventory_at`` of every episode and, from step
+    ``yaw_from`` on, moves the camera (the cursor, on a screen) 10° right a step."""
+
+    def __init__(self, inventory_at: tuple[int, ...], yaw_from: int | None = None) -> None:
+        self.inventory_at, self.yaw_from = inventory_at, yaw_from
 
     def reset(self, n: int) -> None:
         self.t = np.zeros(n, dtype=int)
@@ -54,13 +58,14 @@ class _InventoryAgent:
         self.t = np.where(first, 0, self.t + 1)
         n = len(self.t)
         a = {k: np.zeros(n, dtype=np.int64) for k in ENV_BUTTONS}
-        a["inventory"] = np.isin(self.t, (2, 5)).astype(np.int64)
-        a["camera"] = np.zeros((n, 2))
+        a["inventory"] = np.isin(self.t, self.inventory_at).astype(np.int64)
+        moving = self.t >= self.yaw_from if self.yaw_from is not None else np.zeros(n, dtype=bool)
+        a["camera"] = np.stack([np.zeros(n), np.where(moving, 10.0, 0.0)], 1)
         return a
 
 
 def test_evaluate_reports_how_the_policy_uses_the_inventory(tmp_path):
-    report = evaluate(_InventoryAgent(), "vpt/ObtainDiamondPickaxe-v0", episodes=3, num_envs=2, max_steps=8,
+    report = evaluate(_ScriptedAgent(inventory_at=(2, 5)), "vpt/ObtainDiamondPickaxe-v0", episodes=3, num_envs=2, max_steps=8,
                       env_kwargs={"resolution": (32, 32), "world": SMALL})  # fmt: skip
     assert report.inventory_presses == [2, 2, 2] and report.first_inventory == [2, 2, 2]
     # the observations of steps 3, 4 and 5 show the inventory screen
@@ -73,26 +78,12 @@ def test_evaluate_reports_how_the_policy_uses_the_inventory(tmp_path):
     assert "a GUI open on 38% of steps" in text and "100% of episodes opened it before their first log" in text
 
 
-class _CursorAgent:
-    """Opens the inventory at step 1, then moves the cursor 10° (66.7 window pixels) right a step."""
-
-    def reset(self, n: int) -> None:
-        self.t = np.zeros(n, dtype=int)
-
-    def get_actions(self, obs, *, first, deterministic=False):
-        self.t = np.where(first, 0, self.t + 1)
-        n = len(self.t)
-        a = {k: np.zeros(n, dtype=np.int64) for k in ENV_BUTTONS}
-        a["inventory"] = (self.t == 1).astype(np.int64)
-        a["camera"] = np.stack([np.zeros(n), np.where(self.t >= 2, 10.0, 0.0)], 1)
-        return a
-
-
 def test_evaluate_reports_when_the_cursor_leaves_the_screen(tmp_path):
-    """The inventory panel is 352 window pixels wide around the centre (x 464..816 at GUI scale
-    1), where the cursor starts: the observations of steps 2-7 show the screen, with the cursor
-    at x = 640, 707, 773 (on the panel), then 840, 907, 973 (off it)."""
-    report = evaluate(_CursorAgent(), "vpt/ObtainDiamondPickaxe-v0", episodes=2, num_envs=2, max_steps=8,
+    """The inventory opened at step 1, then the cursor moved 10° (66.7 window pixels) right a step:
+    the panel is 352 window pixels wide around the centre (x 464..816 at GUI scale 1), where the
+    cursor starts, so the observations of steps 2-7 show the screen with the cursor at x = 640,
+    707, 773 (on the panel), then 840, 907, 973 (off it)."""
+    report = evaluate(_ScriptedAgent(inventory_at=(1,), yaw_from=2), "vpt/ObtainDiamondPickaxe-v0", episodes=2, num_envs=2, max_steps=8,
                       env_kwargs={"resolution": (32, 32), "world": SMALL})  # fmt: skip
     assert report.gui_fraction == [6 / 8] * 2 and report.cursor_off_screen == [0.5, 0.5]
     assert report.behaviour()["cursor_off_screen"] == 0.5
