@@ -15,7 +15,7 @@ from vpt import actions
 from vpt.agent.bc import (BCConfig, Episode, EpisodeStreams, bc_loss, evaluate_bc, label_noise_table, load_episodes,
                           read_keep_segments, train_bc)
 from vpt.agent.presets import build_policy
-from vpt.data.labels import camera_label_noise, write_camera_confusion
+from vpt.data.labels import camera_label_noise
 from vpt.data.synthetic import write_synthetic_recording
 
 FIXTURES = Path(os.environ.get("VPT_FIXTURES", Path(__file__).resolve().parents[2] / "shared/reference/fixtures"))
@@ -195,28 +195,19 @@ def test_label_noise_correction_scores_labels_through_the_idm_noise():
         out, _ = policy(c["frames"], c["first"], policy.initial_state(2))
     counts = np.zeros((2, 2, 11, 11), dtype=np.int64)
     counts[:, :, np.arange(11), np.arange(11)] = 10**9  # a perfect IDM
-    perfect = label_noise_table_from_counts(counts)
+    perfect = label_noise_table(counts)
     plain = bc_loss(out, c["buttons"], c["camera"], c["mask"])[1]["nll/camera"]
     corrected = bc_loss(out, c["buttons"], c["camera"], c["mask"], camera_noise=perfect, gui=c["gui"])[1]["nll/camera"]
     np.testing.assert_allclose(corrected, plain, rtol=1e-4)
     rng = np.random.default_rng(0)
     counts = rng.integers(0, 50, size=(2, 2, 11, 11))
-    noise = label_noise_table_from_counts(counts)
+    noise = label_noise_table(counts)
     p = camera_label_noise(counts)  # [context, true, label]
     probs = out.camera_logprob.exp().double().numpy()
     m = c["mask"].numpy()
     want = [-np.log(probs[i, t] @ p[int(c["gui"][i, t]), :, c["camera"][i, t]]) for i, t in zip(*np.nonzero(m))]
     got = bc_loss(out, c["buttons"], c["camera"], c["mask"], camera_noise=noise, gui=c["gui"])[1]["nll/camera"]
     np.testing.assert_allclose(got, np.mean(want), rtol=1e-4)
-
-
-def label_noise_table_from_counts(counts: np.ndarray) -> torch.Tensor:
-    """``label_noise_table`` of a confusion file holding ``counts``."""
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as d:
-        write_camera_confusion(Path(d) / "c.npz", counts, {})
-        return label_noise_table(Path(d) / "c.npz")
 
 
 def test_loss_decreases_when_overfitting_one_episode(tmp_path):

@@ -251,9 +251,9 @@ def bc_loss(out, buttons: torch.Tensor, camera: torch.Tensor, mask: torch.Tensor
                            "trained_frames": float(mask.sum())}  # fmt: skip
 
 
-def label_noise_table(path: str | Path, device: torch.device | str = "cpu") -> torch.Tensor:
-    """:func:`bc_loss`'s ``camera_noise`` from a camera confusion file (``vpt.data.labels``)."""
-    counts, _ = read_camera_confusion(path)
+def label_noise_table(counts: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
+    """:func:`bc_loss`'s ``camera_noise`` from the counts of a camera confusion file
+    (``vpt.data.labels.read_camera_confusion``)."""
     p = camera_label_noise(counts)  # [context, true, label]
     return torch.as_tensor(np.log(p).transpose(0, 2, 1).copy(), dtype=torch.float32, device=device)
 
@@ -413,7 +413,7 @@ def train_bc(cfg: BCConfig, *, progress: Callable[[int, dict[str, float]], None]
     report = DatasetReport()
     if cfg.label_noise and not (Path(cfg.data).is_dir() and any(Path(cfg.data).rglob("*" + LABEL_SUFFIX))):
         raise ValueError(f"label_noise corrects IDM labels, but {cfg.data} holds no {LABEL_SUFFIX} files")
-    camera_noise = label_noise_table(cfg.label_noise, dist.device) if cfg.label_noise else None
+    camera_noise = label_noise_table(read_camera_confusion(cfg.label_noise)[0], dist.device) if cfg.label_noise else None
     keep = read_keep_segments(cfg.keep_segments) if cfg.keep_segments else None
     load = dict(legacy_integer_camera=cfg.legacy_integer_camera, keep=keep, null_actions=cfg.null_actions,
                 null_rule=cfg.null_rule)
