@@ -12,10 +12,10 @@ import torch
 
 from vpt.agent import load_policy
 from vpt import actions
-from vpt.agent.bc import (BCConfig, Episode, EpisodeStreams, bc_loss, evaluate_bc, label_noise_table, load_episodes,
-                          read_keep_segments, train_bc)
+from vpt.agent.bc import (BCConfig, Episode, EpisodeStreams, _soft_camera, bc_loss, evaluate_bc, label_noise_table,
+                          load_episodes, read_keep_segments, train_bc)
 from vpt.agent.presets import build_policy
-from vpt.data.labels import camera_label_noise
+from vpt.data.labels import camera_label_noise, read_labels, write_labels
 from vpt.data.synthetic import write_synthetic_recording
 
 FIXTURES = Path(os.environ.get("VPT_FIXTURES", Path(__file__).resolve().parents[2] / "shared/reference/fixtures"))
@@ -208,6 +208,55 @@ def test_label_noise_correction_scores_labels_through_the_idm_noise():
     want = [-np.log(probs[i, t] @ p[int(c["gui"][i, t]), :, c["camera"][i, t]]) for i, t in zip(*np.nonzero(m))]
     got = bc_loss(out, c["buttons"], c["camera"], c["mask"], camera_noise=noise, gui=c["gui"])[1]["nll/camera"]
     np.testing.assert_allclose(got, np.mean(want), rtol=1e-4)
+
+
+def test_soft_camera_is_the_cross_entropy_with_the_idm_posterior():
+    """With ``camera_probs`` the camera term is −Σ_c q(c) log π(c), q the product of the two
+    axes' bin probabilities: one-hot posteriors give the plain loss; streams serve the targets
+    of the frames they play; the soft target and the label-noise correction do not combine."""
+    eps = _episodes([16, 16], seed=6)
+    rng = np.random.default_rng(1)
+    for ep in eps:
+        ep.camera_probs = rng.dirichlet(np.ones(11), size=(len(ep.frames), 2)).astype(np.float32)
+    streams = EpisodeStreams(eps, n=2)
+    c = {k: torch.as_tensor(v) for k, v in streams.next_chunk(8).items()}
+    np.testing.assert_array_equal(c["camera_probs"].numpy(), np.stack([eps[i].camera_probs[:8] for i in streams.current]))
+    policy = build_policy("tiny", seed=0)
+    with torch.no_grad():
+        out, _ = policy(c["frames"], c["first"], policy.initial_state(2))
+    logp = out.camera_logprob.double().numpy()
+    q = c["camera_probs"].double().numpy()
+    bins = actions.CAMERA_INDEX_TO_BINS
+    m = c["mask"].numpy()
+    want = [-sum(q[i, t, 0, bins[k, 0]] * q[i, t, 1, bins[k, 1]] * logp[i, t, k] for k in range(121)) for i, t in zip(*np.nonzero(m))]
+    got = bc_loss(out, c["buttons"], c["camera"], c["mask"], camera_probs=c["camera_probs"])[1]["nll/camera"]
+    np.testing.assert_allclose(got, np.mean(want), rtol=1e-4)
+    one_hot = torch.as_tensor(np.eye(11, dtype=np.float32)[bins[c["camera"].numpy()]])  # (2, 8, 2, 11)
+    plain = bc_loss(out, c["buttons"], c["camera"], c["mask"])[1]["nll/camera"]
+    np.testing.assert_allclose(bc_loss(out, c["buttons"], c["camera"], c["mask"], camera_probs=one_hot)[1]["nll/camera"], plain, rtol=1e-5)
+    with pytest.raises(ValueError, match="do not combine"):
+        bc_loss(out, c["buttons"], c["camera"], c["mask"], camera_probs=one_hot, camera_noise=torch.zeros(2, 121, 121))
+    eps[1].camera_probs = None
+    with pytest.raises(ValueError, match="soft camera targets"):
+        EpisodeStreams(eps, n=2)
+
+
+def test_soft_camera_targets_keep_the_inventory_keys_still_camera(tmp_path):
+    """A label file's posterior is the soft target, except where the joint label's camera is not
+    the IDM's (the inventory key keeps the camera still): there it is one-hot at the label."""
+    rng = np.random.default_rng(0)
+    buttons_logprob = np.log(np.full((3, 20, 2), 0.5, dtype=np.float32))
+    buttons_logprob[:, :, 0] = np.log(0.9)  # nothing pressed ...
+    buttons_logprob[:, :, 1] = np.log(0.1)
+    buttons_logprob[1, actions.BUTTONS.index("inventory")] = np.log([0.1, 0.9])  # ... but the inventory on frame 1
+    camera_logprob = np.log(rng.dirichlet(np.ones(11), size=(3, 2))).astype(np.float32)
+    camera_logprob[:, :, 8] = 0.0  # every frame's camera: bin 8 most probable on both axes
+    write_labels(tmp_path / "v.labels.npz", buttons_logprob, camera_logprob, {"video": "v.mp4"})
+    lab = read_labels(tmp_path / "v.labels.npz")
+    assert lab["camera"][1] == actions.NULL_CAMERA_INDEX and lab["camera"][0] != actions.NULL_CAMERA_INDEX
+    probs = _soft_camera(lab)
+    np.testing.assert_allclose(probs[[0, 2]], np.exp(camera_logprob[[0, 2]]), rtol=1e-6)
+    np.testing.assert_array_equal(probs[1], np.eye(11)[[5, 5]])
 
 
 def test_loss_decreases_when_overfitting_one_episode(tmp_path):

@@ -84,7 +84,8 @@ def test_idm_train_label_then_bc_train(tmp_path):
 
 def test_bc_learns_through_the_idm_camera_noise(tmp_path):
     """vpt idm eval --confusion writes the IDM's camera confusion; vpt bc train --label-noise
-    trains on label files with it, and refuses recordings and files that are not one."""
+    trains on label files with it, and refuses recordings and files that are not one; --soft-camera
+    trains on the label files' posteriors instead."""
     for i in range(2):
         write_synthetic_recording(tmp_path / "recs" / f"r{i}", 40, seed=i, width=128, height=72)
     run = CliRunner()
@@ -108,3 +109,13 @@ def test_bc_learns_through_the_idm_camera_noise(tmp_path):
     bc[-1] = str(tmp_path / "idm/idm.model")
     bad = run.invoke(app, [*bc, "--data", str(tmp_path / "labels"), "--out", str(tmp_path / "bad2")])
     assert bad.exit_code == 2 and "not a camera confusion file" in bad.output, bad.output
+    # --soft-camera: the IDM's posterior as the camera target, label files only, not with --label-noise
+    soft = [*bc[:-2], "--soft-camera"]
+    r = run.invoke(app, [*soft, "--data", str(tmp_path / "labels"), "--out", str(tmp_path / "soft")])
+    assert r.exit_code == 0, r.output
+    assert json.loads((tmp_path / "soft/config.json").read_text())["soft_camera"] is True
+    bad = run.invoke(app, [*soft, "--data", str(tmp_path / "recs"), "--out", str(tmp_path / "bad3")])
+    assert bad.exit_code == 2 and "holds no .labels.npz files" in bad.output, bad.output
+    bad = run.invoke(app, [*soft, "--label-noise", str(tmp_path / "conf.npz"), "--data", str(tmp_path / "labels"),
+                           "--out", str(tmp_path / "bad4")])  # fmt: skip
+    assert bad.exit_code == 2 and "choose one" in bad.output, bad.output

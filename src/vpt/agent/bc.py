@@ -20,7 +20,10 @@ cloned from them learns that noise as its own: it moves the cursor less precisel
 policy cloned from the true labels. With ``label_noise`` (a camera confusion file of the
 labelling IDM, ``vpt.data.labels``) the camera term is *forward-corrected*: the policy's camera
 distribution is pushed through the IDM's noise, P(label) = Σ_a π(a) P(label | a), and that is
-what the label scores, so that π itself estimates the true camera.
+what the label scores, so that π itself estimates the true camera. With ``soft_camera`` the
+camera term is instead the cross-entropy with the IDM's own posterior (the label file's per-axis
+bin probabilities, taken as independent): where the IDM cannot tell a small move from none, the
+policy learns that doubt rather than the argmax's consistent guess.
 """
 
 from __future__ import annotations
@@ -67,6 +70,10 @@ class Episode:
     gui: np.ndarray | None = None
     """(T,) bool: a screen (inventory, crafting table...) is open: recordings' ``isGuiOpen``; for
     IDM labels, seen in the frames (:func:`vpt.data.screen_open`)."""
+    camera_probs: np.ndarray | None = None
+    """(T, 2, 11) float32: per-axis camera bin probabilities, the soft target (label files with
+    ``soft_camera``); one-hot at ``camera`` where the label's camera is not the IDM's own (a
+    frame with the inventory key keeps the camera still)."""
 
 
 def _null(buttons: np.ndarray, camera: np.ndarray) -> np.ndarray:
@@ -101,6 +108,7 @@ def load_episodes(
     null_actions: bool = False,
     null_rule: str = "jsonl",
     shard: tuple[int, int] = (0, 1),
+    soft_camera: bool = False,
 ) -> list[Episode]:
     """Episodes from a folder of recordings (mp4 + jsonl) or of IDM label files.
 
@@ -112,7 +120,8 @@ def load_episodes(
     recording with bad lines is cut into separate episodes there. With ``null_actions`` every
     frame is trained on (see :attr:`BCConfig.null_actions`); otherwise recordings drop null frames
     by ``null_rule`` (module docstring), label files by the policy rule. ``shard = (i, n)`` loads only every
-    n-th file from the i-th (one process's share under DDP).
+    n-th file from the i-th (one process's share under DDP). With ``soft_camera`` label files'
+    episodes carry the IDM's camera posterior (:attr:`Episode.camera_probs`); recordings have none.
     """
     if null_rule not in ("jsonl", "policy"):
         raise ValueError(f"null_rule must be 'jsonl' or 'policy', got {null_rule!r}")
@@ -135,9 +144,11 @@ def load_episodes(
             report.ok += 1
             gui = screen_open(frames)  # footage has no isGuiOpen: the --gui-weight frames are seen
             name = Path(lab["meta"]["video"]).stem
+            probs = _soft_camera(lab) if soft_camera else None
             for lo, hi in _kept([(0, len(frames))], keep, name):
                 b, c = lab["buttons"][lo:hi], lab["camera"][lo:hi]
-                episodes.append(Episode(f"{lf.name}[{lo}:{hi}]", frames[lo:hi], b, c, ~_null(b, c), gui[lo:hi]))
+                episodes.append(Episode(f"{lf.name}[{lo}:{hi}]", frames[lo:hi], b, c, ~_null(b, c), gui[lo:hi],
+                                        probs[lo:hi] if probs is not None else None))
     else:
         refs = list_recordings(source, require_jsonl=True)[shard[0] :: shard[1]]
         for ref, rec in iter_recordings(refs, report=report, skip_null=False, legacy_integer_camera=legacy_integer_camera):
@@ -153,6 +164,18 @@ def load_episodes(
     return episodes
 
 
+def _soft_camera(lab: dict[str, Any]) -> np.ndarray:
+    """A label file's per-axis camera posterior (T, 2, 11), one-hot at the joint label where that
+    is not the IDM's bins (the inventory key's still camera)."""
+    probs = np.asarray(lab["camera_probs"], dtype=np.float32).copy()
+    if probs.shape != (len(lab["camera"]), 2, actions.N_CAMERA_BINS):
+        raise ValueError(f"camera_probs has shape {probs.shape}, expected ({len(lab['camera'])}, 2, {actions.N_CAMERA_BINS})")
+    bins = actions.CAMERA_INDEX_TO_BINS[lab["camera"]]  # (T, 2) the joint label's bins
+    own = (bins == lab["camera_bins"]).all(-1)
+    probs[~own] = np.eye(actions.N_CAMERA_BINS, dtype=np.float32)[bins[~own]]
+    return probs
+
+
 class EpisodeStreams:
     """``n`` parallel streams, each playing episodes back to back, served in chunks.
 
@@ -164,6 +187,8 @@ class EpisodeStreams:
     def __init__(self, episodes: list[Episode], n: int, seed: int = 0, gui_weight: float = 1.0) -> None:
         if not episodes:
             raise ValueError("no episodes to train on")
+        if len({e.camera_probs is None for e in episodes}) > 1:
+            raise ValueError("some episodes have soft camera targets and some do not")
         if gui_weight < 0:
             raise ValueError(f"gui_weight must be >= 0, got {gui_weight}")
         self.episodes = episodes
@@ -183,7 +208,8 @@ class EpisodeStreams:
     def next_chunk(self, t: int) -> dict[str, np.ndarray]:
         """``{"frames" (n, t, H, W, 3), "first", "buttons", "camera", "mask", "weight", "gui"}``
         for the next ``t`` steps; ``weight`` is the frame's loss weight: 0 where ``mask`` is off,
-        ``gui_weight`` on frames with a screen open (``gui``), else 1."""
+        ``gui_weight`` on frames with a screen open (``gui``), else 1. Episodes with
+        ``camera_probs`` add ``"camera_probs"`` (n, t, 2, 11)."""
         n = len(self.current)
         ep0 = self.episodes[0]
         frames = np.empty((n, t, *ep0.frames.shape[1:]), dtype=np.uint8)
@@ -193,6 +219,8 @@ class EpisodeStreams:
         mask = np.zeros((n, t), dtype=bool)
         weight = np.zeros((n, t), dtype=np.float32)
         gui_open = np.zeros((n, t), dtype=bool)
+        soft = ep0.camera_probs is not None
+        camera_probs = np.zeros((n, t, 2, actions.N_CAMERA_BINS), dtype=np.float32) if soft else None
         for i in range(n):
             k = 0
             while k < t:
@@ -205,14 +233,19 @@ class EpisodeStreams:
                 frames[i, k : k + take] = ep.frames[sl]
                 buttons[i, k : k + take], camera[i, k : k + take] = ep.buttons[sl], ep.camera[sl]
                 mask[i, k : k + take] = ep.mask[sl]
+                if soft:
+                    camera_probs[i, k : k + take] = ep.camera_probs[sl]
                 gui = ep.gui[sl] if ep.gui is not None else False
                 gui_open[i, k : k + take] = gui
                 weight[i, k : k + take] = ep.mask[sl] * np.where(gui, self.gui_weight, 1.0)
                 first[i, k] = self.pos[i] == 0
                 self.pos[i] += take
                 k += take
-        return {"frames": frames, "first": first, "buttons": buttons, "camera": camera, "mask": mask, "weight": weight,
-                "gui": gui_open}
+        chunk = {"frames": frames, "first": first, "buttons": buttons, "camera": camera, "mask": mask, "weight": weight,
+                 "gui": gui_open}
+        if soft:
+            chunk["camera_probs"] = camera_probs
+        return chunk
 
     def state_dict(self) -> dict[str, Any]:
         return {"rng": self.rng.bit_generator.state, "queue": list(self.queue), "epoch": self.epoch,
@@ -226,16 +259,26 @@ class EpisodeStreams:
 
 def bc_loss(out, buttons: torch.Tensor, camera: torch.Tensor, mask: torch.Tensor,
             weight: torch.Tensor | None = None, *, camera_noise: torch.Tensor | None = None,
-            gui: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, float]]:  # fmt: skip
+            gui: torch.Tensor | None = None, camera_probs: torch.Tensor | None = None,
+            ) -> tuple[torch.Tensor, dict[str, float]]:  # fmt: skip
     """Mean over trained frames of −log π(buttons) − log π(camera) (the camera term always, as
     the reference's log-probability); with ``weight`` (per frame, 0 off the mask) the weighted
     mean. The logged parts are weighted alike; ``trained_frames`` counts the mask.
 
     With ``camera_noise`` ((2, 121, 121) log P(label | true camera), indexed [world / screen,
     label, true]; :func:`label_noise_table`) the camera term is −log Σ_a π(a) P(label | a), the
-    context of each frame from ``gui`` (None: world) — the module docstring's forward correction."""
+    context of each frame from ``gui`` (None: world) — the module docstring's forward correction.
+    With ``camera_probs`` ((..., 2, 11) per-axis bin probabilities) it is the cross-entropy
+    −Σ_c q(c) log π(c), q(c) the product of c's two bins' probabilities (``soft_camera``);
+    ``acc/camera`` still scores ``camera``."""
+    if camera_noise is not None and camera_probs is not None:
+        raise ValueError("a soft camera target and a label-noise correction do not combine")
     lb = out.buttons_logprob.gather(-1, buttons[..., None])[..., 0]
-    if camera_noise is None:
+    if camera_probs is not None:
+        bins = _CAMERA_BINS.to(camera_probs.device)
+        q = camera_probs[..., 0, bins[:, 0]] * camera_probs[..., 1, bins[:, 1]]  # (..., 121) joint target
+        lc = (q * out.camera_logprob.float()).sum(-1)
+    elif camera_noise is None:
         lc = out.camera_logprob.gather(-1, camera[..., None])[..., 0]
     else:
         ctx = gui.long() if gui is not None else torch.zeros_like(camera)
@@ -261,6 +304,8 @@ def label_noise_table(counts: np.ndarray, device: torch.device | str = "cpu") ->
 #: (8641,) bool: joint buttons indices whose camera meta option is "move" (the camera head's
 #: sample is used). The inventory index counts as moving, as the agent keeps the camera there.
 _CAMERA_ON = torch.as_tensor(~actions.BUTTON_INDEX_CAMERA_META_OFF)
+#: (121, 2) the (pitch, yaw) bins of each joint camera index.
+_CAMERA_BINS = torch.as_tensor(actions.CAMERA_INDEX_TO_BINS.astype(np.int64))  # a copy: the table is read-only
 #: (121, 2) the move in degrees (pitch, yaw) of each joint camera index.
 _CAMERA_DEG = torch.as_tensor(actions.bins_to_camera(actions.CAMERA_INDEX_TO_BINS), dtype=torch.float32)
 
@@ -396,6 +441,9 @@ class BCConfig:
     """Camera confusion file of the IDM that made the label files (``vpt idm eval --confusion``,
     with the labels' own ``--mirror``/``--camera``): the camera loss is forward-corrected for
     that IDM's noise (module docstring). Label files only; the held-out loss is not corrected."""
+    soft_camera: bool = False
+    """Train the camera on the IDM's posterior (the label files' ``camera_probs``) instead of its
+    chosen bin (module docstring). Label files only; not with ``label_noise``."""
 
 
 def train_bc(cfg: BCConfig, *, progress: Callable[[int, dict[str, float]], None] | None = None) -> dict[str, float]:
@@ -413,10 +461,14 @@ def train_bc(cfg: BCConfig, *, progress: Callable[[int, dict[str, float]], None]
     report = DatasetReport()
     if cfg.label_noise and not (Path(cfg.data).is_dir() and any(Path(cfg.data).rglob("*" + LABEL_SUFFIX))):
         raise ValueError(f"label_noise corrects IDM labels, but {cfg.data} holds no {LABEL_SUFFIX} files")
+    if cfg.soft_camera and cfg.label_noise:
+        raise ValueError("soft_camera and label_noise are two answers to the same label noise: choose one")
+    if cfg.soft_camera and not (Path(cfg.data).is_dir() and any(Path(cfg.data).rglob("*" + LABEL_SUFFIX))):
+        raise ValueError(f"soft_camera trains on IDM posteriors, but {cfg.data} holds no {LABEL_SUFFIX} files")
     camera_noise = label_noise_table(read_camera_confusion(cfg.label_noise)[0], dist.device) if cfg.label_noise else None
     keep = read_keep_segments(cfg.keep_segments) if cfg.keep_segments else None
     load = dict(legacy_integer_camera=cfg.legacy_integer_camera, keep=keep, null_actions=cfg.null_actions,
-                null_rule=cfg.null_rule)
+                null_rule=cfg.null_rule, soft_camera=cfg.soft_camera)
     mine = load_episodes(cfg.data, report=report, shard=(dist.rank, dist.world_size), **load)
     if not mine:  # fewer recordings than processes: this one trains on all of them
         mine = load_episodes(cfg.data, report=report, **load)
@@ -469,7 +521,7 @@ def train_bc(cfg: BCConfig, *, progress: Callable[[int, dict[str, float]], None]
             with autocast(dist.device, precision):
                 out, state = model(batch["frames"], batch["first"], state)
             loss, parts = bc_loss(out, batch["buttons"], batch["camera"], batch["mask"], batch["weight"],
-                                  camera_noise=camera_noise, gui=batch["gui"])  # fmt: skip
+                                  camera_noise=camera_noise, gui=batch["gui"], camera_probs=batch.get("camera_probs"))  # fmt: skip
             if anchor is not None:
                 penalty = sum(((p - a) ** 2).sum() for p, a in zip(trainable, anchor))
                 loss = loss + cfg.anchor * penalty

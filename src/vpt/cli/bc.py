@@ -43,6 +43,8 @@ def train(
     gui_weight: float = typer.Option(1.0, help="loss weight of frames with a screen open (recordings); world frames weigh 1"),
     label_noise: Path = typer.Option(None, help="camera confusion .npz of the IDM that made the labels (vpt idm eval "
                                      "--confusion): learn the true camera from its noisy labels"),
+    soft_camera: bool = typer.Option(False, help="train the camera on the IDM's posterior in the label files, "
+                                     "not on its chosen bin"),
     precision: str = typer.Option("auto", help=PRECISION_HELP),
     seed: int = typer.Option(0),
     device: str = typer.Option("auto"),
@@ -57,7 +59,7 @@ def train(
         freeze=list(freeze), anchor=anchor, null_actions=null_actions, null_rule=null_rule,
         val_data=str(val_data) if val_data else None, keep_segments=str(keep_segments) if keep_segments else None,
         eval_every=eval_every, gui_weight=gui_weight, label_noise=str(label_noise) if label_noise else None,
-        precision=precision, seed=seed, device=device,
+        soft_camera=soft_camera, precision=precision, seed=seed, device=device,
     )  # fmt: skip
     with progress_bar("bc train", steps, console) as update:
 
