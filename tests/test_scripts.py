@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shlex
 import subprocess
 from pathlib import Path
+
+import numpy as np
+import pytest
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 
@@ -26,6 +30,14 @@ def _run(script: str, args: list[str], tmp_path: Path, **env: str) -> tuple[subp
                             env={**os.environ, "VPT": str(fake), "TORCHRUN": str(torchrun), **env}, cwd=tmp_path)  # fmt: skip
     calls = [shlex.split(f.read_text()) for f in calls_dir.iterdir()]
     return result, calls
+
+
+def _script_module(name: str):
+    """Import ``scripts/NAME.py`` (the Python scripts are not a package)."""
+    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def _option(call: list[str], name: str) -> str:
@@ -157,3 +169,30 @@ def test_idm_vs_true_skips_finished_stages_and_checks_its_input(tmp_path):
     assert result.returncode == 1 and "expected 320 videos" in result.stderr
     result, _ = _run("idm_vs_true.sh", ["out"], tmp_path, STAGES="bc1 typo")
     assert result.returncode == 2 and "unknown stage typo" in result.stderr
+
+
+def test_cursor_trace_summary_tells_a_stuck_cursor_from_a_stray():
+    """scripts/cursor_trace.py's summary: the share of screen steps off the panel, by side, the
+    mean move there, and per screen visit whether the cursor left the panel and stayed off."""
+    trace = _script_module("cursor_trace")
+    centre, right, corner = (640, 360), (1100, 360), (1279, 0)  # on the panel; off it at gui_scale 2
+    rows = [(0, 0, *centre, 0, 0)] * 5  # world steps count for nothing
+    rows += [(0, 1, *centre, 0, 3.2)] * 8 + [(0, 1, *right, 0, -10)] * 2 + [(0, 1, *centre, 0, 0)] * 10  # a stray, back
+    rows += [(1, 1, *centre, 0, 10)] * 4 + [(1, 1, *corner, -1.6, 10)] * 16  # stuck in the window's corner
+    s = trace.summarize(np.array(rows, dtype=float), gui_scale=2)
+    assert s["screen_steps"] == 40 and s["off_panel"] == 18 / 40
+    assert s["sides"]["right"] == pytest.approx({"steps": 18, "mean_yaw": (2 * -10 + 16 * 10) / 18,
+                                                 "mean_pitch": 16 * -1.6 / 18, "at_window_edge": 16 / 18})  # fmt: skip
+    assert s["visits"] == {"count": 2, "ever_off": 1.0, "mostly_off": 0.5}
+
+
+def test_cursor_trace_plays_every_episode_to_its_end():
+    """cursor_trace.trace plays the requested episodes on two environments, one row per step."""
+    from vpt.agent.agent import Agent
+    from vpt.agent.presets import build_policy
+
+    trace = _script_module("cursor_trace")
+    world = {"size": [16, 16], "height": 16, "gui_scale": 2}
+    rows = trace.trace(Agent(build_policy("tiny", seed=0)), episodes=3, seed=0, world=world, max_steps=6)
+    assert rows.shape == (18, len(trace.COLUMNS))
+    assert sorted(np.unique(rows[:, 0], return_counts=True)[1]) == [6, 6, 6]
