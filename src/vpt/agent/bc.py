@@ -459,12 +459,12 @@ def train_bc(cfg: BCConfig, *, progress: Callable[[int, dict[str, float]], None]
 
     # --- data: this rank's share of the recordings (each decoded once), played by parallel streams
     report = DatasetReport()
-    if cfg.label_noise and not (Path(cfg.data).is_dir() and any(Path(cfg.data).rglob("*" + LABEL_SUFFIX))):
-        raise ValueError(f"label_noise corrects IDM labels, but {cfg.data} holds no {LABEL_SUFFIX} files")
     if cfg.soft_camera and cfg.label_noise:
         raise ValueError("soft_camera and label_noise are two answers to the same label noise: choose one")
-    if cfg.soft_camera and not (Path(cfg.data).is_dir() and any(Path(cfg.data).rglob("*" + LABEL_SUFFIX))):
-        raise ValueError(f"soft_camera trains on IDM posteriors, but {cfg.data} holds no {LABEL_SUFFIX} files")
+    if cfg.label_noise or cfg.soft_camera:  # both are about IDM labels
+        if not (Path(cfg.data).is_dir() and any(Path(cfg.data).rglob("*" + LABEL_SUFFIX))):
+            what = "label_noise corrects IDM labels" if cfg.label_noise else "soft_camera trains on IDM posteriors"
+            raise ValueError(f"{what}, but {cfg.data} holds no {LABEL_SUFFIX} files")
     camera_noise = label_noise_table(read_camera_confusion(cfg.label_noise)[0], dist.device) if cfg.label_noise else None
     keep = read_keep_segments(cfg.keep_segments) if cfg.keep_segments else None
     load = dict(legacy_integer_camera=cfg.legacy_integer_camera, keep=keep, null_actions=cfg.null_actions,
