@@ -196,3 +196,40 @@ def test_cursor_trace_plays_every_episode_to_its_end():
     rows = trace.trace(Agent(build_policy("tiny", seed=0)), episodes=3, seed=0, world=world, max_steps=6)
     assert rows.shape == (18, len(trace.COLUMNS))
     assert sorted(np.unique(rows[:, 0], return_counts=True)[1]) == [6, 6, 6]
+
+
+def test_oracle_labels_replace_the_chosen_frames_camera_with_the_truth(tmp_path):
+    """scripts/oracle_labels.py: on screen frames (or only those with the cursor off the panel)
+    the camera label becomes the jsonl's; every other frame and every button stays the IDM's."""
+    from vpt import actions
+    from vpt.data.jsonl import jsonl_line_to_env_action, read_jsonl
+    from vpt.data.labels import read_labels, write_labels
+    from vpt.data.synthetic import write_synthetic_recording
+
+    oracle = _script_module("oracle_labels")
+    mp4, jsonl = write_synthetic_recording(tmp_path / "v" / "rec", 300, seed=3, width=128, height=72)
+    rng = np.random.default_rng(0)
+    buttons = np.log(rng.dirichlet(np.ones(2), size=(300, 20))).astype(np.float32)
+    camera = np.log(rng.dirichlet(np.ones(11), size=(300, 2))).astype(np.float32)
+    write_labels(tmp_path / "idm" / "rec.labels.npz", buttons, camera, {"video": str(mp4)})
+    lines = read_jsonl(jsonl)
+    truth = actions.camera_to_bins(np.array([jsonl_line_to_env_action(ln)[0]["camera"] for ln in lines]).reshape(-1, 2))
+    gui = np.array([ln["isGuiOpen"] for ln in lines])
+    assert 0 < gui.sum() < 300
+    before = read_labels(tmp_path / "idm" / "rec.labels.npz")
+    for where in ("screens", "off"):
+        counts = oracle.oracle_labels(tmp_path / "idm", tmp_path / where, where)
+        after = read_labels(tmp_path / where / "rec.labels.npz")
+        chosen = (after["camera_bins"] != before["camera_bins"]).any(1)
+        assert after["meta"]["oracle_camera"] == where
+        replaced = np.all(after["camera_probs"].max(-1) == 1.0, axis=-1) & (after["camera_bins"] == truth).all(1)
+        assert counts["files"] == 1 and counts["frames"] == 300 and counts["changed"] == chosen.sum() > 0
+        assert not chosen[~gui].any()  # world frames keep the IDM's camera
+        np.testing.assert_array_equal(after["camera_bins"][chosen], truth[chosen])
+        assert replaced.sum() == counts["selected"] and (replaced <= gui).all()
+        np.testing.assert_array_equal(after["factored_buttons"], before["factored_buttons"])
+        np.testing.assert_array_equal(after["camera"], actions.factored_to_joint(after["factored_buttons"], after["camera_bins"])[1])
+        assert oracle.oracle_labels(tmp_path / "idm", tmp_path / where, where)["files"] == 0  # finished copies are kept
+    screens, off = (read_labels(tmp_path / w / "rec.labels.npz") for w in ("screens", "off"))
+    np.testing.assert_array_equal(screens["camera_bins"][gui], truth[gui])
+    assert ((off["camera_bins"] != before["camera_bins"]).any(1) <= (screens["camera_bins"] == truth).all(1)).all()
