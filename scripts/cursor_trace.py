@@ -21,7 +21,7 @@ import numpy as np
 import vpt.env  # noqa: F401  (registers the tasks)
 from vpt.agent.agent import Agent
 from vpt.agent.evaluate import complete_batched
-from vpt.env.sim.gui import inside_screen
+from vpt.env.sim.gui import GUI_SCALE, SCREEN_SIZE, screen_origin
 from vpt.pipeline import SCALES
 
 WORLD = {**SCALES["small"].world, **SCALES["small"].eval_world, "gui_scale": 2}
@@ -59,15 +59,20 @@ def trace(agent: Agent, *, episodes: int, seed: int, world: dict, max_steps: int
     return np.array(rows, dtype=float)
 
 
+def panel_rect(gui_scale: int) -> tuple[float, float, float, float]:
+    """The screen panel's window rectangle (left, top, right, bottom; right and bottom outside),
+    where :func:`vpt.env.sim.gui.inside_screen` is true."""
+    (ox, oy), px = screen_origin(gui_scale), GUI_SCALE * gui_scale
+    return ox * px, oy * px, (ox + SCREEN_SIZE[0]) * px, (oy + SCREEN_SIZE[1]) * px
+
+
 def summarize(rows: np.ndarray, gui_scale: int = 2) -> dict:
     """The numbers the module docstring describes, from :func:`trace`'s rows."""
     episode, screen, x, y, pitch, yaw = rows.T
     screen = screen.astype(bool)
-    on = np.array([inside_screen(a, b, gui_scale=gui_scale) for a, b in zip(x, y)])
-    off = screen & ~on
-    xs = [a for a in range(1280) if inside_screen(a, 360, gui_scale=gui_scale)]
-    ys = [b for b in range(720) if inside_screen(640, b, gui_scale=gui_scale)]
-    side = np.where(x < xs[0], "left", np.where(x > xs[-1], "right", np.where(y < ys[0], "top", "bottom")))
+    left, top, right, bottom = panel_rect(gui_scale)
+    off = screen & ~((x >= left) & (x < right) & (y >= top) & (y < bottom))
+    side = np.where(x < left, "left", np.where(x >= right, "right", np.where(y < top, "top", "bottom")))
     out = {"screen_steps": int(screen.sum()), "off_panel": float(off.sum() / max(1, screen.sum())), "sides": {}}
     for s in ("left", "right", "top", "bottom"):
         m = off & (side == s)

@@ -179,6 +179,11 @@ def test_cursor_trace_summary_tells_a_stuck_cursor_from_a_stray():
     rows = [(0, 0, *centre, 0, 0)] * 5  # world steps count for nothing
     rows += [(0, 1, *centre, 0, 3.2)] * 8 + [(0, 1, *right, 0, -10)] * 2 + [(0, 1, *centre, 0, 0)] * 10  # a stray, back
     rows += [(1, 1, *centre, 0, 10)] * 4 + [(1, 1, *corner, -1.6, 10)] * 16  # stuck in the window's corner
+    from vpt.env.sim.gui import inside_screen
+
+    left, top, right, bottom = trace.panel_rect(2)
+    assert inside_screen(left, top, gui_scale=2) and inside_screen(right - 0.01, bottom - 0.01, gui_scale=2)
+    assert not inside_screen(left - 0.01, top, gui_scale=2) and not inside_screen(right, bottom - 1, gui_scale=2)
     s = trace.summarize(np.array(rows, dtype=float), gui_scale=2)
     assert s["screen_steps"] == 40 and s["off_panel"] == 18 / 40
     assert s["sides"]["right"] == pytest.approx({"steps": 18, "mean_yaw": (2 * -10 + 16 * 10) / 18,
