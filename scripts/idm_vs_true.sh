@@ -5,6 +5,7 @@
 #   IDM=runs/x/idm/idm TRUE_PRIOR=models/sticks_prior_g2_320 EPISODES=32 bash scripts/idm_vs_true.sh OUT
 #   STAGES="data label bc1 bc2" bash scripts/idm_vs_true.sh OUT   (a part: see below)
 #   TRAIN_TRUE=1 ONLY=true_labels STAGES="bc1 bc2" bash scripts/idm_vs_true.sh OUT   (one side's BC)
+#   ORACLE=screens NULL_RULE=policy STAGES="label bc1 bc2 bc3 eval" bash scripts/idm_vs_true.sh OUT
 # The videos and the recipe are `models/sticks_prior_g2_320`'s (models/README.md), which is the
 # true-label side: 320 scripted tech-tree demonstrations (seed 2000) at gui_scale 2; BC from
 # scratch 3,000 steps (lr 1e-3) and 1,500 more (lr 5e-4) on the first 160, then 2,400 more on
@@ -22,6 +23,12 @@
 # bc4 into OUT/eval/SIDE_bc4 (session 22: teaches the cursor to stand still on screens). With the
 # finished bc3 policies of `models/` copied in, that is 2 x ~17 min of BC and 2 x ~10 min of eval:
 #   TRAIN_TRUE=1 STAGES="bc4 eval4" bash scripts/idm_vs_true.sh OUT   (results §2, session 22)
+# ORACLE=screens (or off) is the label ablation of results §2, session 25: the IDM side trains on
+# copies of the IDM's label files with the camera of every screen frame (or of those with the
+# cursor off the screen's panel) replaced by the recordings' truth (scripts/oracle_labels.py,
+# written by the label stage to OUT/labels_oracle_screens), in its own run folders
+# (OUT/idm_labels_oracle_screens/bcN, evaluated into OUT/eval/idm_labels_oracle_screens), so
+# the plain IDM side and the ablation share one OUT, its data and its labels.
 # Where the IDM-labelled run needs whether a screen is open (`--gui-weight`), BC sees it in the
 # pixels (`vpt.data.screen_open`), as it would in web footage; the true side reads isGuiOpen.
 # Every stage resumes where it stopped; a finished stage (its summary.json, or policy files
@@ -35,6 +42,7 @@ set -euo pipefail
 OUT=${1:?usage: bash scripts/idm_vs_true.sh OUT}
 VPT=${VPT:-.venv/bin/vpt}
 TORCHRUN=${TORCHRUN:-.venv/bin/torchrun}
+PYTHON=${PYTHON:-.venv/bin/python}
 IDM=${IDM:-models/idm_g2}
 TRUE_PRIOR=${TRUE_PRIOR:-models/sticks_prior_g2_320}
 TRAIN_TRUE=${TRAIN_TRUE:-0}
@@ -43,6 +51,7 @@ STAGES=${STAGES:-data label bc1 bc2 bc3 eval}  # and bc4, eval4: see above
 NULL_RULE=${NULL_RULE:-jsonl}
 NULL_ACTIONS=${NULL_ACTIONS:-0}
 ONLY=${ONLY:-idm_labels true_labels}  # the sides whose BC stages run (true_labels: with TRAIN_TRUE=1)
+ORACLE=${ORACLE:-}  # screens or off: the IDM side's camera labels there are the truth (above)
 WORLD='{"size": [48, 48], "height": 40, "tree_density": 0.05, "caves": 0.5, "break_speed": 10, "gui_scale": 2}'
 PLAYER='{"first_crafts": ["oak_planks", "stick"], "peek_prob": 0, "peek_rate": 0.005}'
 GEN=(--player tech-tree --max-steps 600 --world "$WORLD" --workers 2 --player-options "$PLAYER")
@@ -52,6 +61,10 @@ done
 for side in $ONLY; do
   case $side in idm_labels | true_labels) ;; *) echo "unknown side $side in ONLY (idm_labels true_labels)" >&2; exit 2 ;; esac
 done
+case $ORACLE in '' | screens | off) ;; *) echo "unknown ORACLE $ORACLE (screens or off)" >&2; exit 2 ;; esac
+# The IDM side's labels and run folders (its own, apart, with ORACLE).
+IDM_SIDE=idm_labels${ORACLE:+_oracle_$ORACLE}
+LABELS=$OUT/labels${ORACLE:+_oracle_$ORACLE}
 want() { [[ " $STAGES " == *" $1 "* ]]; }
 side_wanted() { [[ " $ONLY " == *" $1 "* ]]; }
 
@@ -71,6 +84,9 @@ if want label; then
   demos  # two folders, so that the first two stages can train on the first 160 videos alone
   $VPT idm label "${VIDEOS[@]:0:160}" --model "$IDM.model" --weights "$IDM.weights" --out "$OUT/labels/a"
   $VPT idm label "${VIDEOS[@]:160}" --model "$IDM.model" --weights "$IDM.weights" --out "$OUT/labels/b"
+  if [ -n "$ORACLE" ]; then  # finished copies are skipped: resumable like the labelling
+    for part in a b; do "$PYTHON" scripts/oracle_labels.py "$OUT/labels/$part" "$LABELS/$part" --where "$ORACLE"; done
+  fi
 fi
 
 # finished DIR: a BC stage is done. Training writes the policy files at every checkpoint, so
@@ -97,7 +113,7 @@ recipe() {
       --batch-size 4 --chunk 32 --precision auto --null-rule "$NULL_RULE" --val-data "$OUT/val" --out "$run/$stage"
   done
 }
-side_wanted idm_labels && recipe "$OUT/idm_labels" "$OUT/labels/a" "$OUT/labels"
+side_wanted idm_labels && recipe "$OUT/$IDM_SIDE" "$LABELS/a" "$LABELS"
 if [ "$TRAIN_TRUE" = 1 ] && side_wanted true_labels; then
   if want bc1 || want bc2; then  # (bc3 and bc4 train on $OUT/data itself)
     demos  # true labels: the first 160 recordings, linked into a folder of their own
@@ -119,13 +135,13 @@ if want eval; then
   # A retrained true side is reported apart from TRUE_PRIOR's, so both can live in one OUT.
   true_side=true_labels:$TRUE_PRIOR
   [ "$TRAIN_TRUE" = 1 ] && true_side=true_labels_trained:$OUT/true_labels/bc3/policy
-  for side in idm_labels:"$OUT/idm_labels/bc3/policy" "$true_side"; do
+  for side in "$IDM_SIDE:$OUT/$IDM_SIDE/bc3/policy" "$true_side"; do
     evaluate "${side#*:}" "$OUT/eval/${side%%:*}"
   done
 fi
 
 if want eval4; then  # both sides' bc4 (the true side's with TRAIN_TRUE=1), as eval
-  sides=(idm_labels)
+  sides=("$IDM_SIDE")
   [ "$TRAIN_TRUE" = 1 ] && sides+=(true_labels)
   for side in "${sides[@]}"; do
     evaluate "$OUT/$side/bc4/policy" "$OUT/eval/${side}_bc4"

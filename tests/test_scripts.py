@@ -121,6 +121,31 @@ def test_idm_vs_true_trains_the_prior_recipe_on_labels(tmp_path):
                      "out/eval/true_labels_trained": "out/true_labels/bc3/policy.model"}  # fmt: skip
 
 
+def test_idm_vs_true_oracle_ablation_runs_apart(tmp_path):
+    """ORACLE=screens: the label stage writes the oracle copies of both label folders, and the IDM
+    side's recipe trains on them in run folders of its own, evaluated apart from the plain side."""
+    (tmp_path / "out/data").mkdir(parents=True)
+    for i in range(320):
+        (tmp_path / f"out/data/tech-tree-{i:05d}.mp4").touch()
+    env = {"ORACLE": "screens", "NULL_RULE": "policy", "STAGES": "label bc1 bc2 bc3 eval", "PYTHON": str(tmp_path / "vpt")}
+    result, calls = _run("idm_vs_true.sh", ["out"], tmp_path, **env)
+    assert result.returncode == 0, result.stderr
+    oracle = sorted(c for c in calls if c[0] == "scripts/oracle_labels.py")
+    assert oracle == [["scripts/oracle_labels.py", f"out/labels/{p}", f"out/labels_oracle_screens/{p}", "--where", "screens"]
+                      for p in "ab"]  # fmt: skip
+    assert {_option(c, "--out") for c in calls if c[:2] == ["idm", "label"]} == {"out/labels/a", "out/labels/b"}
+    bc = {_option(c, "--out"): c for c in calls if c[:2] == ["bc", "train"]}
+    assert set(bc) == {f"out/idm_labels_oracle_screens/bc{i}" for i in (1, 2, 3)}
+    assert [_option(bc[f"out/idm_labels_oracle_screens/bc{i}"], "--data") for i in (1, 2, 3)] == [
+        "out/labels_oracle_screens/a", "out/labels_oracle_screens/a", "out/labels_oracle_screens"]  # fmt: skip
+    assert _option(bc["out/idm_labels_oracle_screens/bc3"], "--init-model") == "out/idm_labels_oracle_screens/bc2/policy.model"
+    evals = {_option(c, "--out"): _option(c, "--model") for c in calls if c[0] == "eval"}
+    assert evals == {"out/eval/idm_labels_oracle_screens": "out/idm_labels_oracle_screens/bc3/policy.model",
+                     "out/eval/true_labels": "models/sticks_prior_g2_320.model"}  # fmt: skip
+    result, calls = _run("idm_vs_true.sh", ["out"], tmp_path, ORACLE="everywhere")
+    assert result.returncode == 2 and "unknown ORACLE everywhere" in result.stderr and not calls
+
+
 def test_idm_vs_true_skips_finished_stages_and_checks_its_input(tmp_path):
     stage_files = {"bc1": ["policy.weights"],  # copied in from another session
                    "bc2": ["policy.weights", "checkpoint.pt", "summary.json"],  # finished here
