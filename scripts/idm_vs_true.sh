@@ -6,6 +6,7 @@
 #   STAGES="data label bc1 bc2" bash scripts/idm_vs_true.sh OUT   (a part: see below)
 #   TRAIN_TRUE=1 ONLY=true_labels STAGES="bc1 bc2" bash scripts/idm_vs_true.sh OUT   (one side's BC)
 #   ORACLE=screens NULL_RULE=policy STAGES="label bc1 bc2 bc3 eval" bash scripts/idm_vs_true.sh OUT
+#   SOFT=1 NULL_RULE=policy STAGES="label bc1 bc2 bc3 eval" bash scripts/idm_vs_true.sh OUT
 # The videos and the recipe are `models/sticks_prior_g2_320`'s (models/README.md), which is the
 # true-label side: 320 scripted tech-tree demonstrations (seed 2000) at gui_scale 2; BC from
 # scratch 3,000 steps (lr 1e-3) and 1,500 more (lr 5e-4) on the first 160, then 2,400 more on
@@ -28,7 +29,9 @@
 # cursor off the screen's panel) replaced by the recordings' truth (scripts/oracle_labels.py,
 # written by the label stage to OUT/labels_oracle_screens), in its own run folders
 # (OUT/idm_labels_oracle_screens/bcN, evaluated into OUT/eval/idm_labels_oracle_screens), so
-# the plain IDM side and the ablation share one OUT, its data and its labels.
+# the plain IDM side and the ablation share one OUT, its data and its labels. SOFT=1 trains the
+# IDM side's camera on the IDM's posterior (`vpt bc train --soft-camera`), in run folders
+# OUT/idm_labels_soft (with ORACLE: OUT/idm_labels_oracle_screens_soft) evaluated the same way.
 # Where the IDM-labelled run needs whether a screen is open (`--gui-weight`), BC sees it in the
 # pixels (`vpt.data.screen_open`), as it would in web footage; the true side reads isGuiOpen.
 # Every stage resumes where it stopped; a finished stage (its summary.json, or policy files
@@ -52,6 +55,7 @@ NULL_RULE=${NULL_RULE:-jsonl}
 NULL_ACTIONS=${NULL_ACTIONS:-0}
 ONLY=${ONLY:-idm_labels true_labels}  # the sides whose BC stages run (true_labels: with TRAIN_TRUE=1)
 ORACLE=${ORACLE:-}  # screens or off: the IDM side's camera labels there are the truth (above)
+SOFT=${SOFT:-0}  # 1: the IDM side's camera trains on the IDM's posterior (above)
 WORLD='{"size": [48, 48], "height": 40, "tree_density": 0.05, "caves": 0.5, "break_speed": 10, "gui_scale": 2}'
 PLAYER='{"first_crafts": ["oak_planks", "stick"], "peek_prob": 0, "peek_rate": 0.005}'
 GEN=(--player tech-tree --max-steps 600 --world "$WORLD" --workers 2 --player-options "$PLAYER")
@@ -64,6 +68,8 @@ done
 case $ORACLE in '' | screens | off) ;; *) echo "unknown ORACLE $ORACLE (screens or off)" >&2; exit 2 ;; esac
 # The IDM side's labels and run folders (its own, apart, with ORACLE).
 IDM_SIDE=idm_labels${ORACLE:+_oracle_$ORACLE}
+IDM_ARGS=()
+if [ "$SOFT" = 1 ]; then IDM_SIDE+=_soft; IDM_ARGS=(--soft-camera); fi
 LABELS=$OUT/labels${ORACLE:+_oracle_$ORACLE}
 want() { [[ " $STAGES " == *" $1 "* ]]; }
 side_wanted() { [[ " $ONLY " == *" $1 "* ]]; }
@@ -93,10 +99,11 @@ fi
 # they alone do not say so; summary.json is written last. Copied-in policies have no checkpoint.
 finished() { [ -f "$1/summary.json" ] || { [ -f "$1/policy.weights" ] && [ ! -f "$1/checkpoint.pt" ]; }; }
 
-# recipe RUN FIRST ALL: the recipe's stages (those in STAGES, not yet done) on one side's data:
-# FIRST = the first 160 videos' targets, ALL = all 320.
+# recipe RUN FIRST ALL [OPTION...]: the recipe's stages (those in STAGES, not yet done) on one
+# side's data: FIRST = the first 160 videos' targets, ALL = all 320; OPTIONs go to every stage.
 recipe() {
   local run=$1 first=$2 all=$3 stage args
+  shift 3
   for stage in bc1 bc2 bc3 bc4; do
     want $stage && ! finished "$run/$stage" || continue
     case $stage in
@@ -109,11 +116,12 @@ recipe() {
                  --steps 1200 --lr 5e-4 --gui-weight 2 --eval-every 400) ;;
     esac
     if [ "$NULL_ACTIONS" = 1 ] || [ $stage = bc4 ]; then args+=(--null-actions); fi  # bc4: the waits stage
+    args+=("$@")
     OMP_NUM_THREADS=1 $TORCHRUN --standalone --nproc_per_node 2 "$VPT" bc train "${args[@]}" \
       --batch-size 4 --chunk 32 --precision auto --null-rule "$NULL_RULE" --val-data "$OUT/val" --out "$run/$stage"
   done
 }
-side_wanted idm_labels && recipe "$OUT/$IDM_SIDE" "$LABELS/a" "$LABELS"
+side_wanted idm_labels && recipe "$OUT/$IDM_SIDE" "$LABELS/a" "$LABELS" ${IDM_ARGS[@]+"${IDM_ARGS[@]}"}
 if [ "$TRAIN_TRUE" = 1 ] && side_wanted true_labels; then
   if want bc1 || want bc2; then  # (bc3 and bc4 train on $OUT/data itself)
     demos  # true labels: the first 160 recordings, linked into a folder of their own

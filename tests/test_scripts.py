@@ -121,9 +121,10 @@ def test_idm_vs_true_trains_the_prior_recipe_on_labels(tmp_path):
                      "out/eval/true_labels_trained": "out/true_labels/bc3/policy.model"}  # fmt: skip
 
 
-def test_idm_vs_true_oracle_ablation_runs_apart(tmp_path):
+def test_idm_vs_true_label_ablations_run_apart(tmp_path):
     """ORACLE=screens: the label stage writes the oracle copies of both label folders, and the IDM
-    side's recipe trains on them in run folders of its own, evaluated apart from the plain side."""
+    side's recipe trains on them in run folders of its own, evaluated apart from the plain side;
+    SOFT=1 adds --soft-camera to the IDM side alone, in folders of its own too."""
     (tmp_path / "out/data").mkdir(parents=True)
     for i in range(320):
         (tmp_path / f"out/data/tech-tree-{i:05d}.mp4").touch()
@@ -142,6 +143,14 @@ def test_idm_vs_true_oracle_ablation_runs_apart(tmp_path):
     evals = {_option(c, "--out"): _option(c, "--model") for c in calls if c[0] == "eval"}
     assert evals == {"out/eval/idm_labels_oracle_screens": "out/idm_labels_oracle_screens/bc3/policy.model",
                      "out/eval/true_labels": "models/sticks_prior_g2_320.model"}  # fmt: skip
+    assert all("--soft-camera" not in c for c in bc.values())
+    result, calls = _run("idm_vs_true.sh", ["out"], tmp_path, **{**env, "SOFT": "1", "TRAIN_TRUE": "1", "STAGES": "bc3 eval"})
+    assert result.returncode == 0, result.stderr  # the soft-camera chain, beside the true side trained as ever
+    bc = {_option(c, "--out"): c for c in calls if c[:2] == ["bc", "train"]}
+    assert set(bc) == {"out/idm_labels_oracle_screens_soft/bc3", "out/true_labels/bc3"}
+    assert "--soft-camera" in bc["out/idm_labels_oracle_screens_soft/bc3"] and "--soft-camera" not in bc["out/true_labels/bc3"]
+    assert _option(bc["out/idm_labels_oracle_screens_soft/bc3"], "--data") == "out/labels_oracle_screens"
+    assert {_option(c, "--out") for c in calls if c[0] == "eval"} == {"out/eval/idm_labels_oracle_screens_soft", "out/eval/true_labels_trained"}
     result, calls = _run("idm_vs_true.sh", ["out"], tmp_path, ORACLE="everywhere")
     assert result.returncode == 2 and "unknown ORACLE everywhere" in result.stderr and not calls
 
