@@ -2,7 +2,7 @@
 # docs/results/README.md §2 (issue 8's must-show): the same BC recipe on the same videos, trained
 # once on their true labels and once on an IDM's pseudo-labels, evaluated in the same world.
 #   bash scripts/idm_vs_true.sh OUT                        (IDM: models/idm_g2, trained on other recordings)
-#   IDM=runs/x/idm/idm TRUE_PRIOR=models/sticks_prior_g2_320 EPISODES=32 bash scripts/idm_vs_true.sh OUT
+#   IDM=runs/x/idm/idm TRUE_PRIOR=models/sticks_prior_g2_320 EVAL_SEEDS="0:32" bash scripts/idm_vs_true.sh OUT
 #   STAGES="data label bc1 bc2" bash scripts/idm_vs_true.sh OUT   (a part: see below)
 #   TRAIN_TRUE=1 ONLY=true_labels STAGES="bc1 bc2" bash scripts/idm_vs_true.sh OUT   (one side's BC)
 #   ORACLE=screens NULL_RULE=policy STAGES="label bc1 bc2 bc3 eval" bash scripts/idm_vs_true.sh OUT
@@ -35,10 +35,10 @@
 # Where the IDM-labelled run needs whether a screen is open (`--gui-weight`), BC sees it in the
 # pixels (`vpt.data.screen_open`), as it would in web footage; the true side reads isGuiOpen.
 # Every stage resumes where it stopped; a finished stage (its summary.json, or policy files
-# without a checkpoint.pt beside them) or evaluation (report.json) is skipped, so a run split
+# without a checkpoint.pt beside them) or evaluation (its report.json) is skipped, so a run split
 # over machines or sessions can be continued by copying a finished stage's policy.model and
 # policy.weights into OUT/idm_labels/bcN (or OUT/true_labels/bcN), or an evaluation
-# into OUT/eval/SIDE (the data is regenerated identically from its seeds). Times on 2 cores
+# into OUT/eval/SIDE/seed_S (the data is regenerated identically from its seeds). Times on 2 cores
 # (AVX-512 BF16, session 19): data 27 min, labels 12 min, bc1 45 min, bc2 23 min, bc3 ~40 min,
 # eval ~10 min per policy (96 episodes).
 set -euo pipefail
@@ -47,11 +47,16 @@ VPT=${VPT:-.venv/bin/vpt}
 TORCHRUN=${TORCHRUN:-.venv/bin/torchrun}
 PYTHON=${PYTHON:-.venv/bin/python}
 IDM=${IDM:-models/idm_g2}
+# The true side's bc3 trained with the same null rule (sticks_prior_g2_320_policy_null: this
+# script's true side with NULL_RULE=policy and TRAIN_TRUE=1, session 21).
+NULL_RULE=${NULL_RULE:-jsonl}
+if [ "$NULL_RULE" = policy ]; then TRUE_PRIOR=${TRUE_PRIOR:-models/sticks_prior_g2_320_policy_null}; fi
 TRUE_PRIOR=${TRUE_PRIOR:-models/sticks_prior_g2_320}
 TRAIN_TRUE=${TRAIN_TRUE:-0}
-EPISODES=${EPISODES:-96}  # 32 leave ±9 points of standard error on a 50% rate (session 22)
+# The evaluation worlds, SEED:EPISODES each (`vpt eval --seed S --episodes N`), pooled: the 96 of
+# docs/results §2's tables since session 22 (32 leave ±9 points of standard error on a 50% rate).
+EVAL_SEEDS=${EVAL_SEEDS:-0:32 1000:64}
 STAGES=${STAGES:-data label bc1 bc2 bc3 eval}  # and bc4, eval4: see above
-NULL_RULE=${NULL_RULE:-jsonl}
 NULL_ACTIONS=${NULL_ACTIONS:-0}
 ONLY=${ONLY:-idm_labels true_labels}  # the sides whose BC stages run (true_labels: with TRAIN_TRUE=1)
 ORACLE=${ORACLE:-}  # screens or off: the IDM side's camera labels there are the truth (above)
@@ -66,6 +71,9 @@ for side in $ONLY; do
   case $side in idm_labels | true_labels) ;; *) echo "unknown side $side in ONLY (idm_labels true_labels)" >&2; exit 2 ;; esac
 done
 case $ORACLE in '' | screens | off) ;; *) echo "unknown ORACLE $ORACLE (screens or off)" >&2; exit 2 ;; esac
+for spec in $EVAL_SEEDS; do
+  [[ $spec =~ ^[0-9]+:[1-9][0-9]*$ ]] || { echo "bad EVAL_SEEDS entry $spec (SEED:EPISODES)" >&2; exit 2; }
+done
 # The IDM side's labels and run folders (its own, apart, with ORACLE).
 IDM_SIDE=idm_labels${ORACLE:+_oracle_$ORACLE}
 IDM_ARGS=()
@@ -133,11 +141,30 @@ if [ "$TRAIN_TRUE" = 1 ] && side_wanted true_labels; then
   recipe "$OUT/true_labels" "$OUT/data_a" "$OUT/data"
 fi
 
-# evaluate POLICY REPORT: the policy in the RL world at gui_scale 2, the same seeds for every
-# policy. A report whose report.json exists (written last) is done; a split run can copy one in.
+# evaluate POLICY REPORT: the policy in the RL world at gui_scale 2 on EVAL_SEEDS' worlds (the
+# same for every policy), one report per seed in REPORT/seed_S. A report whose report.json
+# exists (written last) is done; a split run can copy one in.
 evaluate() {
-  [ -f "$2/report.json" ] || $VPT eval --model "$1.model" --weights "$1.weights" --task vpt/ObtainDiamondPickaxe-v0 \
-    --episodes "$EPISODES" --num-envs 2 --max-steps 1000 --world "$WORLD" --videos 2 --out "$2"
+  local spec seed videos=2
+  for spec in $EVAL_SEEDS; do
+    seed=${spec%%:*}
+    [ -f "$2/seed_$seed/report.json" ] || $VPT eval --model "$1.model" --weights "$1.weights" --task vpt/ObtainDiamondPickaxe-v0 \
+      --episodes "${spec#*:}" --seed "$seed" --num-envs 2 --max-steps 1000 --world "$WORLD" --videos $videos --out "$2/seed_$seed"
+    videos=0
+  done
+}
+# table NAME...: OUT/eval/table.md, the named evaluations pooled over their seeds (per-item
+# success with standard errors; ratios to the last, the true side: issue 8's 90% bar).
+table() {
+  local name spec dirs args=()
+  for name in "$@"; do
+    dirs=()
+    for spec in $EVAL_SEEDS; do dirs+=("$OUT/eval/$name/seed_${spec%%:*}"); done
+    args+=("$name=$(IFS=,; echo "${dirs[*]}")")
+  done
+  mkdir -p "$OUT/eval"
+  "$PYTHON" scripts/pool_evals.py --ref "${!#}" "${args[@]}" > "$OUT/eval/table.md"
+  cat "$OUT/eval/table.md"
 }
 if want eval; then
   # A retrained true side is reported apart from TRUE_PRIOR's, so both can live in one OUT.
@@ -146,6 +173,7 @@ if want eval; then
   for side in "$IDM_SIDE:$OUT/$IDM_SIDE/bc3/policy" "$true_side"; do
     evaluate "${side#*:}" "$OUT/eval/${side%%:*}"
   done
+  table "$IDM_SIDE" "${true_side%%:*}"
 fi
 
 if want eval4; then  # both sides' bc4 (the true side's with TRAIN_TRUE=1), as eval

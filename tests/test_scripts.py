@@ -15,7 +15,7 @@ SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 
 
 def _run(script: str, args: list[str], tmp_path: Path, **env: str) -> tuple[subprocess.CompletedProcess, list[list[str]]]:
-    """Run ``script`` with ``VPT`` set to a stand-in that records each command line it gets."""
+    """Run ``script`` with ``VPT`` (and ``PYTHON``) set to a stand-in that records each command line it gets."""
     calls_dir = tmp_path / "calls"  # one file per call: runs started side by side cannot interleave
     calls_dir.mkdir(exist_ok=True)
     for old in calls_dir.iterdir():
@@ -27,7 +27,8 @@ def _run(script: str, args: list[str], tmp_path: Path, **env: str) -> tuple[subp
     torchrun.write_text('#!/usr/bin/env bash\nwhile [[ $1 == --* ]]; do [[ $1 == --nproc_per_node ]] && shift; shift; done\nexec "$@"\n')
     torchrun.chmod(0o755)
     result = subprocess.run(["bash", str(SCRIPTS / script), *args], capture_output=True, text=True,
-                            env={**os.environ, "VPT": str(fake), "TORCHRUN": str(torchrun), **env}, cwd=tmp_path)  # fmt: skip
+                            env={**os.environ, "VPT": str(fake), "TORCHRUN": str(torchrun), "PYTHON": str(fake), **env},
+                            cwd=tmp_path)  # fmt: skip
     calls = [shlex.split(f.read_text()) for f in calls_dir.iterdir()]
     return result, calls
 
@@ -116,9 +117,14 @@ def test_idm_vs_true_trains_the_prior_recipe_on_labels(tmp_path):
         assert "--gui-weight" not in s2 and _option(s3, "--gui-weight") == "2"
         assert {_option(c, "--null-rule") for c in (s1, s2, s3)} == {"jsonl"}  # sticks_prior_g2_320's rule
     assert len(list((tmp_path / "out/data_a").iterdir())) == 320  # 160 videos and their jsonl
-    evals = {_option(c, "--out"): _option(c, "--model") for c in calls if c[0] == "eval"}
-    assert evals == {"out/eval/idm_labels": "out/idm_labels/bc3/policy.model",
-                     "out/eval/true_labels_trained": "out/true_labels/bc3/policy.model"}  # fmt: skip
+    evals = {_option(c, "--out"): (_option(c, "--model"), _option(c, "--seed"), _option(c, "--episodes")) for c in calls if c[0] == "eval"}
+    assert evals == {f"out/eval/{name}/seed_{seed}": (model, seed, n) for seed, n in (("0", "32"), ("1000", "64"))
+                     for name, model in (("idm_labels", "out/idm_labels/bc3/policy.model"),
+                                         ("true_labels_trained", "out/true_labels/bc3/policy.model"))}  # fmt: skip
+    pool = [c for c in calls if c[0] == "scripts/pool_evals.py"]  # the two sides pooled over both seeds, ratios to the truth
+    assert pool == [["scripts/pool_evals.py", "--ref", "true_labels_trained",
+                     "idm_labels=out/eval/idm_labels/seed_0,out/eval/idm_labels/seed_1000",
+                     "true_labels_trained=out/eval/true_labels_trained/seed_0,out/eval/true_labels_trained/seed_1000"]]  # fmt: skip
 
 
 def test_idm_vs_true_label_ablations_run_apart(tmp_path):
@@ -141,8 +147,9 @@ def test_idm_vs_true_label_ablations_run_apart(tmp_path):
         "out/labels_oracle_screens/a", "out/labels_oracle_screens/a", "out/labels_oracle_screens"]  # fmt: skip
     assert _option(bc["out/idm_labels_oracle_screens/bc3"], "--init-model") == "out/idm_labels_oracle_screens/bc2/policy.model"
     evals = {_option(c, "--out"): _option(c, "--model") for c in calls if c[0] == "eval"}
-    assert evals == {"out/eval/idm_labels_oracle_screens": "out/idm_labels_oracle_screens/bc3/policy.model",
-                     "out/eval/true_labels": "models/sticks_prior_g2_320.model"}  # fmt: skip
+    assert evals == {f"out/eval/{name}/seed_{seed}": model for seed in (0, 1000)  # the like-for-like true side
+                     for name, model in (("idm_labels_oracle_screens", "out/idm_labels_oracle_screens/bc3/policy.model"),
+                                         ("true_labels", "models/sticks_prior_g2_320_policy_null.model"))}  # fmt: skip
     assert all("--soft-camera" not in c for c in bc.values())
     result, calls = _run("idm_vs_true.sh", ["out"], tmp_path, **{**env, "SOFT": "1", "TRAIN_TRUE": "1", "STAGES": "bc3 eval"})
     assert result.returncode == 0, result.stderr  # the soft-camera chain, beside the true side trained as ever
@@ -150,7 +157,8 @@ def test_idm_vs_true_label_ablations_run_apart(tmp_path):
     assert set(bc) == {"out/idm_labels_oracle_screens_soft/bc3", "out/true_labels/bc3"}
     assert "--soft-camera" in bc["out/idm_labels_oracle_screens_soft/bc3"] and "--soft-camera" not in bc["out/true_labels/bc3"]
     assert _option(bc["out/idm_labels_oracle_screens_soft/bc3"], "--data") == "out/labels_oracle_screens"
-    assert {_option(c, "--out") for c in calls if c[0] == "eval"} == {"out/eval/idm_labels_oracle_screens_soft", "out/eval/true_labels_trained"}
+    assert {_option(c, "--out") for c in calls if c[0] == "eval"} == {
+        f"out/eval/{name}/seed_{seed}" for name in ("idm_labels_oracle_screens_soft", "true_labels_trained") for seed in (0, 1000)}
     result, calls = _run("idm_vs_true.sh", ["out"], tmp_path, ORACLE="everywhere")
     assert result.returncode == 2 and "unknown ORACLE everywhere" in result.stderr and not calls
 
@@ -167,15 +175,20 @@ def test_idm_vs_true_skips_finished_stages_and_checks_its_input(tmp_path):
     assert result.returncode == 0, result.stderr
     assert [_option(c, "--out") for c in calls if c[:2] == ["bc", "train"]] == ["out/idm_labels/bc3"]
     evals = {_option(c, "--out"): _option(c, "--model") for c in calls if c[0] == "eval"}
-    assert evals["out/eval/true_labels"] == "models/sticks_prior_g2_320.model"
-    (tmp_path / "out/eval/true_labels").mkdir(parents=True)
-    (tmp_path / "out/eval/true_labels/report.json").touch()  # the prior's evaluation, done before
+    assert evals["out/eval/true_labels/seed_1000"] == "models/sticks_prior_g2_320.model"
+    for seed in (0, 1000):  # the prior's evaluation, done before (the IDM side's seed 0 too)
+        for name in ("true_labels", "idm_labels") if seed == 0 else ("true_labels",):
+            (tmp_path / f"out/eval/{name}/seed_{seed}").mkdir(parents=True, exist_ok=True)
+            (tmp_path / f"out/eval/{name}/seed_{seed}/report.json").touch()
     result, calls = _run("idm_vs_true.sh", ["out"], tmp_path, STAGES="eval")
     assert result.returncode == 0, result.stderr
-    assert [_option(c, "--out") for c in calls if c[0] == "eval"] == ["out/eval/idm_labels"]
-    result, calls = _run("idm_vs_true.sh", ["out"], tmp_path, STAGES="eval", TRAIN_TRUE="1")
+    assert [_option(c, "--out") for c in calls if c[0] == "eval"] == ["out/eval/idm_labels/seed_1000"]
+    result, calls = _run("idm_vs_true.sh", ["out"], tmp_path, STAGES="eval", TRAIN_TRUE="1", EVAL_SEEDS="0:32 7:8")
     assert result.returncode == 0, result.stderr  # a retrained true side is reported beside the prior's
-    assert {_option(c, "--out") for c in calls if c[0] == "eval"} == {"out/eval/idm_labels", "out/eval/true_labels_trained"}
+    assert {_option(c, "--out") for c in calls if c[0] == "eval"} == {
+        "out/eval/idm_labels/seed_7", "out/eval/true_labels_trained/seed_0", "out/eval/true_labels_trained/seed_7"}
+    result, calls = _run("idm_vs_true.sh", ["out"], tmp_path, STAGES="eval", EVAL_SEEDS="0:32 1000")
+    assert result.returncode == 2 and "bad EVAL_SEEDS entry 1000" in result.stderr and not calls
     result, calls = _run("idm_vs_true.sh", ["out"], tmp_path, STAGES="bc3", TRAIN_TRUE="1", ONLY="true_labels")
     assert result.returncode == 0, result.stderr  # the killed IDM-side bc3 is left alone
     assert [_option(c, "--out") for c in calls if c[:2] == ["bc", "train"]] == ["out/true_labels/bc3"]
@@ -197,8 +210,8 @@ def test_idm_vs_true_skips_finished_stages_and_checks_its_input(tmp_path):
         assert _option(c, "--init-model") == side.replace("bc4", "bc3/policy.model") and "--null-actions" in c
         assert (_option(c, "--steps"), _option(c, "--lr"), _option(c, "--gui-weight")) == ("1200", "5e-4", "2")
     evals = {_option(c, "--out"): _option(c, "--model") for c in calls if c[0] == "eval"}
-    assert evals == {"out/eval/idm_labels_bc4": "out/idm_labels/bc4/policy.model",
-                     "out/eval/true_labels_bc4": "out/true_labels/bc4/policy.model"}  # fmt: skip
+    assert evals == {f"out/eval/{side}_bc4/seed_{seed}": f"out/{side}/bc4/policy.model"
+                     for side in ("idm_labels", "true_labels") for seed in (0, 1000)}  # fmt: skip
     result, _ = _run("idm_vs_true.sh", ["out"], tmp_path, STAGES="label")
     assert result.returncode == 1 and "expected 320 videos" in result.stderr
     result, _ = _run("idm_vs_true.sh", ["out"], tmp_path, STAGES="bc1 typo")
