@@ -1,5 +1,6 @@
 """Pool `vpt eval` reports of the same policy (e.g. seed 0 and seed 1000 runs) and tabulate
-per-item success with its standard error, and the ratio of each policy to a reference.
+per-item success with its standard error, the share of steps with a screen open and of those
+with the cursor off the screen's panel, and the ratio of each policy to a reference.
 
     python scripts/pool_evals.py --ref TRUE NAME=DIR[,DIR...] ...
 
@@ -16,14 +17,17 @@ ITEMS = ("log", "planks", "stick", "crafting_table")
 
 
 def pooled(dirs: list[str]) -> dict:
-    items, returns, gui = [], [], []
+    items, returns, gui, off = [], [], [], []
     for d in dirs:
-        e = json.load(open(f"{d}/report.json"))["episodes_detail"]
+        with open(f"{d}/report.json") as f:
+            e = json.load(f)["episodes_detail"]
         items += [set(i) for i in e["items"]]
         returns += e["returns"]
         gui += e["gui_fraction"]
+        off += e.get("cursor_off_screen", [])  # per episode that opened a screen (reports since session 23)
     n = len(items)
-    row = {"episodes": n, "return": sum(returns) / n, "screens": sum(gui) / n if gui else float("nan")}
+    row = {"episodes": n, "return": sum(returns) / n, "screens": sum(gui) / n if gui else float("nan"),
+           "cursor_off": sum(off) / len(off) if off else float("nan")}
     for it in ITEMS:
         p = sum(it in s for s in items) / n
         row[it] = (p, math.sqrt(p * (1 - p) / n))
@@ -36,11 +40,12 @@ def main() -> None:
     ap.add_argument("--ref", help="the NAME the ratios are taken against")
     a = ap.parse_args()
     rows = {spec.split("=", 1)[0]: pooled(spec.split("=", 1)[1].split(",")) for spec in a.policies}
-    print("| policy | episodes | mean return | screens open | " + " | ".join(ITEMS) + " |")
-    print("| --- " * (4 + len(ITEMS)) + "|")
+    print("| policy | episodes | mean return | screens open | cursor off the panel | " + " | ".join(ITEMS) + " |")
+    print("| --- " * (5 + len(ITEMS)) + "|")
     for name, r in rows.items():
         cells = [f"{100 * r[it][0]:.1f}% ± {100 * r[it][1]:.1f}" for it in ITEMS]
-        print(f"| {name} | {r['episodes']} | {r['return']:.3f} | {100 * r['screens']:.0f}% | " + " | ".join(cells) + " |")
+        print(f"| {name} | {r['episodes']} | {r['return']:.3f} | {100 * r['screens']:.0f}% | {100 * r['cursor_off']:.0f}% | "
+              + " | ".join(cells) + " |")
     if a.ref:
         ref = rows[a.ref]
         for name, r in rows.items():

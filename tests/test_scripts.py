@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import shlex
 import subprocess
@@ -216,6 +217,26 @@ def test_idm_vs_true_skips_finished_stages_and_checks_its_input(tmp_path):
     assert result.returncode == 1 and "expected 320 videos" in result.stderr
     result, _ = _run("idm_vs_true.sh", ["out"], tmp_path, STAGES="bc1 typo")
     assert result.returncode == 2 and "unknown stage typo" in result.stderr
+
+
+def test_pool_evals_pools_seeds_and_takes_ratios(tmp_path, capsys, monkeypatch):
+    """scripts/pool_evals.py: episodes of one policy's reports pooled (success rates with their
+    standard errors, screens, cursor off the panel over the episodes that opened one), and each
+    policy's rates over the reference's."""
+    def report(name, items, gui, off):
+        (tmp_path / name).mkdir()
+        detail = {"items": items, "returns": [float(len(i)) for i in items], "gui_fraction": gui, "cursor_off_screen": off}
+        (tmp_path / name / "report.json").write_text(json.dumps({"episodes_detail": detail}))
+
+    report("a0", [["log"], ["log", "planks"]], [0.5, 0.3], [0.1, 0.3])
+    report("a1", [[], ["log", "planks", "stick"]], [0.0, 0.4], [0.2])
+    report("t0", [["log", "planks"], ["log", "planks"], ["log"], []], [0.5] * 4, [0.0] * 3)
+    monkeypatch.setattr("sys.argv", ["pool_evals.py", "--ref", "truth", f"ours={tmp_path}/a0,{tmp_path}/a1", f"truth={tmp_path}/t0"])
+    _script_module("pool_evals").main()
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[2] == "| ours | 4 | 1.500 | 30% | 20% | 75.0% ± 21.7 | 50.0% ± 25.0 | 25.0% ± 21.7 | 0.0% ± 0.0 |"
+    assert lines[3].startswith("| truth | 4 | 1.250 | 50% | 0% | 75.0% ± 21.7 | 50.0% ± 25.0 | 0.0% ± 0.0 |")
+    assert lines[4] == "ours / truth: log 1.00, planks 1.00, stick –, crafting_table –"
 
 
 def test_cursor_trace_summary_tells_a_stuck_cursor_from_a_stray():
