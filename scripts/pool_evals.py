@@ -1,6 +1,7 @@
 """Pool `vpt eval` reports of the same policy (e.g. seed 0 and seed 1000 runs) and tabulate
 per-item success with its standard error, the share of steps with a screen open and of those
-with the cursor off the screen's panel, and the ratio of each policy to a reference.
+with the cursor off the screen's panel, and the ratio of each policy to a reference with the
+ratio's standard error (delta method, the two policies' episodes independent).
 
     python scripts/pool_evals.py --ref TRUE NAME=DIR[,DIR...] ...
 
@@ -34,6 +35,16 @@ def pooled(dirs: list[str]) -> dict:
     return row
 
 
+def ratio(a: tuple[float, float], b: tuple[float, float]) -> str:
+    """``a / b`` of two success rates given as (rate, standard error), with the ratio's standard
+    error to first order: r * sqrt((se_a / a)^2 + (se_b / b)^2); "–" where ``b`` is 0."""
+    (p, se_p), (q, se_q) = a, b
+    if not q:
+        return "–"
+    r = p / q
+    return f"{r:.2f} ± {r * math.sqrt((se_p / p) ** 2 + (se_q / q) ** 2):.2f}" if p else f"{r:.2f}"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("policies", nargs="+", help="NAME=DIR[,DIR...]")
@@ -50,7 +61,7 @@ def main() -> None:
         ref = rows[a.ref]
         for name, r in rows.items():
             if name != a.ref:
-                ratios = [f"{r[it][0] / ref[it][0]:.2f}" if ref[it][0] else "–" for it in ITEMS]
+                ratios = [ratio(r[it], ref[it]) for it in ITEMS]
                 print(f"{name} / {a.ref}: " + ", ".join(f"{it} {x}" for it, x in zip(ITEMS, ratios)))
 
 

@@ -46,6 +46,11 @@ def _option(call: list[str], name: str) -> str:
     return call[call.index(name) + 1]
 
 
+#: scripts/idm_vs_true.sh's default evaluation worlds (EVAL_SEEDS), seed and episodes.
+EVAL_SEEDS = (("0", "32"), ("1000", "64"), ("2000", "64"), ("3000", "64"))
+SEEDS = tuple(seed for seed, _ in EVAL_SEEDS)
+
+
 def test_rl_compare_runs_three_at_equal_steps(tmp_path):
     result, calls = _run("rl_compare.sh", ["models/p", "out"], tmp_path, GUI_SCALE="2", ITERATIONS="10")
     assert result.returncode == 0, result.stderr
@@ -119,13 +124,12 @@ def test_idm_vs_true_trains_the_prior_recipe_on_labels(tmp_path):
         assert {_option(c, "--null-rule") for c in (s1, s2, s3)} == {"jsonl"}  # sticks_prior_g2_320's rule
     assert len(list((tmp_path / "out/data_a").iterdir())) == 320  # 160 videos and their jsonl
     evals = {_option(c, "--out"): (_option(c, "--model"), _option(c, "--seed"), _option(c, "--episodes")) for c in calls if c[0] == "eval"}
-    assert evals == {f"out/eval/{name}/seed_{seed}": (model, seed, n) for seed, n in (("0", "32"), ("1000", "64"))
+    assert evals == {f"out/eval/{name}/seed_{seed}": (model, seed, n) for seed, n in EVAL_SEEDS
                      for name, model in (("idm_labels", "out/idm_labels/bc3/policy.model"),
                                          ("true_labels_trained", "out/true_labels/bc3/policy.model"))}  # fmt: skip
-    pool = [c for c in calls if c[0] == "scripts/pool_evals.py"]  # the two sides pooled over both seeds, ratios to the truth
-    assert pool == [["scripts/pool_evals.py", "--ref", "true_labels_trained",
-                     "idm_labels=out/eval/idm_labels/seed_0,out/eval/idm_labels/seed_1000",
-                     "true_labels_trained=out/eval/true_labels_trained/seed_0,out/eval/true_labels_trained/seed_1000"]]  # fmt: skip
+    pool = [c for c in calls if c[0] == "scripts/pool_evals.py"]  # the two sides pooled over the seeds, ratios to the truth
+    assert pool == [["scripts/pool_evals.py", "--ref", "true_labels_trained"] + [
+        f"{side}=" + ",".join(f"out/eval/{side}/seed_{seed}" for seed in SEEDS) for side in ("idm_labels", "true_labels_trained")]]
 
 
 def test_idm_vs_true_label_ablations_run_apart(tmp_path):
@@ -148,7 +152,7 @@ def test_idm_vs_true_label_ablations_run_apart(tmp_path):
         "out/labels_oracle_screens/a", "out/labels_oracle_screens/a", "out/labels_oracle_screens"]  # fmt: skip
     assert _option(bc["out/idm_labels_oracle_screens/bc3"], "--init-model") == "out/idm_labels_oracle_screens/bc2/policy.model"
     evals = {_option(c, "--out"): _option(c, "--model") for c in calls if c[0] == "eval"}
-    assert evals == {f"out/eval/{name}/seed_{seed}": model for seed in (0, 1000)  # the like-for-like true side
+    assert evals == {f"out/eval/{name}/seed_{seed}": model for seed in SEEDS  # the like-for-like true side
                      for name, model in (("idm_labels_oracle_screens", "out/idm_labels_oracle_screens/bc3/policy.model"),
                                          ("true_labels", "models/sticks_prior_g2_320_policy_null.model"))}  # fmt: skip
     assert all("--soft-camera" not in c for c in bc.values())
@@ -159,9 +163,39 @@ def test_idm_vs_true_label_ablations_run_apart(tmp_path):
     assert "--soft-camera" in bc["out/idm_labels_oracle_screens_soft/bc3"] and "--soft-camera" not in bc["out/true_labels/bc3"]
     assert _option(bc["out/idm_labels_oracle_screens_soft/bc3"], "--data") == "out/labels_oracle_screens"
     assert {_option(c, "--out") for c in calls if c[0] == "eval"} == {
-        f"out/eval/{name}/seed_{seed}" for name in ("idm_labels_oracle_screens_soft", "true_labels_trained") for seed in (0, 1000)}
+        f"out/eval/{name}/seed_{seed}" for name in ("idm_labels_oracle_screens_soft", "true_labels_trained") for seed in SEEDS}
     result, calls = _run("idm_vs_true.sh", ["out"], tmp_path, ORACLE="everywhere")
     assert result.returncode == 2 and "unknown ORACLE everywhere" in result.stderr and not calls
+    result, calls = _run("idm_vs_true.sh", ["out"], tmp_path, MIRROR="yes")
+    assert result.returncode == 2 and "MIRROR and SOFT are 0 or 1" in result.stderr and not calls
+
+
+def test_idm_vs_true_mirror_labels_run_apart(tmp_path):
+    """MIRROR=1: the IDM labels with --mirror into labels_mirror, and the IDM side (soft and oracle
+    too) trains on those in run folders of its own; the plain labels are not touched."""
+    (tmp_path / "out/data").mkdir(parents=True)
+    for i in range(320):
+        (tmp_path / f"out/data/tech-tree-{i:05d}.mp4").touch()
+    env = {"MIRROR": "1", "SOFT": "1", "NULL_RULE": "policy", "STAGES": "label bc1 bc2 bc3 eval"}
+    result, calls = _run("idm_vs_true.sh", ["out"], tmp_path, **env)
+    assert result.returncode == 0, result.stderr
+    label = {_option(c, "--out"): c for c in calls if c[:2] == ["idm", "label"]}
+    assert set(label) == {"out/labels_mirror/a", "out/labels_mirror/b"} and all("--mirror" in c for c in label.values())
+    bc = {_option(c, "--out"): c for c in calls if c[:2] == ["bc", "train"]}
+    assert set(bc) == {f"out/idm_labels_mirror_soft/bc{i}" for i in (1, 2, 3)}
+    assert [_option(bc[f"out/idm_labels_mirror_soft/bc{i}"], "--data") for i in (1, 2, 3)] == [
+        "out/labels_mirror/a", "out/labels_mirror/a", "out/labels_mirror"]  # fmt: skip
+    assert all("--soft-camera" in c for c in bc.values())
+    assert {_option(c, "--out") for c in calls if c[0] == "eval"} == {
+        f"out/eval/{name}/seed_{seed}" for name in ("idm_labels_mirror_soft", "true_labels") for seed in SEEDS}
+    result, calls = _run("idm_vs_true.sh", ["out"], tmp_path, **{**env, "SOFT": "0", "ORACLE": "screens", "STAGES": "label bc1"})
+    assert result.returncode == 0, result.stderr
+    oracle = sorted(c for c in calls if c[0] == "scripts/oracle_labels.py")
+    assert oracle == [["scripts/oracle_labels.py", f"out/labels_mirror/{p}", f"out/labels_mirror_oracle_screens/{p}", "--where",
+                       "screens"] for p in "ab"]  # fmt: skip
+    bc = [c for c in calls if c[:2] == ["bc", "train"]]
+    assert [_option(c, "--out") for c in bc] == ["out/idm_labels_mirror_oracle_screens/bc1"]
+    assert _option(bc[0], "--data") == "out/labels_mirror_oracle_screens/a" and "--soft-camera" not in bc[0]
 
 
 def test_idm_vs_true_skips_finished_stages_and_checks_its_input(tmp_path):
@@ -177,8 +211,8 @@ def test_idm_vs_true_skips_finished_stages_and_checks_its_input(tmp_path):
     assert [_option(c, "--out") for c in calls if c[:2] == ["bc", "train"]] == ["out/idm_labels/bc3"]
     evals = {_option(c, "--out"): _option(c, "--model") for c in calls if c[0] == "eval"}
     assert evals["out/eval/true_labels/seed_1000"] == "models/sticks_prior_g2_320.model"
-    for seed in (0, 1000):  # the prior's evaluation, done before (the IDM side's seed 0 too)
-        for name in ("true_labels", "idm_labels") if seed == 0 else ("true_labels",):
+    for seed in SEEDS:  # the prior's evaluation, done before, and the IDM side's but for seed 1000
+        for name in ("true_labels", "idm_labels") if seed != "1000" else ("true_labels",):
             (tmp_path / f"out/eval/{name}/seed_{seed}").mkdir(parents=True, exist_ok=True)
             (tmp_path / f"out/eval/{name}/seed_{seed}/report.json").touch()
     result, calls = _run("idm_vs_true.sh", ["out"], tmp_path, STAGES="eval")
@@ -212,7 +246,7 @@ def test_idm_vs_true_skips_finished_stages_and_checks_its_input(tmp_path):
         assert (_option(c, "--steps"), _option(c, "--lr"), _option(c, "--gui-weight")) == ("1200", "5e-4", "2")
     evals = {_option(c, "--out"): _option(c, "--model") for c in calls if c[0] == "eval"}
     assert evals == {f"out/eval/{side}_bc4/seed_{seed}": f"out/{side}/bc4/policy.model"
-                     for side in ("idm_labels", "true_labels") for seed in (0, 1000)}  # fmt: skip
+                     for side in ("idm_labels", "true_labels") for seed in SEEDS}  # fmt: skip
     result, _ = _run("idm_vs_true.sh", ["out"], tmp_path, STAGES="label")
     assert result.returncode == 1 and "expected 320 videos" in result.stderr
     result, _ = _run("idm_vs_true.sh", ["out"], tmp_path, STAGES="bc1 typo")
@@ -222,7 +256,7 @@ def test_idm_vs_true_skips_finished_stages_and_checks_its_input(tmp_path):
 def test_pool_evals_pools_seeds_and_takes_ratios(tmp_path, capsys, monkeypatch):
     """scripts/pool_evals.py: episodes of one policy's reports pooled (success rates with their
     standard errors, screens, cursor off the panel over the episodes that opened one), and each
-    policy's rates over the reference's."""
+    policy's rates over the reference's with the ratio's standard error."""
     def report(name, items, gui, off):
         (tmp_path / name).mkdir()
         detail = {"items": items, "returns": [float(len(i)) for i in items], "gui_fraction": gui, "cursor_off_screen": off}
@@ -236,7 +270,9 @@ def test_pool_evals_pools_seeds_and_takes_ratios(tmp_path, capsys, monkeypatch):
     lines = capsys.readouterr().out.splitlines()
     assert lines[2] == "| ours | 4 | 1.500 | 30% | 20% | 75.0% ± 21.7 | 50.0% ± 25.0 | 25.0% ± 21.7 | 0.0% ± 0.0 |"
     assert lines[3].startswith("| truth | 4 | 1.250 | 50% | 0% | 75.0% ± 21.7 | 50.0% ± 25.0 | 0.0% ± 0.0 |")
-    assert lines[4] == "ours / truth: log 1.00, planks 1.00, stick –, crafting_table –"
+    assert lines[4] == "ours / truth: log 1.00 ± 0.41, planks 1.00 ± 0.71, stick –, crafting_table –"
+    assert _script_module("pool_evals").ratio((0.36, 0.038), (0.45, 0.039)) == "0.80 ± 0.11"
+    assert _script_module("pool_evals").ratio((0.0, 0.0), (0.5, 0.1)) == "0.00"
 
 
 def test_cursor_trace_summary_tells_a_stuck_cursor_from_a_stray():
