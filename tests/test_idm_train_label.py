@@ -135,7 +135,9 @@ def test_curve_trains_one_run_per_budget_and_tabulates_them(recordings, tmp_path
     run_curve(base, [0.0], progress=lambda h, s, logs: calls.append((h, s)))  # finished: not trained again
     assert len(calls) == 4
     table = write_curve(tmp_path / "curve", command="vpt idm curve ...").read_text()
-    assert table.count("\n| 0.0") == 2 and "camera R²" in table
+    assert table.count("\n| 0.0") == 2 and "camera R²" in table and "screen camera R²" in table
+    cells = table.splitlines()[-1].strip("|").split("|")
+    assert len(cells) == 3 + 9 and float(cells[3]) == pytest.approx(rows[-1]["val/keypress_accuracy"], abs=5e-4)
     assert (tmp_path / "curve" / "curve.png").stat().st_size > 0
 
 

@@ -28,6 +28,8 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("val/camera_r2_mean", "camera R², posterior mean"),
     ("val_world/camera_r2_pitch", "world pitch R²"),
     ("val_world/camera_r2_yaw", "world yaw R²"),
+    ("val_world/keypress_accuracy", "world keypress accuracy"),
+    ("val_gui/camera_r2", "screen camera R²"),
 )
 
 
@@ -93,7 +95,7 @@ def write_curve(out: str | Path, *, command: str = "") -> Path:
     axes[0].set(xscale="log", xlabel="hours of labelled training data", ylim=(0, 1.02), title="IDM held-out accuracy")
     axes[0].legend(fontsize=7)
     for k, title in (("val/camera_r2", "all frames"), ("val_world/camera_r2_pitch", "world pitch"),
-                     ("val_world/camera_r2_yaw", "world yaw")):  # fmt: skip
+                     ("val_world/camera_r2_yaw", "world yaw"), ("val_gui/camera_r2", "screens")):  # fmt: skip
         axes[1].plot(hours, [r.get(k, float("nan")) for r in rows], marker="o", label=title)
     axes[1].set(xscale="log", xlabel="hours of labelled training data", title="camera R² (degrees)")
     axes[1].legend(fontsize=7)
