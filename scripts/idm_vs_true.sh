@@ -45,7 +45,8 @@
 # policy.weights into OUT/idm_labels/bcN (or OUT/true_labels/bcN), or an evaluation
 # into OUT/eval/SIDE/seed_S (the data is regenerated identically from its seeds). Times on 2 cores
 # (AVX-512 BF16, session 19): data 27 min, labels 12 min, bc1 45 min, bc2 23 min, bc3 ~40 min,
-# eval ~25 min per policy (224 episodes).
+# eval ~45 min (224 episodes a policy, the two
+# sides side by side, one core each).
 set -euo pipefail
 OUT=${1:?usage: bash scripts/idm_vs_true.sh OUT}
 VPT=${VPT:-.venv/bin/vpt}
@@ -162,7 +163,7 @@ evaluate() {
   local spec seed videos=2
   for spec in $EVAL_SEEDS; do
     seed=${spec%%:*}
-    [ -f "$2/seed_$seed/report.json" ] || $VPT eval --model "$1.model" --weights "$1.weights" --task vpt/ObtainDiamondPickaxe-v0 \
+    [ -f "$2/seed_$seed/report.json" ] || OMP_NUM_THREADS=1 $VPT eval --model "$1.model" --weights "$1.weights" --task vpt/ObtainDiamondPickaxe-v0 \
       --episodes "${spec#*:}" --seed "$seed" --num-envs 2 --max-steps 1000 --world "$WORLD" --videos $videos --out "$2/seed_$seed"
     videos=0
   done
@@ -184,16 +185,22 @@ if want eval; then
   # A retrained true side is reported apart from TRUE_PRIOR's, so both can live in one OUT.
   true_side=true_labels:$TRUE_PRIOR
   [ "$TRAIN_TRUE" = 1 ] && true_side=true_labels_trained:$OUT/true_labels/bc3/policy
+  pids=()  # an evaluation plays on one core: the two sides side by side
   for side in "$IDM_SIDE:$OUT/$IDM_SIDE/bc3/policy" "$true_side"; do
-    evaluate "${side#*:}" "$OUT/eval/${side%%:*}"
+    evaluate "${side#*:}" "$OUT/eval/${side%%:*}" &
+    pids+=($!)
   done
+  for pid in "${pids[@]}"; do wait "$pid"; done  # (set -e: a failed one stops the script here)
   table "$IDM_SIDE" "${true_side%%:*}"
 fi
 
 if want eval4; then  # both sides' bc4 (the true side's with TRAIN_TRUE=1), as eval
   sides=("$IDM_SIDE")
   [ "$TRAIN_TRUE" = 1 ] && sides+=(true_labels)
+  pids=()
   for side in "${sides[@]}"; do
-    evaluate "$OUT/$side/bc4/policy" "$OUT/eval/${side}_bc4"
+    evaluate "$OUT/$side/bc4/policy" "$OUT/eval/${side}_bc4" &
+    pids+=($!)
   done
+  for pid in "${pids[@]}"; do wait "$pid"; done
 fi

@@ -222,6 +222,11 @@ def test_idm_vs_true_skips_finished_stages_and_checks_its_input(tmp_path):
     assert result.returncode == 0, result.stderr  # a retrained true side is reported beside the prior's
     assert {_option(c, "--out") for c in calls if c[0] == "eval"} == {
         "out/eval/idm_labels/seed_7", "out/eval/true_labels_trained/seed_0", "out/eval/true_labels_trained/seed_7"}
+    failing = tmp_path / "failing_vpt"  # the two sides play side by side: either failing stops the script
+    failing.write_text('#!/usr/bin/env bash\n[[ $1 == eval && $* == *true_labels* ]] && exit 3\nexit 0\n')
+    failing.chmod(0o755)
+    result, calls = _run("idm_vs_true.sh", ["out"], tmp_path, STAGES="eval", EVAL_SEEDS="5:8", VPT=str(failing))
+    assert result.returncode == 3 and not any(c[0] == "scripts/pool_evals.py" for c in calls)
     result, calls = _run("idm_vs_true.sh", ["out"], tmp_path, STAGES="eval", EVAL_SEEDS="0:32 1000")
     assert result.returncode == 2 and "bad EVAL_SEEDS entry 1000" in result.stderr and not calls
     result, calls = _run("idm_vs_true.sh", ["out"], tmp_path, STAGES="bc3", TRAIN_TRUE="1", ONLY="true_labels")
