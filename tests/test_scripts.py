@@ -347,3 +347,43 @@ def test_oracle_labels_replace_the_chosen_frames_camera_with_the_truth(tmp_path)
     screens, off = (read_labels(tmp_path / w / "rec.labels.npz") for w in ("screens", "off"))
     np.testing.assert_array_equal(screens["camera_bins"][gui], truth[gui])
     assert ((off["camera_bins"] != before["camera_bins"]).any(1) <= (screens["camera_bins"] == truth).all(1)).all()
+
+
+def test_label_quality_scores_label_files_against_the_truth(tmp_path, capsys, monkeypatch):
+    """scripts/label_quality.py: on screen and world frames apart, the share of frames with both
+    camera bins right, the NLL of the true bins under camera_probs and p(true bin); an oracle copy
+    (the truth one-hot on screens) scores 1 / 0 / 1 there and the IDM's own numbers elsewhere."""
+    from vpt import actions
+    from vpt.data.jsonl import jsonl_line_to_env_action, read_jsonl
+    from vpt.data.labels import write_labels
+    from vpt.data.synthetic import write_synthetic_recording
+
+    mp4, jsonl = write_synthetic_recording(tmp_path / "v" / "rec", 200, seed=5, width=128, height=72)
+    rng = np.random.default_rng(1)
+    buttons = np.log(rng.dirichlet(np.ones(2), size=(200, 20))).astype(np.float32)
+    camera = np.log(rng.dirichlet(np.ones(11), size=(200, 2))).astype(np.float32)
+    write_labels(tmp_path / "idm" / "rec.labels.npz", buttons, camera, {"video": str(mp4)})
+    _script_module("oracle_labels").oracle_labels(tmp_path / "idm", tmp_path / "oracle", "screens")
+    lines = read_jsonl(jsonl)
+    truth = actions.camera_to_bins(np.array([jsonl_line_to_env_action(ln)[0]["camera"] for ln in lines]).reshape(-1, 2))
+    gui = np.array([ln["isGuiOpen"] for ln in lines])
+    probs = np.exp(camera)
+    p_true = np.take_along_axis(probs, truth[..., None], -1)[..., 0]
+    quality = _script_module("label_quality")
+    names = quality.common_names([str(tmp_path / "idm"), str(tmp_path / "oracle")])
+    assert names == ["rec.labels.npz"]
+    idm, oracle = (quality.label_quality(tmp_path / f, names) for f in ("idm", "oracle"))
+    for kind, mask in (("screens", gui), ("world", ~gui)):
+        assert idm[kind]["frames"] == mask.sum() > 0
+        assert idm[kind]["bins_right"] == pytest.approx((probs.argmax(-1) == truth).all(1)[mask].mean())
+        assert idm[kind]["nll"] == pytest.approx(-np.log(p_true[mask]).sum(1).mean(), rel=1e-5)
+        assert idm[kind]["p_true"] == pytest.approx(p_true[mask].mean(1).mean(), rel=1e-5)
+    assert (oracle["screens"]["bins_right"], oracle["screens"]["nll"], oracle["screens"]["p_true"]) == (1.0, 0.0, 1.0)
+    assert oracle["world"] == pytest.approx(idm["world"])
+    monkeypatch.setattr("sys.argv", ["label_quality.py", str(tmp_path / "idm"), str(tmp_path / "oracle")])
+    quality.main()
+    out = capsys.readouterr().out
+    assert "1 label files in each folder" in out and f"| {gui.sum()} + {(~gui).sum()} | 1.000 | 0.000 | 1.000 |" in out
+    monkeypatch.setattr("sys.argv", ["label_quality.py", str(tmp_path / "idm"), str(tmp_path / "missing")])
+    with pytest.raises(SystemExit, match="no label files .* in .*missing"):
+        quality.main()
