@@ -45,8 +45,7 @@
 # policy.weights into OUT/idm_labels/bcN (or OUT/true_labels/bcN), or an evaluation
 # into OUT/eval/SIDE/seed_S (the data is regenerated identically from its seeds). Times on 2 cores
 # (AVX-512 BF16, session 19): data 27 min, labels 12 min, bc1 45 min, bc2 23 min, bc3 ~40 min,
-# eval ~45 min (224 episodes a policy, the two
-# sides side by side, one core each).
+# eval ~45 min (224 episodes a policy, the two sides side by side, one core each).
 set -euo pipefail
 OUT=${1:?usage: bash scripts/idm_vs_true.sh OUT}
 VPT=${VPT:-.venv/bin/vpt}
@@ -168,6 +167,16 @@ evaluate() {
     videos=0
   done
 }
+# evaluate_side_by_side POLICY:REPORT...: evaluate each, one core each at once (an evaluation
+# plays on one core); set -e: a failed one stops the script at its wait.
+evaluate_side_by_side() {
+  local spec pid pids=()
+  for spec in "$@"; do
+    evaluate "${spec%%:*}" "${spec#*:}" &
+    pids+=($!)
+  done
+  for pid in "${pids[@]}"; do wait "$pid"; done
+}
 # table NAME...: OUT/eval/table.md, the named evaluations pooled over their seeds (per-item
 # success with standard errors; ratios to the last, the true side: issue 8's 90% bar).
 table() {
@@ -185,22 +194,14 @@ if want eval; then
   # A retrained true side is reported apart from TRUE_PRIOR's, so both can live in one OUT.
   true_side=true_labels:$TRUE_PRIOR
   [ "$TRAIN_TRUE" = 1 ] && true_side=true_labels_trained:$OUT/true_labels/bc3/policy
-  pids=()  # an evaluation plays on one core: the two sides side by side
-  for side in "$IDM_SIDE:$OUT/$IDM_SIDE/bc3/policy" "$true_side"; do
-    evaluate "${side#*:}" "$OUT/eval/${side%%:*}" &
-    pids+=($!)
-  done
-  for pid in "${pids[@]}"; do wait "$pid"; done  # (set -e: a failed one stops the script here)
+  evaluate_side_by_side "$OUT/$IDM_SIDE/bc3/policy:$OUT/eval/$IDM_SIDE" "${true_side#*:}:$OUT/eval/${true_side%%:*}"
   table "$IDM_SIDE" "${true_side%%:*}"
 fi
 
 if want eval4; then  # both sides' bc4 (the true side's with TRAIN_TRUE=1), as eval
   sides=("$IDM_SIDE")
   [ "$TRAIN_TRUE" = 1 ] && sides+=(true_labels)
-  pids=()
-  for side in "${sides[@]}"; do
-    evaluate "$OUT/$side/bc4/policy" "$OUT/eval/${side}_bc4" &
-    pids+=($!)
-  done
-  for pid in "${pids[@]}"; do wait "$pid"; done
+  specs=()
+  for side in "${sides[@]}"; do specs+=("$OUT/$side/bc4/policy:$OUT/eval/${side}_bc4"); done
+  evaluate_side_by_side "${specs[@]}"
 fi

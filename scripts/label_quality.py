@@ -13,13 +13,15 @@ and the mean probability of the true bin, split by whether a screen was open (``
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
 
-from vpt import actions
-from vpt.data.jsonl import jsonl_line_to_env_action, read_jsonl
 from vpt.data.labels import LABEL_SUFFIX, read_labels
+
+sys.path.insert(0, str(Path(__file__).parent))  # the scripts are not a package
+from oracle_labels import label_truth  # noqa: E402
 
 
 def label_quality(folder: str | Path, names: list[str]) -> dict[str, dict[str, float]]:
@@ -28,12 +30,7 @@ def label_quality(folder: str | Path, names: list[str]) -> dict[str, dict[str, f
     rows: dict[str, list[np.ndarray]] = {"screens": [], "world": []}
     for name in names:
         lab = read_labels(Path(folder) / name)
-        lines = read_jsonl(Path(lab["meta"]["video"]).with_suffix(".jsonl"))
-        if len(lines) != len(lab["camera_bins"]):
-            raise ValueError(f"{Path(folder) / name}: {len(lab['camera_bins'])} labels but {len(lines)} jsonl lines")
-        camera = np.array([jsonl_line_to_env_action(ln)[0]["camera"] for ln in lines], dtype=np.float64).reshape(-1, 2)
-        truth = actions.camera_to_bins(camera)
-        gui = np.array([bool(ln.get("isGuiOpen")) for ln in lines])
+        _, truth, gui = label_truth(Path(folder) / name, lab)
         p_true = np.take_along_axis(lab["camera_probs"], truth[..., None], -1)[..., 0]  # (T, 2)
         per_frame = np.stack([(lab["camera_bins"] == truth).all(1), -np.log(np.clip(p_true, 1e-6, 1.0)).sum(1),
                               p_true.mean(1)], 1)  # fmt: skip
@@ -48,8 +45,13 @@ def label_quality(folder: str | Path, names: list[str]) -> dict[str, dict[str, f
 
 
 def common_names(folders: list[str], videos: int = 0) -> list[str]:
-    """Label files present in every folder, sorted, the first ``videos`` (0: all)."""
-    sets = [{str(p.relative_to(f)) for p in Path(f).rglob("*" + LABEL_SUFFIX)} for f in folders]
+    """Label files present in every folder, sorted, the first ``videos`` (0: all); raises
+    ``ValueError`` for a folder without label files."""
+    sets = []
+    for f in folders:
+        sets.append({str(p.relative_to(f)) for p in Path(f).rglob("*" + LABEL_SUFFIX)})
+        if not sets[-1]:
+            raise ValueError(f"no label files (*{LABEL_SUFFIX}) in {f}")
     names = sorted(set.intersection(*sets))
     return names[:videos] if videos else names
 
@@ -59,10 +61,10 @@ def main() -> None:
     ap.add_argument("folders", nargs="+")
     ap.add_argument("--videos", type=int, default=0, help="the first N label files common to all folders (0: all)")
     a = ap.parse_args()
-    for f in a.folders:
-        if not any(Path(f).rglob("*" + LABEL_SUFFIX)):
-            raise SystemExit(f"error: no label files (*{LABEL_SUFFIX}) in {f}")
-    names = common_names(a.folders, a.videos)
+    try:
+        names = common_names(a.folders, a.videos)
+    except ValueError as e:
+        raise SystemExit(f"error: {e}") from None
     if not names:
         raise SystemExit("error: no label file is in every folder (compare labels of the same videos)")
     print(f"{len(names)} label files in each folder\n")

@@ -27,6 +27,16 @@ from vpt.data.stream import screen_cursor
 from vpt.env.sim.gui import inside_screen
 
 
+def label_truth(label_file: Path, lab: dict) -> tuple[list[dict], np.ndarray, np.ndarray]:
+    """The contractor ``.jsonl`` beside a label file's video: its lines, the true camera bins
+    (T, 2) and whether a screen was open (T,); raises if the frame counts differ."""
+    lines = read_jsonl(Path(lab["meta"]["video"]).with_suffix(".jsonl"))
+    if len(lines) != len(lab["camera"]):
+        raise ValueError(f"{label_file}: {len(lab['camera'])} labels but {len(lines)} jsonl lines")
+    camera = np.array([jsonl_line_to_env_action(ln)[0]["camera"] for ln in lines], dtype=np.float64).reshape(-1, 2)
+    return lines, actions.camera_to_bins(camera), np.array([bool(ln.get("isGuiOpen")) for ln in lines])
+
+
 def oracle_labels(src: str | Path, dst: str | Path, where: str, gui_scale: int = 2) -> dict[str, int]:
     """Write the copies; returns counts of ``frames``, ``selected`` frames and ``changed`` labels."""
     if where not in ("screens", "off"):
@@ -38,12 +48,7 @@ def oracle_labels(src: str | Path, dst: str | Path, where: str, gui_scale: int =
         if out.exists():
             continue
         lab = read_labels(lf)
-        lines = read_jsonl(Path(lab["meta"]["video"]).with_suffix(".jsonl"))
-        if len(lines) != len(lab["camera"]):
-            raise ValueError(f"{lf}: {len(lab['camera'])} labels but {len(lines)} jsonl lines")
-        true_bins = actions.camera_to_bins(np.array([jsonl_line_to_env_action(ln)[0]["camera"] for ln in lines],
-                                                    dtype=np.float64).reshape(-1, 2))  # fmt: skip
-        chosen = np.array([bool(ln.get("isGuiOpen")) for ln in lines])
+        lines, true_bins, chosen = label_truth(lf, lab)
         if where == "off":
             chosen &= np.array([not (g and inside_screen(*screen_cursor(ln), gui_scale=gui_scale)) for g, ln in zip(chosen, lines)])
         bins = lab["camera_bins"].copy()
