@@ -4,8 +4,10 @@
 # bf16 on an AMX CPU), then where the all-data IDM's keypress misses come from.
 #   bash scripts/idm_curve.sh [OUT]        (default OUT: runs/idm_curve)
 #   KIND=g2 bash scripts/idm_curve.sh OUT  (models/idm_g2's data: gui_scale 2 demonstrations)
+#   KIND=g2x bash scripts/idm_curve.sh OUT (the same, 3.2x the recordings: the curve's upper points)
 # Every command resumes where it stopped when rerun; finished points are not trained again.
-# On a 2-core AMX machine the data takes ~22 min and each point ~50 min plus ~5 min of loading.
+# On a 2-core AMX machine the data takes ~22 min (g2x: 24 min more) and each point ~50 min plus
+# ~5 min of loading (decoding into OUT/frames the first time, mapping it afterwards).
 # Without AMX, `--precision auto` trains in fp32, about 2.5x slower. STEPS and HOURS override
 # the steps per point and the budgets, PRESET the IDM's size (tiny; small costs about the same
 # per frame in bf16: README performance table).
@@ -34,12 +36,31 @@ case $KIND in
          --player-options '{"first_crafts": ["oak_planks", "stick"], "peek_prob": 0, "peek_rate": 0.005}')
     $VPT data generate "${GEN[@]}" --episodes 176 --seed 5000 --out "$OUT/data"
     ;;
-  *) echo "unknown KIND $KIND (g1 or g2)" >&2; exit 2 ;;
+  g2x)  # g2's data with 352 more episodes (seed 6000) before it: 4.2 h, the same 16 held out
+    HOURS=${HOURS:-4.22 2.64}  # 4.22 = all 512 training recordings (g2's 0 is its 1.32 h)
+    ALL=4.22
+    VAL=16
+    WORLD='{"size": [48, 48], "height": 40, "tree_density": 0.05, "caves": 0.5, "break_speed": 10, "gui_scale": 2}'
+    GEN=(--player tech-tree --max-steps 600 --world "$WORLD" --workers 2
+         --player-options '{"first_crafts": ["oak_planks", "stick"], "peek_prob": 0, "peek_rate": 0.005}')
+    # The folder is read sorted: a-seed6000 first (the budgets train on it first), then g2's 176,
+    # whose last 16 are every run's held-out recordings. g2's files are linked in when present
+    # (KIND=g2 on the same OUT), otherwise generated again (identical: the same seeds).
+    [ -d "$OUT/data" ] && [ ! -e "$OUT/data_x/b-seed5000" ] && mkdir -p "$OUT/data_x" && cp -al "$OUT/data" "$OUT/data_x/b-seed5000"
+    $VPT data generate "${GEN[@]}" --episodes 176 --seed 5000 --out "$OUT/data_x/b-seed5000"
+    $VPT data generate "${GEN[@]}" --episodes 352 --seed 6000 --out "$OUT/data_x/a-seed6000"
+    ;;
+  *) echo "unknown KIND $KIND (g1, g2 or g2x)" >&2; exit 2 ;;
 esac
+DATA=$OUT/data
+[ "$KIND" = g2x ] && DATA=$OUT/data_x
+ALL=${ALL:-0}  # the budget that trains on every recording: its IDM is scored per button below
 
 # One run per budget, identical in everything else: 2 processes x 2 windows x 32 frames per step.
-RUN=(--data "$OUT/data" --preset "${PRESET:-tiny}" --steps "${STEPS:-4000}" --batch-size 2 --window 32 --lr 1e-3 --precision auto
-     --val-recordings $VAL --mirror-prob 0.5)
+# The decoded recordings are kept in OUT/frames (--frame-cache): both processes of a run, and every
+# later run, map one copy (g2x's 4.2 h are 15 GB of frames: twice that would not fit in 24 GB).
+RUN=(--data "$DATA" --preset "${PRESET:-tiny}" --steps "${STEPS:-4000}" --batch-size 2 --window 32 --lr 1e-3 --precision auto
+     --val-recordings $VAL --mirror-prob 0.5 --frame-cache "$OUT/frames")
 for H in $HOURS; do
   OMP_NUM_THREADS=1 $TORCHRUN --standalone --nproc_per_node 2 "$VPT" idm train "${RUN[@]}" --eval-every 1000 \
     --max-hours "$H" --out "$OUT/curve/hours_$H"
@@ -48,6 +69,6 @@ done
 $VPT idm curve "${RUN[@]}" --out "$OUT/curve" --hours "$(echo $HOURS | tr ' ' ',')"
 
 # Which buttons the all-data IDM gets wrong on the held-out recordings.
-M="$OUT/curve/hours_0/idm"
-$VPT idm eval --data "$OUT/data" --last $VAL --model "$M.model" --weights "$M.weights" --window 32 \
-  --out "$OUT/curve/hours_0/eval.json"
+M="$OUT/curve/hours_$ALL/idm"
+$VPT idm eval --data "$DATA" --last $VAL --model "$M.model" --weights "$M.weights" --window 32 \
+  --out "$OUT/curve/hours_$ALL/eval.json"

@@ -54,6 +54,12 @@ def test_train_resumes_after_a_kill_and_writes_official_files(recordings, tmp_pa
     resumed = [m["loss"] for m in (json.loads(l) for l in (tmp_path / "run2/metrics.jsonl").read_text().splitlines())]
     assert len(resumed) == 4
     np.testing.assert_allclose(resumed, full, rtol=1e-5)
+    # Through a frame cache (filled by the first run, memory-mapped by the second) nothing changes.
+    for name in ("run3", "run4"):
+        assert train_idm(IDMTrainConfig(**{**cfg.__dict__, "out": str(tmp_path / name), "frame_cache": str(tmp_path / "cache")})) == pytest.approx(metrics)
+        cached = [m["loss"] for m in (json.loads(l) for l in (tmp_path / name / "metrics.jsonl").read_text().splitlines())]
+        np.testing.assert_allclose(cached, full, rtol=1e-5)
+    assert len(list((tmp_path / "cache").glob("*.frames.npy"))) == 3
     # Started again once finished, it trains no further and reports the same held-out metrics.
     assert train_idm(cfg) == pytest.approx(metrics)
     assert json.loads((tmp_path / "run/summary.json").read_text())["val/keypress_accuracy"] == metrics["val/keypress_accuracy"]
@@ -61,14 +67,17 @@ def test_train_resumes_after_a_kill_and_writes_official_files(recordings, tmp_pa
 
 def test_train_ddp_two_cpu_processes(recordings, tmp_path, two_cpu_processes):
     """``torchrun`` with 2 CPU processes (gloo): every parameter that is trained gets a gradient
-    on every rank (the IDM's discarded ``lastlayer`` is frozen), and the run writes its files."""
+    on every rank (the IDM's discarded ``lastlayer`` is frozen), and the run writes its files;
+    with a frame cache, the ranks meet at the barrier after rank 0 has filled it."""
     two_cpu_processes(
         "from vpt.idm.train import IDMTrainConfig, train_idm\n"
         f"train_idm(IDMTrainConfig(data={str(recordings)!r}, out={str(tmp_path / 'ddp')!r}, preset='tiny', window=16,"
         " batch_size=1, steps=2, warmup=1, eval_every=2, checkpoint_every=2, val_recordings=1, precision='fp32',"
-        " device='cpu'))\n",
+        f" device='cpu', frame_cache={str(tmp_path / 'cache')!r}))\n",
         port=29532,
     )
+    # Rank 0 filled the frame cache while rank 1 waited; rank 1 then read it (one entry each).
+    assert len(list((tmp_path / "cache").glob("*.targets.npz"))) == 3
     summary = json.loads((tmp_path / "ddp/summary.json").read_text())
     assert summary["steps"] == 2 and 0 <= summary["val/keypress_accuracy"] <= 1
     assert load_idm(tmp_path / "ddp/idm.model", tmp_path / "ddp/idm.weights").cfg.trunk.hidsize == 128
@@ -162,6 +171,47 @@ def test_held_out_metrics_split_world_and_gui_frames(recordings):
         pooled = (m[f"val_gui/{key}"] * n_gui + m[f"val_world/{key}"] * n_world) / m["val/frames"]
         assert m[f"val/{key}"] == pytest.approx(pooled)
         assert m[f"val/{key}"] == world_only[f"val/{key}"]  # the predictions do not depend on the mask
+
+
+def test_frame_cache_gives_the_same_segments_and_counts_and_misses_changed_files(recordings, tmp_path):
+    """A cached load is the decoded one (frames memory-mapped), counted alike; an edited jsonl
+    and a damaged entry are decoded again."""
+    import shutil
+
+    from vpt.data import DatasetReport, list_recordings
+    from vpt.idm.metrics import load_segments
+
+    data = tmp_path / "data"
+    shutil.copytree(recordings, data)
+    jsonl = data / "rec1.jsonl"
+    lines = jsonl.read_text().splitlines()
+    jsonl.write_text("\n".join([*lines[:20], "{not json", *lines[21:]]) + "\n")  # one broken line: two runs
+    refs, cache = list_recordings(data), tmp_path / "cache"
+
+    def load(**kw):
+        report = DatasetReport()
+        return load_segments(refs, report=report, **kw), report
+
+    plain, plain_report = load()
+    assert len(plain) == 4 and plain_report.bad_lines == 1
+    for _ in range(2):  # fills the cache, then reads it
+        cached, report = load(cache=cache)
+        assert report == plain_report
+        assert [s.name for s in cached] == [s.name for s in plain]
+        for a, b in zip(cached, plain):
+            for field in ("frames", "buttons", "camera_bins", "camera_degrees", "gui_open"):
+                np.testing.assert_array_equal(getattr(a, field), getattr(b, field))
+    assert isinstance(cached[0].frames.base, np.memmap) and cached[0].frames.flags.writeable
+    entries = sorted(cache.glob("*.targets.npz"))
+    assert len(entries) == 3
+
+    jsonl.write_text("\n".join(lines) + "\n")  # mended: a new entry, decoded from the new file
+    mended, report = load(cache=cache)
+    assert len(mended) == 3 and report.bad_lines == 0 and len(list(cache.glob("*.targets.npz"))) == 4
+    entries[0].write_bytes(b"damaged")  # a damaged entry is rebuilt, not trusted
+    again, _ = load(cache=cache)
+    np.testing.assert_array_equal(again[0].frames, plain[0].frames)
+    assert np.load(entries[0])["runs"].tolist() == [[0, len(plain[0].frames)]]
 
 
 def test_button_errors_attribute_keypress_misses():

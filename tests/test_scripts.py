@@ -74,8 +74,8 @@ def test_rl_compare_another_seed_of_one_run(tmp_path):
 
 
 def test_idm_curve_on_either_data(tmp_path):
-    """The default curve (gui_scale 1) and KIND=g2 (models/idm_g2's data): the same runs, one per
-    budget, on their own data and held-out recordings."""
+    """The default curve (gui_scale 1), KIND=g2 (models/idm_g2's data) and g2x (g2's and more): the
+    same runs, one per budget, on their own data and held-out recordings."""
     result, calls = _run("idm_curve.sh", ["out"], tmp_path)
     assert result.returncode == 0, result.stderr
     runs = {_option(c, "--out"): c for c in calls if c[:2] == ["idm", "train"]}
@@ -95,6 +95,20 @@ def test_idm_curve_on_either_data(tmp_path):
     assert {_option(c, "--preset") for c in calls if c[:2] in (["idm", "train"], ["idm", "curve"])} == {"small"}
     assert _option(next(c for c in calls if c[:2] == ["idm", "curve"]), "--hours") == "0,0.66,0.33,0.17"
     assert _option(next(c for c in calls if c[:2] == ["idm", "eval"]), "--last") == "16"
+    assert {_option(c, "--frame-cache") for c in runs.values()} == {"out/frames"}
+
+    # g2x: g2's recordings linked in (not generated again) after 352 more; the same 16 held out.
+    (tmp_path / "out/data").mkdir(parents=True)
+    (tmp_path / "out/data/tech-tree-00000.mp4").write_bytes(b"g2")
+    result, calls = _run("idm_curve.sh", ["out"], tmp_path, KIND="g2x")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "out/data_x/b-seed5000/tech-tree-00000.mp4").stat().st_ino == (tmp_path / "out/data/tech-tree-00000.mp4").stat().st_ino
+    gen = {_option(c, "--out"): (_option(c, "--seed"), _option(c, "--episodes")) for c in calls if c[:2] == ["data", "generate"]}
+    assert gen == {"out/data_x/b-seed5000": ("5000", "176"), "out/data_x/a-seed6000": ("6000", "352")}
+    runs = {_option(c, "--out"): c for c in calls if c[:2] == ["idm", "train"]}
+    assert set(runs) == {"out/curve/hours_4.22", "out/curve/hours_2.64"}
+    assert all(_option(c, "--data") == "out/data_x" and _option(c, "--val-recordings") == "16" for c in runs.values())
+    assert _option(next(c for c in calls if c[:2] == ["idm", "eval"]), "--model") == "out/curve/hours_4.22/idm.model"
     result, _ = _run("idm_curve.sh", ["out"], tmp_path, KIND="g3")
     assert result.returncode == 2 and "unknown KIND g3" in result.stderr
 

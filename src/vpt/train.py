@@ -18,6 +18,7 @@ from its last complete checkpoint.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import json
 import math
 import os
@@ -78,7 +79,9 @@ class Dist:
 def init_distributed(device: str | None = None) -> Dist:
     """Join the ``torchrun`` process group if launched by it (``WORLD_SIZE`` > 1), else run alone.
 
-    On GPU each process takes ``cuda:LOCAL_RANK`` and NCCL; on CPU, gloo.
+    On GPU each process takes ``cuda:LOCAL_RANK`` and NCCL; on CPU, gloo. Collectives wait up to
+    2 hours (torch's default is 30 minutes): with a frame cache, rank 0 may decode a whole dataset
+    while the others wait at a barrier (:class:`vpt.idm.train.IDMTrainConfig`).
     """
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
@@ -88,7 +91,7 @@ def init_distributed(device: str | None = None) -> Dist:
         dev = torch.device("cuda", local)
         torch.cuda.set_device(dev)
     if world > 1 and not dist.is_initialized():
-        dist.init_process_group("nccl" if dev.type == "cuda" else "gloo")
+        dist.init_process_group("nccl" if dev.type == "cuda" else "gloo", timeout=datetime.timedelta(hours=2))
     return Dist(rank=rank, world_size=world, local_rank=local, device=dev)
 
 

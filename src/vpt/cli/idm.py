@@ -14,6 +14,8 @@ app = typer.Typer(help="Inverse dynamics model: train on recordings, label video
 console = Console()
 
 MIRROR_HELP = "also predict the left-right mirrored video and average the two (twice the compute; a better camera)"
+FRAME_CACHE_HELP = ("keep the decoded recordings in this folder, memory-mapped: processes and later runs share one copy "
+                    "(train on more recordings than fit in memory once per process)")
 CAMERA_HELP = "camera label per axis: mode (the most probable bin, the reference) or mean (the bin nearest the posterior-mean move)"
 
 
@@ -46,6 +48,7 @@ def train(
     val_recordings: int = typer.Option(0, help="held-out recordings (0: 10%)"),
     max_hours: float = typer.Option(0.0, help="train on only this many hours of recordings (0: all)"),
     mirror_prob: float = typer.Option(0.0, help="mirror this fraction of training windows left-right (yaw negated)"),
+    frame_cache: Path = typer.Option(None, help=FRAME_CACHE_HELP),
     seed: int = typer.Option(0),
     device: str = typer.Option("auto"),
 ) -> None:
@@ -56,7 +59,8 @@ def train(
         data=str(data), out=str(out), preset=preset, init_model=str(init_model) if init_model else None,
         init_weights=str(init_weights) if init_weights else None, steps=steps, batch_size=batch_size, window=window,
         grad_accum=grad_accum, lr=lr, precision=precision, eval_every=eval_every, val_recordings=val_recordings,
-        max_hours=max_hours, mirror_prob=mirror_prob, seed=seed, device=device,
+        max_hours=max_hours, mirror_prob=mirror_prob, frame_cache=str(frame_cache) if frame_cache else None, seed=seed,
+        device=device,
     )  # fmt: skip
     with progress_bar("idm train", steps, console) as update:
 
@@ -83,6 +87,7 @@ def curve(
     precision: str = typer.Option("auto", help=PRECISION_HELP),
     val_recordings: int = typer.Option(3, help="held-out recordings (the same for every run)"),
     mirror_prob: float = typer.Option(0.0, help="mirror this fraction of training windows left-right (yaw negated)"),
+    frame_cache: Path = typer.Option(None, help=FRAME_CACHE_HELP),
     seed: int = typer.Option(0),
     device: str = typer.Option("auto"),
 ) -> None:
@@ -97,7 +102,8 @@ def curve(
     budgets = [float(h) for h in hours.split(",") if h.strip()]
     base = IDMTrainConfig(data=str(data), out=str(out), preset=preset, steps=steps, batch_size=batch_size, window=window,
                           lr=lr, precision=precision, eval_every=steps, val_recordings=val_recordings,
-                          mirror_prob=mirror_prob, seed=seed, device=device)  # fmt: skip
+                          mirror_prob=mirror_prob, frame_cache=str(frame_cache) if frame_cache else None, seed=seed,
+                          device=device)  # fmt: skip
     with progress_bar("idm curve", steps * len(budgets), console) as update:
         done = {h: 0 for h in budgets}
 
@@ -117,6 +123,7 @@ def eval_(
     weights: Path = typer.Option(..., help="... and its .weights"),
     last: int = typer.Option(0, help="score only the last N recordings (a training run's --val-recordings); 0: all"),
     window: int = typer.Option(0, help="frames per window (0: the model's timesteps)"),
+    frame_cache: Path = typer.Option(None, help=FRAME_CACHE_HELP),
     out: Path = typer.Option(None, help="also write the metrics and per-button errors to this .json"),
     confusion: Path = typer.Option(None, help="also write the camera bins' confusion counts to this .npz "
                                    "(for vpt bc train --label-noise; score with the labels' --mirror/--camera)"),
@@ -152,7 +159,8 @@ def eval_(
         raise typer.Exit(2) from e
     idm.optimize_for_inference(channels_last=True, encoder_dtype=torch.bfloat16 if bf16 else None, compile=compile)
     report = DatasetReport()
-    preds = predict_segments(idm, load_segments(refs, report=report), window=window or None, mirror=mirror, camera=camera)
+    segments = load_segments(refs, report=report, cache=frame_cache)
+    preds = predict_segments(idm, segments, window=window or None, mirror=mirror, camera=camera)
     metrics, errors = scores(preds, prefix="eval"), button_errors(preds)
 
     summary = Table(title=f"{len(refs)} recordings, {len(preds.gui_open)} frames")

@@ -21,13 +21,16 @@ keypress misses come from.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, fields
+from pathlib import Path
 
 import numpy as np
 import torch
 
 from vpt import actions
-from vpt.data import DatasetReport, iter_recordings
+from vpt.atomic import atomic_output
+from vpt.data import DatasetReport, RecordingRef, iter_recordings
 from vpt.idm.model import InverseDynamicsModel
 from vpt.idm.predict import predict
 
@@ -51,20 +54,101 @@ class Segment:
     """(T,) bool: a GUI screen was open (the camera moves the cursor, not the view)."""
 
 
-def load_segments(refs: list, *, legacy_integer_camera: bool = False, report: DatasetReport | None = None) -> list[Segment]:
+def load_segments(refs: list, *, legacy_integer_camera: bool = False, report: DatasetReport | None = None,
+                  cache: str | Path | None = None) -> list[Segment]:
     """Load recordings (every frame, null ones included: the IDM must see time as it is) and
-    cut them into runs of consecutive lines (bad lines split a recording)."""
+    cut them into runs of consecutive lines (bad lines split a recording).
+
+    With ``cache`` (a folder), each recording's decoded frames and targets are kept there
+    (:func:`_cached`): the first load writes them, later loads memory-map the frames instead of
+    decoding, so processes and runs on the same data share one copy of the frames in the page
+    cache, and a dataset larger than memory can be trained on. The counts of ``report`` are the
+    same either way (bad lines are counted, not warned about again, on a cached load)."""
+    report = report if report is not None else DatasetReport()
     segments: list[Segment] = []
-    for ref, rec in iter_recordings(refs, report=report, skip_null=False, legacy_integer_camera=legacy_integer_camera):
+    for ref in refs:
+        targets = _cached(ref, cache, legacy_integer_camera, report) if cache is not None else None
+        if targets is None:
+            targets = _decode(ref, legacy_integer_camera, report)
+            if targets is not None and cache is not None:
+                targets.save(Path(cache) / _cache_stem(ref, legacy_integer_camera))
+        if targets is not None:
+            segments += targets.segments(ref.name)
+    return segments
+
+
+@dataclass
+class _RecordingTargets:
+    """One recording as :func:`load_segments` needs it: every frame with its factored targets,
+    the runs of consecutive lines, and the loader's counts (for the report on a cached load)."""
+
+    frames: np.ndarray
+    buttons: np.ndarray
+    camera_bins: np.ndarray
+    camera_degrees: np.ndarray
+    gui_open: np.ndarray
+    runs: np.ndarray
+    """(K, 2) int64: [lo, hi) of each run of consecutive lines."""
+    counts: np.ndarray
+    """(3,) int64: bad lines, null lines, samples."""
+
+    def segments(self, name: str) -> list[Segment]:
+        return [Segment(f"{name}[{lo}:{hi}]", self.frames[lo:hi], self.buttons[lo:hi], self.camera_bins[lo:hi],
+                        self.camera_degrees[lo:hi], self.gui_open[lo:hi]) for lo, hi in self.runs.tolist()]  # fmt: skip
+
+    def save(self, stem: Path) -> None:
+        """Frames to ``stem.frames.npy``, then the rest to ``stem.targets.npz`` (written last, so
+        its presence says the entry is whole), each atomically."""
+        with atomic_output(stem.with_name(stem.name + ".frames.npy")) as tmp:
+            np.save(tmp, self.frames)
+        with atomic_output(stem.with_name(stem.name + ".targets.npz")) as tmp:
+            np.savez(tmp, **{f.name: getattr(self, f.name) for f in fields(self) if f.name != "frames"})
+
+
+# Bump when what a cache entry holds, or how a recording is turned into targets, changes.
+_CACHE_VERSION = 1
+
+
+def _cache_stem(ref: RecordingRef, legacy_integer_camera: bool) -> str:
+    """A cache entry's name: the recording's name and a hash of where its files are, their sizes
+    and modification times, and the loading options (a changed file misses the cache)."""
+    h = hashlib.sha256(f"v{_CACHE_VERSION} legacy={legacy_integer_camera}".encode())
+    for path in (p for p in (ref.mp4, ref.jsonl) if p is not None):
+        st = Path(path).stat()
+        h.update(f"|{Path(path).resolve()} {st.st_size} {st.st_mtime_ns}".encode())
+    return f"{ref.name}-{h.hexdigest()[:16]}"
+
+
+def _cached(ref: RecordingRef, cache: str | Path, legacy_integer_camera: bool, report: DatasetReport) -> _RecordingTargets | None:
+    """The cache entry of ``ref`` (frames memory-mapped copy-on-write: writable views that share
+    the page cache), counted in ``report``; None when absent or unreadable (then it is rebuilt)."""
+    try:
+        stem = Path(cache) / _cache_stem(ref, legacy_integer_camera)
+        with np.load(stem.with_name(stem.name + ".targets.npz")) as z:
+            rest = {k: z[k] for k in z.files}
+        targets = _RecordingTargets(frames=np.load(stem.with_name(stem.name + ".frames.npy"), mmap_mode="c"), **rest)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    bad, null, samples = targets.counts.tolist()
+    report.recordings, report.ok = report.recordings + 1, report.ok + 1
+    report.bad_lines, report.null_lines, report.samples = report.bad_lines + bad, report.null_lines + null, report.samples + samples
+    return targets
+
+
+def _decode(ref: RecordingRef, legacy_integer_camera: bool, report: DatasetReport) -> _RecordingTargets | None:
+    """Decode one recording (:func:`vpt.data.iter_recordings`: a bad file is counted in
+    ``report`` and gives None, as does one without actions or frames)."""
+    for _, rec in iter_recordings([ref], report=report, skip_null=False, legacy_integer_camera=legacy_integer_camera):
         if not rec.has_actions or len(rec) == 0:
-            continue
+            return None
         env = {k: np.array([a[k] for a in rec.env_actions]) for k in actions.BUTTONS}
         env["camera"] = np.stack([np.asarray(a["camera"], dtype=np.float64) for a in rec.env_actions])
         fac, bins = actions.env_to_factored(env)
-        for lo, hi in rec.contiguous_runs():
-            gui = rec.gui_open[lo:hi] if rec.gui_open is not None else np.zeros(hi - lo, bool)
-            segments.append(Segment(f"{ref.name}[{lo}:{hi}]", rec.frames[lo:hi], fac[lo:hi], bins[lo:hi], env["camera"][lo:hi], gui))
-    return segments
+        gui = rec.gui_open if rec.gui_open is not None else np.zeros(len(rec), bool)
+        runs = np.array(rec.contiguous_runs(), dtype=np.int64).reshape(-1, 2)
+        counts = np.array([rec.stats.bad, rec.stats.null, len(rec)], dtype=np.int64)
+        return _RecordingTargets(rec.frames, fac, bins, env["camera"], gui, runs, counts)
+    return None
 
 
 @dataclass

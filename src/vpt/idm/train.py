@@ -17,6 +17,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +97,11 @@ class IDMTrainConfig:
     """Use only the first recordings totalling this many hours of training data (0: all)."""
     mirror_prob: float = 0.0
     """Probability that a training window is mirrored left-right (:func:`mirror_window`)."""
+    frame_cache: str | None = None
+    """A folder for the decoded recordings (:func:`vpt.idm.metrics.load_segments`): rank 0 fills
+    it while the other processes wait, then every process memory-maps the same frames, so the
+    dataset is held once (in the page cache) rather than once per process, and later runs on the
+    same recordings start without decoding. None: each process decodes into its own memory."""
 
 
 def _sample_windows(segments: list[Segment], window: int, batch: int, rng: np.random.Generator,
@@ -172,15 +178,21 @@ def train_idm(cfg: IDMTrainConfig, *, progress: Callable[[int, dict[str, float]]
     report = DatasetReport()
     # With a budget, recordings are decoded only until it is filled (the first ones, in order).
     budget = cfg.max_hours * 3600 * 20 if cfg.max_hours > 0 else float("inf")
+    load = partial(load_segments, legacy_integer_camera=cfg.legacy_integer_camera, report=report, cache=cfg.frame_cache)
+    fill_cache_first = cfg.frame_cache is not None and dist.enabled
+    if fill_cache_first and not dist.is_main:
+        torch.distributed.barrier()  # rank 0 decodes into the cache; this process then maps it
     train_segments: list[Segment] = []
     for ref in train_refs:
         if budget <= 0:
             break
-        for s in load_segments([ref], legacy_integer_camera=cfg.legacy_integer_camera, report=report):
+        for s in load([ref]):
             if budget > 0:
                 train_segments.append(s)
                 budget -= len(s.frames)
-    val_segments = load_segments(val_refs, legacy_integer_camera=cfg.legacy_integer_camera, report=report)
+    val_segments = load(val_refs)
+    if fill_cache_first and dist.is_main:
+        torch.distributed.barrier()
     train_frames = sum(len(s.frames) for s in train_segments)
 
     # --- model and optimiser -------------------------------------------------------------------
