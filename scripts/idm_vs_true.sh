@@ -8,6 +8,7 @@
 #   ORACLE=screens NULL_RULE=policy STAGES="label bc1 bc2 bc3 eval" bash scripts/idm_vs_true.sh OUT
 #   SOFT=1 NULL_RULE=policy STAGES="label bc1 bc2 bc3 eval" bash scripts/idm_vs_true.sh OUT
 #   MIRROR=1 SOFT=1 NULL_RULE=policy STAGES="label bc1 bc2 bc3 eval" bash scripts/idm_vs_true.sh OUT
+#   BC_SEED=1 MIRROR=1 SOFT=1 NULL_RULE=policy STAGES="label bc1 bc2 bc3 eval" bash scripts/idm_vs_true.sh OUT
 # The videos and the recipe are `models/sticks_prior_g2_320`'s (models/README.md), which is the
 # true-label side: 320 scripted tech-tree demonstrations (seed 2000) at gui_scale 2; BC from
 # scratch 3,000 steps (lr 1e-3) and 1,500 more (lr 5e-4) on the first 160, then 2,400 more on
@@ -37,6 +38,9 @@
 # mirrored video: camera R² 0.912 -> 0.927, posterior mean 0.938 -> 0.952 held out, results §1,
 # session 21; twice the labelling time) into OUT/labels_mirror, and the IDM side's run folders
 # and evaluations get _mirror after idm_labels (OUT/idm_labels_mirror_soft with SOFT=1).
+# BC_SEED=S (not 0) trains every BC stage with `vpt bc train --seed S`: a replicate of a chain
+# (how far two chains with identical settings differ in play), in run folders and evaluations
+# of its own with _seedS at the end (OUT/idm_labels_mirror_soft_seed1, OUT/true_labels_seed1).
 # Where the IDM-labelled run needs whether a screen is open (`--gui-weight`), BC sees it in the
 # pixels (`vpt.data.screen_open`), as it would in web footage; the true side reads isGuiOpen.
 # Every stage resumes where it stopped; a finished stage (its summary.json, or policy files
@@ -65,6 +69,7 @@ TRAIN_TRUE=${TRAIN_TRUE:-0}
 EVAL_SEEDS=${EVAL_SEEDS:-0:32 1000:64 2000:64 3000:64}
 STAGES=${STAGES:-data label bc1 bc2 bc3 eval}  # and bc4, eval4: see above
 NULL_ACTIONS=${NULL_ACTIONS:-0}
+BC_SEED=${BC_SEED:-0}
 ONLY=${ONLY:-idm_labels true_labels}  # the sides whose BC stages run (true_labels: with TRAIN_TRUE=1)
 ORACLE=${ORACLE:-}  # screens or off: the IDM side's camera labels there are the truth (above)
 SOFT=${SOFT:-0}  # 1: the IDM side's camera trains on the IDM's posterior (above)
@@ -91,6 +96,12 @@ LABELS=$IDM_LABELS${ORACLE:+_oracle_$ORACLE}  # what the IDM side trains on
 IDM_SIDE=idm_labels$MIRRORED${ORACLE:+_oracle_$ORACLE}
 IDM_ARGS=()
 if [ "$SOFT" = 1 ]; then IDM_SIDE+=_soft; IDM_ARGS=(--soft-camera); fi
+TRUE_SIDE=true_labels TRUE_ARGS=()
+if [ "$BC_SEED" != 0 ]; then
+  [[ $BC_SEED =~ ^[0-9]+$ ]] || { echo "BC_SEED must be a whole number, got $BC_SEED" >&2; exit 2; }
+  IDM_SIDE+=_seed$BC_SEED TRUE_SIDE+=_seed$BC_SEED
+  IDM_ARGS+=(--seed "$BC_SEED") TRUE_ARGS+=(--seed "$BC_SEED")
+fi
 want() { [[ " $STAGES " == *" $1 "* ]]; }
 side_wanted() { [[ " $ONLY " == *" $1 "* ]]; }
 
@@ -152,7 +163,7 @@ if [ "$TRAIN_TRUE" = 1 ] && side_wanted true_labels; then
       for f in "$v" "${v%.mp4}.jsonl"; do ln -sf "$(realpath "$f")" "$OUT/data_a/"; done
     done
   fi
-  recipe "$OUT/true_labels" "$OUT/data_a" "$OUT/data"
+  recipe "$OUT/$TRUE_SIDE" "$OUT/data_a" "$OUT/data" ${TRUE_ARGS[@]+"${TRUE_ARGS[@]}"}
 fi
 
 # evaluate POLICY REPORT: the policy in the RL world at gui_scale 2 on EVAL_SEEDS' worlds (the
@@ -193,14 +204,14 @@ table() {
 if want eval; then
   # A retrained true side is reported apart from TRUE_PRIOR's, so both can live in one OUT.
   true_side=true_labels:$TRUE_PRIOR
-  [ "$TRAIN_TRUE" = 1 ] && true_side=true_labels_trained:$OUT/true_labels/bc3/policy
+  [ "$TRAIN_TRUE" = 1 ] && true_side=${TRUE_SIDE/true_labels/true_labels_trained}:$OUT/$TRUE_SIDE/bc3/policy
   evaluate_side_by_side "$OUT/$IDM_SIDE/bc3/policy:$OUT/eval/$IDM_SIDE" "${true_side#*:}:$OUT/eval/${true_side%%:*}"
   table "$IDM_SIDE" "${true_side%%:*}"
 fi
 
 if want eval4; then  # both sides' bc4 (the true side's with TRAIN_TRUE=1), as eval
   sides=("$IDM_SIDE")
-  [ "$TRAIN_TRUE" = 1 ] && sides+=(true_labels)
+  [ "$TRAIN_TRUE" = 1 ] && sides+=("$TRUE_SIDE")
   specs=()
   for side in "${sides[@]}"; do specs+=("$OUT/$side/bc4/policy:$OUT/eval/${side}_bc4"); done
   evaluate_side_by_side "${specs[@]}"

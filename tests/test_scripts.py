@@ -212,6 +212,27 @@ def test_idm_vs_true_mirror_labels_run_apart(tmp_path):
     assert _option(bc[0], "--data") == "out/labels_mirror_oracle_screens/a" and "--soft-camera" not in bc[0]
 
 
+def test_idm_vs_true_bc_seed_replicates_run_apart(tmp_path):
+    """BC_SEED=S: every BC stage of both sides trains with --seed S, in run folders and
+    evaluations of its own (a replicate beside the seed-0 chain); a bad seed stops the script."""
+    (tmp_path / "out/data").mkdir(parents=True)
+    for i in range(320):
+        (tmp_path / f"out/data/tech-tree-{i:05d}.mp4").touch()
+    env = {"BC_SEED": "7", "MIRROR": "1", "SOFT": "1", "TRAIN_TRUE": "1", "NULL_RULE": "policy", "STAGES": "bc1 bc2 bc3 eval"}
+    result, calls = _run("idm_vs_true.sh", ["out"], tmp_path, **env)
+    assert result.returncode == 0, result.stderr
+    bc = {_option(c, "--out"): c for c in calls if c[:2] == ["bc", "train"]}
+    assert set(bc) == {f"out/{side}/bc{i}" for side in ("idm_labels_mirror_soft_seed7", "true_labels_seed7") for i in (1, 2, 3)}
+    assert all(_option(c, "--seed") == "7" for c in bc.values())
+    assert _option(bc["out/true_labels_seed7/bc2"], "--init-model") == "out/true_labels_seed7/bc1/policy.model"
+    evals = {_option(c, "--out"): c for c in calls if c[0] == "eval"}
+    assert set(evals) == {f"out/eval/{name}/seed_{seed}" for name in ("idm_labels_mirror_soft_seed7", "true_labels_trained_seed7")
+                          for seed in SEEDS}  # fmt: skip
+    assert _option(evals["out/eval/true_labels_trained_seed7/seed_0"], "--model") == "out/true_labels_seed7/bc3/policy.model"
+    result, _ = _run("idm_vs_true.sh", ["out"], tmp_path, **{**env, "BC_SEED": "x"})
+    assert result.returncode == 2 and "BC_SEED must be a whole number" in result.stderr
+
+
 def test_idm_vs_true_skips_finished_stages_and_checks_its_input(tmp_path):
     stage_files = {"bc1": ["policy.weights"],  # copied in from another session
                    "bc2": ["policy.weights", "checkpoint.pt", "summary.json"],  # finished here
