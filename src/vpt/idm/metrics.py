@@ -98,11 +98,14 @@ class _RecordingTargets:
 
     def save(self, stem: Path) -> None:
         """Frames to ``stem.frames.npy``, then the rest to ``stem.targets.npz`` (written last, so
-        its presence says the entry is whole), each atomically."""
-        with atomic_output(stem.with_name(stem.name + ".frames.npy")) as tmp:
+        its presence says the entry is whole), each atomically; then the frames are mapped back
+        from the file, so the decoding process does not keep a copy of its own either."""
+        frames = stem.with_name(stem.name + ".frames.npy")
+        with atomic_output(frames) as tmp:
             np.save(tmp, self.frames)
         with atomic_output(stem.with_name(stem.name + ".targets.npz")) as tmp:
             np.savez(tmp, **{f.name: getattr(self, f.name) for f in fields(self) if f.name != "frames"})
+        self.frames = np.load(frames, mmap_mode="c")
 
 
 # Bump when what a cache entry holds, or how a recording is turned into targets, changes.
