@@ -37,7 +37,7 @@ case $KIND in
     $VPT data generate "${GEN[@]}" --episodes 176 --seed 5000 --out "$OUT/data"
     ;;
   g2x)  # g2's data with 352 more episodes (seed 6000) before it: 4.2 h, the same 16 held out
-    HOURS=${HOURS:-4.22 2.64}  # 4.22 = all 512 training recordings (g2's 0 is its 1.32 h)
+    HOURS=${HOURS:-4.22 2.64}  # 4.22: all but the last ~2 of the 512 training recordings (4.24 h)
     ALL=4.22
     VAL=16
     WORLD='{"size": [48, 48], "height": 40, "tree_density": 0.05, "caves": 0.5, "break_speed": 10, "gui_scale": 2}'
