@@ -18,6 +18,10 @@ TORCHRUN=${TORCHRUN:-.venv/bin/torchrun}
 KIND=${KIND:-g1}
 # The RL world (results §3): the pipeline's easy world with mining 10x faster.
 WORLD='{"size": [48, 48], "height": 40, "tree_density": 0.05, "caves": 0.5, "break_speed": 10}'
+# g2 and g2x: models/idm_g2's data, the BC priors' demonstrations in kind (gui_scale 2, first_crafts).
+G2_WORLD='{"size": [48, 48], "height": 40, "tree_density": 0.05, "caves": 0.5, "break_speed": 10, "gui_scale": 2}'
+G2_GEN=(--player tech-tree --max-steps 600 --world "$G2_WORLD" --workers 2
+        --player-options '{"first_crafts": ["oak_planks", "stick"], "peek_prob": 0, "peek_rate": 0.005}')
 case $KIND in
   g1)  # the default tech-tree player at gui_scale 1, 1,000-step episodes
     HOURS=${HOURS:-0 0.37 0.74 0.18}  # 0 = all 106 training recordings (1.47 h)
@@ -28,21 +32,17 @@ case $KIND in
     $VPT data generate "${GEN[@]}" --episodes 80 --seed 1000 --out "$OUT/data/a-seed1000"
     $VPT data generate "${GEN[@]}" --episodes 40 --seed 0 --out "$OUT/data/b-seed0"
     ;;
-  g2)  # models/idm_g2's data: the BC priors' demonstrations in kind (gui_scale 2, first_crafts)
+  g2)  # models/idm_g2's data (above)
     HOURS=${HOURS:-0 0.66 0.33 0.17}  # 0 = all 160 training recordings (1.32 h)
     VAL=16
-    WORLD='{"size": [48, 48], "height": 40, "tree_density": 0.05, "caves": 0.5, "break_speed": 10, "gui_scale": 2}'
-    GEN=(--player tech-tree --max-steps 600 --world "$WORLD" --workers 2
-         --player-options '{"first_crafts": ["oak_planks", "stick"], "peek_prob": 0, "peek_rate": 0.005}')
+    GEN=("${G2_GEN[@]}")
     $VPT data generate "${GEN[@]}" --episodes 176 --seed 5000 --out "$OUT/data"
     ;;
   g2x)  # g2's data with 352 more episodes (seed 6000) before it: 4.2 h, the same 16 held out
     HOURS=${HOURS:-4.22 2.64}  # 4.22: all but the last ~2 of the 512 training recordings (4.24 h)
     ALL=4.22
     VAL=16
-    WORLD='{"size": [48, 48], "height": 40, "tree_density": 0.05, "caves": 0.5, "break_speed": 10, "gui_scale": 2}'
-    GEN=(--player tech-tree --max-steps 600 --world "$WORLD" --workers 2
-         --player-options '{"first_crafts": ["oak_planks", "stick"], "peek_prob": 0, "peek_rate": 0.005}')
+    GEN=("${G2_GEN[@]}")
     # The folder is read sorted: a-seed6000 first (the budgets train on it first), then g2's 176,
     # whose last 16 are every run's held-out recordings. g2's files are linked in when present
     # (KIND=g2 on the same OUT), otherwise generated again (identical: the same seeds).

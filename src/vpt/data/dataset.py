@@ -48,6 +48,13 @@ class DatasetReport:
     null_lines: int = 0
     samples: int = 0
 
+    def add_loaded(self, bad_lines: int, null_lines: int, samples: int) -> None:
+        """Count one recording that loaded, with its bad and null lines and its samples."""
+        self.ok += 1
+        self.bad_lines += bad_lines
+        self.null_lines += null_lines
+        self.samples += samples
+
 
 def list_recordings(source: str | Path, *, root: str | Path | None = None, require_jsonl: bool = False) -> list[RecordingRef]:
     """All recordings of a folder (recursively, sorted), an index JSON, or a single recording.
@@ -104,10 +111,7 @@ def iter_recordings(
             log.warning("skipping recording: %s", e)
             report.bad_files[str(ref.mp4)] = e.reason
             continue
-        report.ok += 1
-        report.bad_lines += rec.stats.bad
-        report.null_lines += rec.stats.null
-        report.samples += len(rec)
+        report.add_loaded(rec.stats.bad, rec.stats.null, len(rec))
         for err in rec.stats.errors:
             log.warning("%s", err)
         yield ref, rec

@@ -67,11 +67,12 @@ def load_segments(refs: list, *, legacy_integer_camera: bool = False, report: Da
     report = report if report is not None else DatasetReport()
     segments: list[Segment] = []
     for ref in refs:
-        targets = _cached(ref, cache, legacy_integer_camera, report) if cache is not None else None
+        entry = _cache_entry(Path(cache), ref, legacy_integer_camera) if cache is not None else None
+        targets = _cached(entry, report) if entry is not None else None
         if targets is None:
             targets = _decode(ref, legacy_integer_camera, report)
-            if targets is not None and cache is not None:
-                targets.save(Path(cache) / _cache_stem(ref, legacy_integer_camera))
+            if targets is not None and entry is not None:
+                targets.save(entry)
         if targets is not None:
             segments += targets.segments(ref.name)
     return segments
@@ -96,14 +97,14 @@ class _RecordingTargets:
         return [Segment(f"{name}[{lo}:{hi}]", self.frames[lo:hi], self.buttons[lo:hi], self.camera_bins[lo:hi],
                         self.camera_degrees[lo:hi], self.gui_open[lo:hi]) for lo, hi in self.runs.tolist()]  # fmt: skip
 
-    def save(self, stem: Path) -> None:
-        """Frames to ``stem.frames.npy``, then the rest to ``stem.targets.npz`` (written last, so
-        its presence says the entry is whole), each atomically; then the frames are mapped back
-        from the file, so the decoding process does not keep a copy of its own either."""
-        frames = stem.with_name(stem.name + ".frames.npy")
+    def save(self, entry: tuple[Path, Path]) -> None:
+        """Frames to the entry's ``.frames.npy``, then the rest to its ``.targets.npz`` (written
+        last, so its presence says the entry is whole), each atomically; then the frames are mapped
+        back from the file, so the decoding process does not keep a copy of its own either."""
+        frames, targets = entry
         with atomic_output(frames) as tmp:
             np.save(tmp, self.frames)
-        with atomic_output(stem.with_name(stem.name + ".targets.npz")) as tmp:
+        with atomic_output(targets) as tmp:
             np.savez(tmp, **{f.name: getattr(self, f.name) for f in fields(self) if f.name != "frames"})
         self.frames = np.load(frames, mmap_mode="c")
 
@@ -112,30 +113,34 @@ class _RecordingTargets:
 _CACHE_VERSION = 1
 
 
-def _cache_stem(ref: RecordingRef, legacy_integer_camera: bool) -> str:
-    """A cache entry's name: the recording's name and a hash of where its files are, their sizes
-    and modification times, and the loading options (a changed file misses the cache)."""
+def _cache_entry(cache: Path, ref: RecordingRef, legacy_integer_camera: bool) -> tuple[Path, Path] | None:
+    """A cache entry's two files, ``(frames .npy, targets .npz)``, named by the recording and a
+    hash of where its files are, their sizes and modification times, and the loading options (a
+    changed file misses the cache); None when a file cannot be read (decoding then reports it)."""
     h = hashlib.sha256(f"v{_CACHE_VERSION} legacy={legacy_integer_camera}".encode())
-    for path in (p for p in (ref.mp4, ref.jsonl) if p is not None):
-        st = Path(path).stat()
-        h.update(f"|{Path(path).resolve()} {st.st_size} {st.st_mtime_ns}".encode())
-    return f"{ref.name}-{h.hexdigest()[:16]}"
-
-
-def _cached(ref: RecordingRef, cache: str | Path, legacy_integer_camera: bool, report: DatasetReport) -> _RecordingTargets | None:
-    """The cache entry of ``ref`` (frames memory-mapped copy-on-write: writable views that share
-    the page cache), counted in ``report``; None when absent or unreadable (then it is rebuilt)."""
     try:
-        stem = Path(cache) / _cache_stem(ref, legacy_integer_camera)
-        with np.load(stem.with_name(stem.name + ".targets.npz")) as z:
+        for path in (p for p in (ref.mp4, ref.jsonl) if p is not None):
+            st = Path(path).stat()
+            h.update(f"|{Path(path).resolve()} {st.st_size} {st.st_mtime_ns}".encode())
+    except OSError:
+        return None
+    stem = f"{ref.name}-{h.hexdigest()[:16]}"
+    return cache / f"{stem}.frames.npy", cache / f"{stem}.targets.npz"
+
+
+def _cached(entry: tuple[Path, Path], report: DatasetReport) -> _RecordingTargets | None:
+    """A cache entry (frames memory-mapped copy-on-write: writable views that share the page
+    cache), counted in ``report``; None when absent or unreadable (then it is rebuilt)."""
+    frames, targets = entry
+    try:
+        with np.load(targets) as z:
             rest = {k: z[k] for k in z.files}
-        targets = _RecordingTargets(frames=np.load(stem.with_name(stem.name + ".frames.npy"), mmap_mode="c"), **rest)
+        loaded = _RecordingTargets(frames=np.load(frames, mmap_mode="c"), **rest)
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    bad, null, samples = targets.counts.tolist()
-    report.recordings, report.ok = report.recordings + 1, report.ok + 1
-    report.bad_lines, report.null_lines, report.samples = report.bad_lines + bad, report.null_lines + null, report.samples + samples
-    return targets
+    report.recordings += 1
+    report.add_loaded(*loaded.counts.tolist())
+    return loaded
 
 
 def _decode(ref: RecordingRef, legacy_integer_camera: bool, report: DatasetReport) -> _RecordingTargets | None:
