@@ -9,7 +9,10 @@ Run: ``vpt bench idm [--preset 4x|small|tiny] [--videos 2] [--frames 256] [--rep
   features computed once, overlapping windows (every frame gets past and future context),
   channels-last convs; optionally the bf16 image encoder (``--bf16``: a win only on CPUs with
   AMX/AVX-512-BF16 or on GPUs) and the compiled encoder (``--compile``: ``torch.compile`` with
-  frozen weights; compile time reported apart, not in frames/s).
+  frozen weights; compile time reported apart, not in frames/s) and the int8 convs (``--int8``:
+  ``vpt.nn.int8``, x86 CPUs with VNNI or AMX; with ``--bf16`` also int8 convs between bf16 norms,
+  with ``--compile`` also with the norms and quantisation compiled). Each low-precision case also
+  reports how far its image features are from float32's (relative L2 on the first video).
 * **training** — frames/s of ``idm_loss`` forward + backward + AdamW on random windows, fp32 and
   (with ``--bf16``) under bf16 autocast.
 
@@ -19,6 +22,7 @@ Random weights (speed does not depend on them). Medians of ``--repeats`` runs af
 from __future__ import annotations
 
 import argparse
+import copy
 import statistics
 import tempfile
 import time
@@ -58,6 +62,16 @@ def reference_style(model: InverseDynamicsModel, videos: list[Path]) -> int:
     return n
 
 
+def _sharing_all_but_the_encoder(model: InverseDynamicsModel) -> InverseDynamicsModel:
+    """A copy of ``model`` with its own image encoder, sharing every other module (the 4x IDM's
+    transformer is ~420M of its 482M parameters: a dozen full copies would not fit in memory)."""
+    clone, net = copy.copy(model), copy.copy(model.net)
+    clone._modules, net._modules = dict(model._modules), dict(model.net._modules)
+    net._modules["img_process"] = copy.deepcopy(model.net.img_process)
+    clone._modules["net"] = net
+    return clone
+
+
 def main(argv: list[str]) -> None:
     ap = argparse.ArgumentParser(prog="vpt bench idm", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--preset", default="small", help="tiny, small or 4x (OpenAI's IDM size: slow on a CPU)")
@@ -66,6 +80,7 @@ def main(argv: list[str]) -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--bf16", action="store_true", help="also time the bf16 image encoder")
     ap.add_argument("--compile", action="store_true", help="also time the compiled encoder (fp32, and bf16 with --bf16)")
+    ap.add_argument("--int8", action="store_true", help="also time int8 convs (and with --bf16 / --compile)")
     ap.add_argument("--train-batch", type=int, default=4, help="0: skip the training measurement")
     ap.add_argument("--train-window", type=int, default=0, help="frames per training window (0: the model's)")
     ap.add_argument("--device", default="auto")
@@ -86,24 +101,34 @@ def main(argv: list[str]) -> None:
             write_video(p, (synthetic_frame(i + 1000 * v) for i in range(args.frames)))
             videos.append(p)
         baseline = fresh()
-        ours = fresh()
-        ours.optimize_for_inference(channels_last=True)
-        wino = fresh()
-        wino.optimize_for_inference(channels_last=True, winograd=True)
-        cases = {
-            "reference style (fp32, batch 1, no overlap)": lambda: reference_style(baseline, videos),
-            "vpt label (channels-last, overlap, decode-ahead)": lambda: label_videos(ours, videos, Path(tmp) / f"l{time.time_ns()}").frames,
-            "vpt label + Winograd convs": lambda: label_videos(wino, videos, Path(tmp) / f"w{time.time_ns()}").frames,
-        }
+        cases = {"reference style (fp32, batch 1, no overlap)": lambda: reference_style(baseline, videos)}
+        feature_error: dict[str, float] = {}
+        first = torch.as_tensor(np.stack([resize_to_agent(synthetic_frame(i)) for i in range(min(args.frames, 64))]))
+        with torch.inference_mode():
+            reference_features = baseline.encode(first.to(device))
+
+        def add(name: str, **settings: object) -> None:
+            model = _sharing_all_but_the_encoder(baseline)
+            model.optimize_for_inference(channels_last=True, **settings)
+            cases[name] = lambda: label_videos(model, videos, Path(tmp) / f"l{time.time_ns()}").frames
+            if settings.get("encoder_dtype") or settings.get("int8"):
+                with torch.inference_mode():
+                    err = (model.encode(first.to(device)) - reference_features).norm() / reference_features.norm()
+                feature_error[name] = float(err)
+
+        add("vpt label (channels-last, overlap, decode-ahead)")
+        add("vpt label + Winograd convs", winograd=True)
+        dtypes = [("", None)] + ([(" bf16", torch.bfloat16)] if args.bf16 else [])
         if args.bf16:
-            lowp = fresh()
-            lowp.optimize_for_inference(channels_last=True, encoder_dtype=torch.bfloat16)
-            cases["vpt label + bf16 encoder"] = lambda: label_videos(lowp, videos, Path(tmp) / f"b{time.time_ns()}").frames
+            add("vpt label + bf16 encoder", encoder_dtype=torch.bfloat16)
         if args.compile:
-            for name, dtype in [("", None)] + ([(" bf16", torch.bfloat16)] if args.bf16 else []):
-                comp = fresh()
-                comp.optimize_for_inference(channels_last=True, encoder_dtype=dtype, compile=True)
-                cases[f"vpt label +{name} compiled encoder"] = lambda m=comp: label_videos(m, videos, Path(tmp) / f"c{time.time_ns()}").frames
+            for name, dtype in dtypes:
+                add(f"vpt label +{name} compiled encoder", encoder_dtype=dtype, compile=True)
+        if args.int8:
+            for name, dtype in dtypes:
+                add(f"vpt label + int8 convs{name}", encoder_dtype=dtype, int8=True)
+                if args.compile:
+                    add(f"vpt label + int8 convs{name} compiled", encoder_dtype=dtype, int8=True, compile=True)
         first_run_s = {}
         for name, fn in cases.items():
             t = time.perf_counter()
@@ -147,7 +172,8 @@ def main(argv: list[str]) -> None:
         m = statistics.median(fps)
         ratio = f"{m / base:12.2f}x" if not name.startswith("training") else ""
         warm = f"   (first run {first_run_s[name]:.0f} s: compiling)" if "compiled" in name else ""
-        print(f"{name:52s} {m:10.1f} {ratio}{warm}")
+        err = f"   (features {feature_error[name]:.1e} from fp32)" if name in feature_error else ""
+        print(f"{name:52s} {m:10.1f} {ratio}{err}{warm}")
 
 
 if __name__ == "__main__":

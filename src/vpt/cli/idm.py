@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from vpt.cli.progress import PRECISION_HELP, progress_bar
+from vpt.cli.progress import PRECISION_HELP, print_error, progress_bar
 
 app = typer.Typer(help="Inverse dynamics model: train on recordings, label videos.", no_args_is_help=True)
 console = Console()
@@ -16,12 +16,13 @@ console = Console()
 MIRROR_HELP = "also predict the left-right mirrored video and average the two (twice the compute; a better camera)"
 FRAME_CACHE_HELP = ("keep the decoded recordings in this folder, memory-mapped: processes and later runs share one copy "
                     "(train on more recordings than fit in memory once per process)")
+INT8_HELP = ("int8 image-encoder convs (x86 CPUs with VNNI or AMX; vpt.nn.int8): faster than --bf16, coarser: "
+             "check what it does to your model's scores with vpt idm eval --int8")
 CAMERA_HELP = "camera label per axis: mode (the most probable bin, the reference) or mean (the bin nearest the posterior-mean move)"
 
 
 def _check_camera(camera: str) -> None:
     """A bad ``--camera`` is an exit-2 error before any model is loaded."""
-    from vpt.cli.progress import print_error
     from vpt.idm.predict import check_camera_estimate
 
     try:
@@ -129,6 +130,7 @@ def eval_(
                                    "(for vpt bc train --label-noise; score with the labels' --mirror/--camera)"),
     bf16: bool = typer.Option(False, help="bfloat16 image encoder, as in vpt idm label --bf16"),
     compile: bool = typer.Option(False, "--compile", help="compiled image encoder, as in vpt idm label --compile"),
+    int8: bool = typer.Option(False, "--int8", help=INT8_HELP),
     mirror: bool = typer.Option(False, "--mirror", help=MIRROR_HELP),
     camera: str = typer.Option("mode", help=CAMERA_HELP),
     device: str = typer.Option("auto"),
@@ -142,7 +144,6 @@ def eval_(
     from vpt.agent.files import ModelFileError
     from vpt.agent.policy import ModelConfigError
     from vpt.atomic import atomic_write_json
-    from vpt.cli.progress import print_error
     from vpt.data import DatasetReport, list_recordings
     from vpt.idm import load_idm
     from vpt.idm.metrics import button_errors, camera_confusion, load_segments, predict_segments, scores
@@ -157,7 +158,11 @@ def eval_(
     except (ModelFileError, ModelConfigError) as e:
         print_error(console, e)
         raise typer.Exit(2) from e
-    idm.optimize_for_inference(channels_last=True, encoder_dtype=torch.bfloat16 if bf16 else None, compile=compile)
+    try:
+        idm.optimize_for_inference(channels_last=True, encoder_dtype=torch.bfloat16 if bf16 else None, compile=compile, int8=int8)
+    except RuntimeError as e:  # --int8 where it cannot run
+        print_error(console, e)
+        raise typer.Exit(2) from e
     report = DatasetReport()
     segments = load_segments(refs, report=report, cache=frame_cache)
     preds = predict_segments(idm, segments, window=window or None, mirror=mirror, camera=camera)
@@ -208,6 +213,7 @@ def label(
     bf16: bool = typer.Option(False, help="bfloat16 image encoder (GPUs, CPUs with native bf16; slow on AVX2-only CPUs)"),
     winograd: bool = typer.Option(False, help="Winograd 3x3 convs on CPU (about 1e-5 relative change; measured slower for the IDM on AVX2)"),
     compile: bool = typer.Option(False, "--compile", help="torch.compile the image encoder (frozen weights): faster on long jobs, a minute or more to compile first"),
+    int8: bool = typer.Option(False, "--int8", help=INT8_HELP),
     jsonl: bool = typer.Option(False, help="also export contractor-format .jsonl next to each label file"),
     mirror: bool = typer.Option(False, "--mirror", help=MIRROR_HELP),
     camera: str = typer.Option("mode", help=CAMERA_HELP),
@@ -224,8 +230,12 @@ def label(
 
     dist = init_distributed(device)
     idm = load_idm(model, weights, device=dist.device)
-    idm.optimize_for_inference(channels_last=True, winograd=winograd and dist.device.type == "cpu",
-                               encoder_dtype=torch.bfloat16 if bf16 else None, compile=compile)
+    try:
+        idm.optimize_for_inference(channels_last=True, winograd=winograd and dist.device.type == "cpu",
+                                   encoder_dtype=torch.bfloat16 if bf16 else None, compile=compile, int8=int8)
+    except RuntimeError as e:  # --int8 where it cannot run
+        print_error(console, e)
+        raise typer.Exit(2) from e
     files: list[Path] = []
     root = None
     for v in videos:

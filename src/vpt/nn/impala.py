@@ -17,6 +17,7 @@ from torch import nn
 
 from vpt.nn.fanin import FanInInitReLULayer
 from vpt.nn.linear import weight_signature
+from vpt.nn.int8 import int8_unavailable_reason, quantize_convs
 from vpt.nn.winograd import Conv2d
 
 CNN_OUTSIZE = 256
@@ -207,31 +208,37 @@ class ImageEncoder(nn.Module):
         winograd: bool = False,
         dtype: torch.dtype | None = None,
         compile: bool = False,
+        int8: bool = False,
     ) -> None:
         """Speed settings of the CNN (shared by the policy and the IDM; the state dict is unchanged):
         channels-last conv weights, Winograd F(4x4, 3x3) for the 3x3 convs (``vpt.nn.winograd``,
-        about 1e-5 relative change), an optional low-precision copy and an optional compiled copy
-        (:meth:`set_inference_copy`)."""
+        about 1e-5 relative change), an optional low-precision copy, an optional compiled copy and
+        optional int8 convs (:meth:`set_inference_copy`)."""
         fmt = torch.channels_last if channels_last else torch.contiguous_format
         for m in self.cnn.modules():
             if isinstance(m, nn.Conv2d):
                 m.weight.data = m.weight.data.contiguous(memory_format=fmt)
             if isinstance(m, Conv2d):
                 m.set_winograd(winograd)
-        self.set_inference_copy(dtype, compile=compile)
+        self.set_inference_copy(dtype, compile=compile, int8=int8)
 
-    def set_inference_copy(self, dtype: torch.dtype | None, *, compile: bool = False) -> None:
-        """Run gradient-free calls on a copy of ``cnn``: in ``dtype`` (e.g. bfloat16; None: float32)
-        and, with ``compile``, through ``torch.compile`` with inductor's weight freezing (weights
-        folded in as constants, convs prepacked; a C++ compiler is needed, and the first call of
-        each input shape compiles for a minute or more). Neither copy set: calls use ``cnn``.
+    def set_inference_copy(self, dtype: torch.dtype | None, *, compile: bool = False, int8: bool = False) -> None:
+        """Run gradient-free calls on a copy of ``cnn``: in ``dtype`` (e.g. bfloat16; None: float32);
+        with ``int8``, its convs int8 (``vpt.nn.int8``: x86 CPUs with VNNI or AMX); with
+        ``compile``, through ``torch.compile`` with inductor's weight freezing (weights folded in
+        as constants, convs prepacked; a C++ compiler is needed, and the first call of each input
+        shape compiles for a minute or more; with ``int8``, the norms and quantisation around the
+        int8 convs are what compiles). None of them set: calls use ``cnn``.
 
         The copy lives outside the state dict and is rebuilt (recompiled) when the float32 weights
         change in place (optimizer step, ``load_state_dict``) or move. Calls with gradients
         enabled always use the float32 ``cnn``.
         """
+        if int8 and (why := int8_unavailable_reason(next(self.cnn.parameters()).device)) is not None:
+            raise RuntimeError(why)
         object.__setattr__(self, "_copy_dtype", dtype)
         object.__setattr__(self, "_copy_compile", compile)
+        object.__setattr__(self, "_copy_int8", int8)
         object.__setattr__(self, "_copy", None)
 
     @property
@@ -241,15 +248,18 @@ class ImageEncoder(nn.Module):
 
     def _inference_cnn(self) -> Callable[[torch.Tensor], torch.Tensor] | None:
         """The copy gradient-free calls use (input in its dtype), or None for ``cnn`` itself."""
-        dtype, compiled = self.__dict__.get("_copy_dtype"), self.compiled
-        if dtype is None and not compiled:
+        dtype, compiled, int8 = self.__dict__.get("_copy_dtype"), self.compiled, self.__dict__.get("_copy_int8")
+        if dtype is None and not compiled and not int8:
             return None
         version = tuple(weight_signature(p) for p in self.cnn.parameters())
         cached = self.__dict__.get("_copy")
         if cached is None or cached[0] != version:
-            with torch.inference_mode(False):  # a plain copy, even when first needed in inference mode
-                cnn = copy.deepcopy(self.cnn).to(dtype or torch.float32).requires_grad_(False)
-            cached = (version, _frozen_compiled(cnn) if compiled else cnn)
+            if int8:
+                cached = (version, quantize_convs(self.cnn, dtype or torch.float32, compile=compiled))
+            else:
+                with torch.inference_mode(False):  # a plain copy, even when first needed in inference mode
+                    cnn = copy.deepcopy(self.cnn).to(dtype or torch.float32).requires_grad_(False)
+                cached = (version, _frozen_compiled(cnn) if compiled else cnn)
             object.__setattr__(self, "_copy", cached)
         return cached[1]
 
