@@ -32,6 +32,16 @@ def _check_camera(camera: str) -> None:
         raise typer.Exit(2) from e
 
 
+def _optimize(idm, **settings: object) -> None:
+    """``idm.optimize_for_inference(channels_last=True, **settings)``; ``--int8`` where it cannot
+    run is an exit-2 error."""
+    try:
+        idm.optimize_for_inference(channels_last=True, **settings)
+    except RuntimeError as e:
+        print_error(console, e)
+        raise typer.Exit(2) from e
+
+
 @app.command()
 def train(
     data: Path = typer.Option(..., help="recordings: a folder or an index .json"),
@@ -158,11 +168,7 @@ def eval_(
     except (ModelFileError, ModelConfigError) as e:
         print_error(console, e)
         raise typer.Exit(2) from e
-    try:
-        idm.optimize_for_inference(channels_last=True, encoder_dtype=torch.bfloat16 if bf16 else None, compile=compile, int8=int8)
-    except RuntimeError as e:  # --int8 where it cannot run
-        print_error(console, e)
-        raise typer.Exit(2) from e
+    _optimize(idm, encoder_dtype=torch.bfloat16 if bf16 else None, compile=compile, int8=int8)
     report = DatasetReport()
     segments = load_segments(refs, report=report, cache=frame_cache)
     preds = predict_segments(idm, segments, window=window or None, mirror=mirror, camera=camera)
@@ -230,12 +236,8 @@ def label(
 
     dist = init_distributed(device)
     idm = load_idm(model, weights, device=dist.device)
-    try:
-        idm.optimize_for_inference(channels_last=True, winograd=winograd and dist.device.type == "cpu",
-                                   encoder_dtype=torch.bfloat16 if bf16 else None, compile=compile, int8=int8)
-    except RuntimeError as e:  # --int8 where it cannot run
-        print_error(console, e)
-        raise typer.Exit(2) from e
+    _optimize(idm, winograd=winograd and dist.device.type == "cpu", encoder_dtype=torch.bfloat16 if bf16 else None,
+              compile=compile, int8=int8)
     files: list[Path] = []
     root = None
     for v in videos:
