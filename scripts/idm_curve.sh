@@ -5,6 +5,7 @@
 #   bash scripts/idm_curve.sh [OUT]        (default OUT: runs/idm_curve)
 #   KIND=g2 bash scripts/idm_curve.sh OUT  (models/idm_g2's data: gui_scale 2 demonstrations)
 #   KIND=g2x bash scripts/idm_curve.sh OUT (the same, 3.2x the recordings: the curve's upper points)
+#   LABELLER=1 ONLY_LABELLER=1 KIND=g2x bash scripts/idm_curve.sh OUT (models/idm_g2 trained on all of it)
 # Every command resumes where it stopped when rerun; finished points are not trained again.
 # On a 2-core AMX machine the data takes ~22 min (g2x: 24 min more) and each point ~50 min plus
 # ~5 min of loading (decoding into OUT/frames the first time, mapping it afterwards).
@@ -61,14 +62,29 @@ ALL=${ALL:-0}  # the budget that trains on every recording: its IDM is scored pe
 # later run, map one copy (g2x's 4.2 h are 15 GB of frames: twice that would not fit in 24 GB).
 RUN=(--data "$DATA" --preset "${PRESET:-tiny}" --steps "${STEPS:-4000}" --batch-size 2 --window 32 --lr 1e-3 --precision auto
      --val-recordings $VAL --mirror-prob 0.5 --frame-cache "$OUT/frames")
+[ "${ONLY_LABELLER:-0}" = 1 ] && HOURS=""
 for H in $HOURS; do
   OMP_NUM_THREADS=1 $TORCHRUN --standalone --nproc_per_node 2 "$VPT" idm train "${RUN[@]}" --eval-every 1000 \
     --max-hours "$H" --out "$OUT/curve/hours_$H"
 done
-# Tabulate the finished points (curve.md, curve.json, curve.png); trains nothing more.
-$VPT idm curve "${RUN[@]}" --out "$OUT/curve" --hours "$(echo $HOURS | tr ' ' ',')"
+if [ -n "$HOURS" ]; then
+  # Tabulate the finished points (curve.md, curve.json, curve.png); trains nothing more.
+  $VPT idm curve "${RUN[@]}" --out "$OUT/curve" --hours "$(echo $HOURS | tr ' ' ',')"
+  # Which buttons the all-data IDM gets wrong on the held-out recordings.
+  M="$OUT/curve/hours_$ALL/idm"
+  $VPT idm eval --data "$DATA" --last $VAL --model "$M.model" --weights "$M.weights" --window 32 \
+    --out "$OUT/curve/hours_$ALL/eval.json"
+fi
 
-# Which buttons the all-data IDM gets wrong on the held-out recordings.
-M="$OUT/curve/hours_$ALL/idm"
-$VPT idm eval --data "$DATA" --last $VAL --model "$M.model" --weights "$M.weights" --window 32 \
-  --out "$OUT/curve/hours_$ALL/eval.json"
+# g2x with LABELLER=1 (after the curve; ONLY_LABELLER=1 skips the curve): the labeller,
+# models/idm_g2 (1.32 h, 9,000 steps) trained on for LABELLER_STEPS more on all of g2x's training
+# recordings (3.2x the data), scored as issue 8's labels are made (--mirror --camera mean).
+if [ "$KIND" = g2x ] && [ "${LABELLER:-0}" = 1 ]; then
+  L="$OUT/labeller"
+  OMP_NUM_THREADS=1 $TORCHRUN --standalone --nproc_per_node 2 "$VPT" idm train --data "$DATA" \
+    --init-model models/idm_g2.model --init-weights models/idm_g2.weights --steps "${LABELLER_STEPS:-5000}" \
+    --batch-size 2 --window 32 --lr 5e-4 --precision auto --val-recordings $VAL --mirror-prob 0.5 \
+    --frame-cache "$OUT/frames" --eval-every 1000 --out "$L"
+  $VPT idm eval --data "$DATA" --last $VAL --model "$L/idm.model" --weights "$L/idm.weights" --window 32 \
+    --mirror --camera mean --out "$L/eval_mirror_mean.json"
+fi

@@ -109,6 +109,15 @@ def test_idm_curve_on_either_data(tmp_path):
     assert set(runs) == {"out/curve/hours_4.22", "out/curve/hours_2.64"}
     assert all(_option(c, "--data") == "out/data_x" and _option(c, "--val-recordings") == "16" for c in runs.values())
     assert _option(next(c for c in calls if c[:2] == ["idm", "eval"]), "--model") == "out/curve/hours_4.22/idm.model"
+    # The labeller: idm_g2 trained on from its weights on all of g2x, scored with --mirror --camera mean.
+    result, calls = _run("idm_curve.sh", ["out"], tmp_path, KIND="g2x", LABELLER="1", ONLY_LABELLER="1", LABELLER_STEPS="7")
+    assert result.returncode == 0, result.stderr
+    trained = [c for c in calls if c[:2] == ["idm", "train"]]
+    assert len(trained) == 1 and not any(c[:2] == ["idm", "curve"] for c in calls)
+    assert (_option(trained[0], "--init-model"), _option(trained[0], "--steps"), _option(trained[0], "--out")) == (
+        "models/idm_g2.model", "7", "out/labeller")
+    scored = next(c for c in calls if c[:2] == ["idm", "eval"])
+    assert _option(scored, "--model") == "out/labeller/idm.model" and "--mirror" in scored and _option(scored, "--camera") == "mean"
     result, _ = _run("idm_curve.sh", ["out"], tmp_path, KIND="g3")
     assert result.returncode == 2 and "unknown KIND g3" in result.stderr
 
