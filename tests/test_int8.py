@@ -111,3 +111,20 @@ def test_int8_and_float_convs_agree_on_a_conv_layer_functional_reference():
     with torch.inference_mode():
         got = q(x)
     assert torch.allclose(got, want, atol=1e-4, rtol=1e-4)
+
+
+@needs_int8
+def test_vpt_idm_label_int8_labels_a_video(tmp_path):
+    """``vpt idm label --int8`` end to end: a label per frame, probabilities close to the float32 labels'."""
+    from vpt.data.labels import read_labels
+    from vpt.data.synthetic import write_synthetic_recording
+
+    write_synthetic_recording(tmp_path / "videos" / "v", 48, seed=3, width=128, height=72)
+    save_idm(_tiny_idm(), tmp_path / "idm.model", tmp_path / "idm.weights")
+    idm = ["--model", str(tmp_path / "idm.model"), "--weights", str(tmp_path / "idm.weights"), "--window", "16"]
+    for name, extra in (("fp32", []), ("int8", ["--int8"])):
+        r = CliRunner().invoke(app, ["idm", "label", str(tmp_path / "videos"), *idm, "--out", str(tmp_path / name), *extra])
+        assert r.exit_code == 0, r.output
+    fp32, q = (read_labels(next((tmp_path / n).rglob("*.labels.npz"))) for n in ("fp32", "int8"))
+    assert q["button_probs"].shape == fp32["button_probs"].shape == (48, 20)
+    assert 0 < abs(q["camera_probs"] - fp32["camera_probs"]).max() < 0.05  # probabilities here span 0.01-0.37
