@@ -132,3 +132,21 @@ def test_camera_bins_monotonic_and_inverse(values):
     bins = A.camera_to_bins(v)
     assert np.all(np.diff(bins) >= 0) and bins.min() >= 0 and bins.max() <= 10
     np.testing.assert_array_equal(A.camera_to_bins(A.bins_to_camera(bins)), bins)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(-30, 30, allow_nan=False), min_size=2, max_size=40).filter(lambda v: len(v) % 2 == 0))
+def test_camera_two_hot_weights_average_to_the_clipped_degrees(values):
+    """Two-hot targets: weights on at most two adjacent bins, summing to 1, whose mean bin
+    centre is the clipped value; a bin centre (0° among them) gets its own bin alone."""
+    deg = np.asarray(values).reshape(-1, 2)
+    w = A.camera_two_hot(deg)
+    assert w.shape == deg.shape + (A.N_CAMERA_BINS,) and w.dtype == np.float32 and (w >= 0).all()
+    np.testing.assert_allclose(w.sum(-1), 1, atol=1e-6)
+    centres = A.bins_to_camera(np.arange(A.N_CAMERA_BINS))
+    np.testing.assert_allclose(w @ centres, np.clip(deg, -10, 10), atol=1e-5)
+    nonzero = [np.flatnonzero(row) for row in w.reshape(-1, A.N_CAMERA_BINS)]
+    assert all(len(i) <= 2 and (len(i) < 2 or i[1] == i[0] + 1) for i in nonzero)
+    on_centres = A.camera_two_hot(np.stack([centres, centres[::-1]], axis=-1))
+    np.testing.assert_array_equal(on_centres.argmax(-1), np.stack([np.arange(11), np.arange(11)[::-1]], axis=-1))
+    np.testing.assert_allclose(on_centres.max(-1), 1, atol=1e-6)

@@ -65,6 +65,33 @@ def test_train_resumes_after_a_kill_and_writes_official_files(recordings, tmp_pa
     assert json.loads((tmp_path / "run/summary.json").read_text())["val/keypress_accuracy"] == metrics["val/keypress_accuracy"]
 
 
+def test_two_hot_camera_targets_train_the_posterior_mean(recordings, tmp_path):
+    """``camera_target="two-hot"``: the camera loss is the cross-entropy against the two-hot
+    weights (bin targets give the one-bin loss), and training on them lowers it."""
+    from vpt import actions
+    from vpt.idm.train import idm_loss
+
+    idm = _tiny_idm(seed=1)
+    frames = torch.as_tensor(np.random.default_rng(0).integers(0, 255, (1, 8, 128, 128, 3), dtype=np.uint8))
+    out = idm(frames)
+    buttons = torch.zeros(1, 8, 20, dtype=torch.uint8)
+    degrees = np.random.default_rng(1).normal(0, 4, (1, 8, 2))
+    bins = torch.as_tensor(actions.camera_to_bins(degrees))
+    on_centres = torch.as_tensor(actions.camera_two_hot(actions.bins_to_camera(bins.numpy())))
+    assert idm_loss(out, buttons, on_centres)[1]["loss/camera"] == pytest.approx(idm_loss(out, buttons, bins)[1]["loss/camera"], rel=1e-5)
+    weights = torch.as_tensor(actions.camera_two_hot(degrees))
+    expected = -(weights * out.camera_logprob).sum().item() / 8
+    assert idm_loss(out, buttons, weights)[1]["loss/camera"] == pytest.approx(expected, rel=1e-5)
+
+    cfg = IDMTrainConfig(data=str(recordings), out=str(tmp_path / "run"), preset="tiny", window=16, batch_size=2, lr=3e-3,
+                         steps=12, warmup=1, eval_every=12, val_recordings=1, precision="fp32", camera_target="two-hot")  # fmt: skip
+    train_idm(cfg)
+    camera = [m["loss/camera"] for m in (json.loads(l) for l in (tmp_path / "run/metrics.jsonl").read_text().splitlines())]
+    assert np.mean(camera[-4:]) < np.mean(camera[:4]), camera
+    with pytest.raises(ValueError, match="camera target"):
+        train_idm(IDMTrainConfig(**{**cfg.__dict__, "camera_target": "three-hot"}))
+
+
 def test_train_ddp_two_cpu_processes(recordings, tmp_path, two_cpu_processes):
     """``torchrun`` with 2 CPU processes (gloo): every parameter that is trained gets a gradient
     on every rank (the IDM's discarded ``lastlayer`` is frozen), and the run writes its files;
@@ -299,6 +326,10 @@ def test_mirrored_window_moves_the_other_way_and_swaps_sided_keys():
     assert mb[1, col["right"]] == 1 and mb[1, col["left"]] == 0 and mb[2, col["hotbar.8"]] == 1 and mb[2].sum() == 1
     for x, y in zip(mirror_window(mf, mb, mc), (frames, buttons, bins)):  # a mirror of a mirror is the original
         np.testing.assert_array_equal(x, y)
+    # Two-hot camera targets mirror the same way: the weights of the negated yaw.
+    degrees = env_batch["camera"]
+    np.testing.assert_array_equal(mirror_window(frames, buttons, actions.camera_two_hot(degrees))[2],
+                                  actions.camera_two_hot(degrees * [1, -1]))
 
 
 def test_mirror_averaged_prediction_is_mirror_symmetric_and_labels_carry_it(recordings, tmp_path):

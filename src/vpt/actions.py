@@ -48,6 +48,7 @@ __all__ = [
     "validate_env_action",
     "camera_to_bins",
     "bins_to_camera",
+    "camera_two_hot",
     "factored_to_joint",
     "joint_to_factored",
     "env_to_factored",
@@ -194,6 +195,24 @@ def bins_to_camera(bins: Any) -> np.ndarray:
     x = x / CAMERA_MAXVAL
     x = np.sign(x) * (1.0 / CAMERA_MU) * ((1.0 + CAMERA_MU) ** np.abs(x) - 1.0)
     return x * CAMERA_MAXVAL
+
+
+def camera_two_hot(degrees: Any) -> np.ndarray:
+    """Per-bin target weights ``(..., 2, 11)`` float32 for camera degrees ``(..., 2)``: each
+    value (clipped to the bins' ±10°) split between the two bin centres around it, so that the
+    weights' mean centre is the value itself ("two-hot" targets). A value on a centre (0° is
+    one) gets that bin alone. Training on these rather than on :func:`camera_to_bins`'s one bin
+    teaches a model the posterior-mean camera (what ``--camera mean`` labels carry), not only
+    the nearest bin.
+    """
+    x = np.clip(np.asarray(degrees, dtype=np.float64), -CAMERA_MAXVAL, CAMERA_MAXVAL)
+    centres = bins_to_camera(np.arange(N_CAMERA_BINS))
+    lo = np.clip(np.searchsorted(centres, x, side="right") - 1, 0, N_CAMERA_BINS - 2)
+    upper = np.clip((x - centres[lo]) / (centres[lo + 1] - centres[lo]), 0.0, 1.0)
+    weights = np.zeros(x.shape + (N_CAMERA_BINS,), dtype=np.float32)
+    np.put_along_axis(weights, lo[..., None], (1.0 - upper)[..., None].astype(np.float32), axis=-1)
+    np.put_along_axis(weights, lo[..., None] + 1, upper[..., None].astype(np.float32), axis=-1)
+    return weights
 
 
 # --- factored <-> joint ------------------------------------------------------------------------

@@ -59,19 +59,25 @@ def train(
     val_recordings: int = typer.Option(0, help="held-out recordings (0: 10%)"),
     max_hours: float = typer.Option(0.0, help="train on only this many hours of recordings (0: all)"),
     mirror_prob: float = typer.Option(0.0, help="mirror this fraction of training windows left-right (yaw negated)"),
+    camera_target: str = typer.Option("bin", help="camera targets: bin (the reference's one bin per axis) or two-hot "
+                                      "(the true degrees split between the two nearest bins: learns the posterior-mean camera)"),
     frame_cache: Path = typer.Option(None, help=FRAME_CACHE_HELP),
     seed: int = typer.Option(0),
     device: str = typer.Option("auto"),
 ) -> None:
     """Train an IDM; DDP when launched with torchrun. Writes idm.model + idm.weights in OUT."""
-    from vpt.idm.train import IDMTrainConfig, train_idm
+    from vpt.idm.train import CAMERA_TARGETS, IDMTrainConfig, train_idm
+
+    if camera_target not in CAMERA_TARGETS:
+        print_error(console, f"--camera-target {camera_target!r}: choose from {', '.join(CAMERA_TARGETS)}")
+        raise typer.Exit(2)
 
     cfg = IDMTrainConfig(
         data=str(data), out=str(out), preset=preset, init_model=str(init_model) if init_model else None,
         init_weights=str(init_weights) if init_weights else None, steps=steps, batch_size=batch_size, window=window,
         grad_accum=grad_accum, lr=lr, precision=precision, eval_every=eval_every, val_recordings=val_recordings,
-        max_hours=max_hours, mirror_prob=mirror_prob, frame_cache=str(frame_cache) if frame_cache else None, seed=seed,
-        device=device,
+        max_hours=max_hours, mirror_prob=mirror_prob, camera_target=camera_target,
+        frame_cache=str(frame_cache) if frame_cache else None, seed=seed, device=device,
     )  # fmt: skip
     with progress_bar("idm train", steps, console) as update:
 

@@ -97,6 +97,10 @@ class IDMTrainConfig:
     """Use only the first recordings totalling this many hours of training data (0: all)."""
     mirror_prob: float = 0.0
     """Probability that a training window is mirrored left-right (:func:`mirror_window`)."""
+    camera_target: str = "bin"
+    """What the camera heads learn: ``"bin"``, the one quantised bin per axis (the reference IDM's
+    targets), or ``"two-hot"``, the true degrees split between the two nearest bin centres
+    (:func:`vpt.actions.camera_two_hot`): the posterior mean then learns the camera itself."""
     frame_cache: str | None = None
     """A folder for the decoded recordings (:func:`vpt.idm.metrics.load_segments`): rank 0 fills
     it while the other processes wait, then every process memory-maps the same frames, so the
@@ -104,10 +108,14 @@ class IDMTrainConfig:
     same recordings start without decoding. None: each process decodes into its own memory."""
 
 
+CAMERA_TARGETS = ("bin", "two-hot")
+
+
 def _sample_windows(segments: list[Segment], window: int, batch: int, rng: np.random.Generator,
-                    mirror_prob: float = 0.0) -> tuple[np.ndarray, ...]:  # fmt: skip
+                    mirror_prob: float = 0.0, camera_target: str = "bin") -> tuple[np.ndarray, ...]:  # fmt: skip
     """A batch of random windows, each segment weighted by its number of windows, each mirrored
-    (:func:`mirror_window`) with probability ``mirror_prob``."""
+    (:func:`mirror_window`) with probability ``mirror_prob``: frames, buttons and camera targets
+    (bins, or per-bin weights with ``camera_target="two-hot"``)."""
     usable = [s for s in segments if len(s.frames) >= window]
     if not usable:
         raise ValueError(f"no training segment has {window} consecutive frames")
@@ -117,28 +125,39 @@ def _sample_windows(segments: list[Segment], window: int, batch: int, rng: np.ra
     for i in picks:
         s = usable[i]
         t0 = int(rng.integers(0, len(s.frames) - window + 1))
-        w = s.frames[t0 : t0 + window], s.buttons[t0 : t0 + window], s.camera_bins[t0 : t0 + window]
+        span = slice(t0, t0 + window)
+        camera = s.camera_bins[span] if camera_target == "bin" else actions.camera_two_hot(s.camera_degrees[span])
+        w = s.frames[span], s.buttons[span], camera
         if mirror_prob > 0 and rng.random() < mirror_prob:
             w = mirror_window(*w)
         f.append(w[0]), b.append(w[1]), c.append(w[2])
     return np.stack(f), np.stack(b), np.stack(c)
 
 
-def mirror_window(frames: np.ndarray, buttons: np.ndarray, camera_bins: np.ndarray) -> tuple[np.ndarray, ...]:
+def mirror_window(frames: np.ndarray, buttons: np.ndarray, camera: np.ndarray) -> tuple[np.ndarray, ...]:
     """The same window seen in a mirror: frames flipped left-right, yaw negated (its bin
-    reflected about the centre bin), strafe left/right and hotbar slots 1..9 ↔ 9..1 swapped.
+    reflected about the centre bin; ``camera`` is bins (T, 2) or per-bin weights (T, 2, 11)),
+    strafe left/right and hotbar slots 1..9 ↔ 9..1 swapped.
 
     Everything else that moves on screen moves consistently: with a GUI open the cursor moves
     the other way, as the negated yaw says. Augmentation for the camera: without it the tiny IDM
     learns what the scenes look like rather than which way they move (``docs/results``, §1).
     """
-    return frames[..., ::-1, :], buttons[..., actions.MIRRORED_BUTTONS], camera_bins * [1, -1] + [0, actions.N_CAMERA_BINS - 1]
+    if camera.ndim == buttons.ndim:  # bins
+        camera = camera * [1, -1] + [0, actions.N_CAMERA_BINS - 1]
+    else:  # per-bin weights: the bins are symmetric about the centre one
+        camera = np.stack([camera[..., 0, :], camera[..., 1, ::-1]], axis=-2)
+    return frames[..., ::-1, :], buttons[..., actions.MIRRORED_BUTTONS], camera
 
 
-def idm_loss(out, buttons: torch.Tensor, camera_bins: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
-    """Sum over the 20 buttons and 2 camera axes of the cross-entropy, mean over frames."""
+def idm_loss(out, buttons: torch.Tensor, camera: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+    """Sum over the 20 buttons and 2 camera axes of the cross-entropy, mean over frames.
+    ``camera``: the target bins (B, T, 2), or per-bin target weights (B, T, 2, 11)."""
     lb = F.nll_loss(out.buttons_logprob.reshape(-1, 2), buttons.reshape(-1).long(), reduction="sum")
-    lc = F.nll_loss(out.camera_logprob.reshape(-1, actions.N_CAMERA_BINS), camera_bins.reshape(-1), reduction="sum")
+    if camera.is_floating_point():
+        lc = -(camera * out.camera_logprob.float()).sum()
+    else:
+        lc = F.nll_loss(out.camera_logprob.reshape(-1, actions.N_CAMERA_BINS), camera.reshape(-1), reduction="sum")
     frames = buttons.shape[0] * buttons.shape[1]
     loss = (lb + lc) / frames
     return loss, {"loss/buttons": lb.item() / frames, "loss/camera": lc.item() / frames}
@@ -160,6 +179,8 @@ def _evaluate_held_out(model: InverseDynamicsModel, segments: list[Segment], win
 
 def train_idm(cfg: IDMTrainConfig, *, progress: Callable[[int, dict[str, float]], None] | None = None) -> dict[str, float]:
     """Train (or resume) an IDM run; returns the final held-out metrics."""
+    if cfg.camera_target not in CAMERA_TARGETS:
+        raise ValueError(f"unknown camera target {cfg.camera_target!r}; choose from {', '.join(CAMERA_TARGETS)}")
     # --- setup: processes, run folder, seeds ---------------------------------------------------
     dist = init_distributed(cfg.device)
     precision = resolve_precision(cfg.precision, dist.device)  # "auto" → what this device runs
@@ -230,7 +251,7 @@ def train_idm(cfg: IDMTrainConfig, *, progress: Callable[[int, dict[str, float]]
         optimizer.zero_grad(set_to_none=True)
         logs: dict[str, float] = {}
         for _ in range(cfg.grad_accum):
-            batch = _sample_windows(train_segments, window, cfg.batch_size, rng, cfg.mirror_prob)
+            batch = _sample_windows(train_segments, window, cfg.batch_size, rng, cfg.mirror_prob, cfg.camera_target)
             f, b, c = (torch.as_tensor(x, device=dist.device) for x in batch)
             with autocast(dist.device, precision):
                 out = ddp(f)
