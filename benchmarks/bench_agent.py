@@ -11,7 +11,9 @@ For each architecture (random weights, released kwargs of vpt.md §5) it times o
 * ``fp32``: ``VPTPolicy`` under ``torch.inference_mode`` with channels-last conv weights;
 * ``winograd``: as ``fp32`` with the 3x3 convs computed by Winograd F(4x4, 3x3), still float32;
 * ``fp16w``: as ``winograd`` plus float16 copies of the linear-layer weights (``Agent(fp16_weights=True)``);
-* ``bf16``: as ``fp32`` plus the image encoder run from a bfloat16 copy (``Agent(bf16=True)``).
+* ``bf16``: as ``fp32`` plus the image encoder run from a bfloat16 copy (``Agent(bf16=True)``);
+* ``int8``: as ``bf16`` with the convs in int8 and the rest of the encoder compiled
+  (``Agent(bf16=True, int8=True, compile=True)``; x86 CPUs with VNNI or AMX, else skipped).
 
 All modes share one copy of the weights. They are timed in interleaved rounds (noise on a
 shared machine hits all of them alike) and
@@ -32,6 +34,7 @@ import torch.nn.functional as F
 
 from vpt.agent import PolicyConfig, VPTPolicy
 from vpt.nn.attention import relative_logits
+from vpt.nn.int8 import int8_unavailable_reason
 
 BASE_KWARGS = {
     "attention_heads": 16,
@@ -59,7 +62,7 @@ SIZES = {
     "2x": BASE_KWARGS,
     "3x": {**BASE_KWARGS, "hidsize": 3072, "impala_width": 12, "attention_heads": 24},
 }
-MODES = ("reference", "fp32", "winograd", "fp16w", "bf16")
+MODES = ("reference", "fp32", "winograd", "fp16w", "bf16", "int8")
 
 Step = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 
@@ -200,6 +203,7 @@ def configure(policy: VPTPolicy, mode: str) -> None:
         "winograd": {"channels_last": True, "winograd": True},
         "fp16w": {"channels_last": True, "winograd": True, "linear_dtype": torch.float16},
         "bf16": {"channels_last": True, "encoder_dtype": torch.bfloat16},
+        "int8": {"channels_last": True, "encoder_dtype": torch.bfloat16, "int8": True, "compile": True},
     }[mode]
     policy.optimize_for_inference(**settings)
 
@@ -263,6 +267,9 @@ def main(argv: list[str]) -> None:
     args = ap.parse_args(argv)
     if "reference" not in args.modes:
         args.modes.insert(0, "reference")
+    if "int8" in args.modes and (why := int8_unavailable_reason(torch.device("cpu"))) is not None:
+        print(f"int8 skipped: {why}")
+        args.modes.remove("int8")
     if args.threads:
         torch.set_num_threads(args.threads)
     print(

@@ -128,3 +128,29 @@ def test_vpt_idm_label_int8_labels_a_video(tmp_path):
     fp32, q = (read_labels(next((tmp_path / n).rglob("*.labels.npz"))) for n in ("fp32", "int8"))
     assert q["button_probs"].shape == fp32["button_probs"].shape == (48, 20)
     assert 0 < abs(q["camera_probs"] - fp32["camera_probs"]).max() < 0.05  # probabilities here span 0.01-0.37
+
+
+@needs_int8
+def test_agent_acts_with_int8_convs_close_to_float32():
+    """``Agent(int8=True)``: the policy's convs (its first one has a bias and no norm) run in int8;
+    the action distributions stay close to float32's, and the state dict is untouched."""
+    import numpy as np
+
+    from test_agent import MODEL, WEIGHTS, synthetic_pov
+    from vpt.agent import Agent, load_policy
+
+    fp32 = Agent(load_policy(MODEL, WEIGHTS), seed=0)
+    policy = load_policy(MODEL, WEIGHTS)
+    state = {k: v.clone() for k, v in policy.state_dict().items()}
+    q = Agent(policy, int8=True, bf16=True, seed=0)
+    frames = torch.from_numpy(np.stack([fp32.preprocess(synthetic_pov(i))[0] for i in range(4)]))[None]
+    first = torch.zeros(1, 4, dtype=torch.bool)
+    with torch.inference_mode():
+        (want, _), (got, _) = (a.policy(frames, first, a.policy.initial_state(1)) for a in (fp32, q))
+    convs = [m for m in policy.net.img_process._inference_cnn().modules() if isinstance(m, int8.Int8Conv2d)]
+    assert convs and all(torch.equal(v, state[k]) for k, v in policy.state_dict().items())
+    for w, g in ((want.buttons_logprob, got.buttons_logprob), (want.camera_logprob, got.camera_logprob)):
+        tv = 0.5 * (w.exp() - g.exp()).abs().sum(-1)  # total variation distance per frame
+        assert 0 < float(tv.max()) < 0.05, tv
+    assert float((got.vpred - want.vpred).abs().max()) < 0.1
+    assert q.act({"pov": synthetic_pov(0)}).env_action.keys() == fp32.act({"pov": synthetic_pov(0)}).env_action.keys()

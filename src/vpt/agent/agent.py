@@ -56,6 +56,9 @@ class Agent:
             then differ from float32 by about 1e-3.
         compile: run the image encoder through ``torch.compile`` with frozen weights (the first
             step of each batch size compiles, for a minute or more).
+        int8: run the image encoder's convs in int8 (``vpt.nn.int8``: x86 CPUs with VNNI or AMX;
+            elsewhere a RuntimeError); best with ``bf16`` and ``compile``. Log-probabilities then
+            differ from float32 by a few 1e-2.
         seed: seed of the action-sampling generator (None: nondeterministic).
         temperature: sampling temperature replacing the model file's (``VPTPolicy.set_temperature``;
             the policy object is changed). None: the file's own.
@@ -73,6 +76,7 @@ class Agent:
         seed: int | None = None,
         compile: bool = False,
         temperature: float | None = None,
+        int8: bool = False,
     ) -> None:
         self.device = torch.device(device)
         self.policy = policy.to(self.device).eval()
@@ -85,6 +89,7 @@ class Agent:
             linear_dtype=torch.float16 if fp16_weights else None,
             linear_max_rows=1 if self.device.type == "cpu" else None,
             compile=compile,
+            int8=int8,
         )
         h, w, _ = policy.cfg.img_shape
         self.resolution = (w, h)
@@ -109,6 +114,7 @@ class Agent:
         seed: int | None = None,
         compile: bool = False,
         temperature: float | None = None,
+        int8: bool = False,
     ) -> Agent:
         """Load an official ``.model`` + ``.weights`` pair safely (see ``load_policy``)."""
         policy = load_policy(model_path, weights_path, device=device)
@@ -122,6 +128,7 @@ class Agent:
             seed=seed,
             compile=compile,
             temperature=temperature,
+            int8=int8,
         )
 
     @property

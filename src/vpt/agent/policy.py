@@ -330,6 +330,7 @@ class VPTPolicy(nn.Module):
         linear_dtype: torch.dtype | None = None,
         linear_max_rows: int | None = 1,
         compile: bool = False,
+        int8: bool = False,
     ) -> None:
         """Speed settings for acting (gradient-free calls); the state dict is unchanged.
 
@@ -350,9 +351,12 @@ class VPTPolicy(nn.Module):
             compile: run the CNN through ``torch.compile`` with frozen weights
                 (``ImageEncoder.set_inference_copy``): each new batch shape compiles first, for
                 a minute or more.
+            int8: run the CNN's convs in int8 (``vpt.nn.int8``; x86 CPUs with VNNI or AMX, else a
+                RuntimeError), the rest of the CNN in ``encoder_dtype``; combine with ``compile``
+                (which then fuses each conv's norm and quantisation).
         """
         self.net.img_process.optimize_for_inference(
-            channels_last=channels_last, winograd=winograd, dtype=encoder_dtype, compile=compile
+            channels_last=channels_last, winograd=winograd, dtype=encoder_dtype, compile=compile, int8=int8
         )
         for m in self.modules():
             if isinstance(m, Linear):
