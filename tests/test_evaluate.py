@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import torch
 from typer.testing import CliRunner
 
 from vpt.actions import ENV_BUTTONS
@@ -12,6 +13,7 @@ from vpt.agent import Agent, save_policy
 from vpt.agent.evaluate import evaluate, write_report
 from vpt.agent.presets import build_policy
 from vpt.cli import app
+from vpt.nn.int8 import int8_unavailable_reason
 
 SMALL = {"size": [24, 24], "height": 24, "caves": 0.0}
 
@@ -42,6 +44,22 @@ def test_cli_eval_on_the_item_sequence_task(tmp_path):
     assert "(temperature 0.5)" in (tmp_path / "cool/report.md").read_text()
     bad = CliRunner().invoke(app, [*args, "--temperature", "-1", "--out", str(tmp_path / "bad")])
     assert bad.exit_code != 0 and "--temperature" in bad.output and not (tmp_path / "bad").exists()
+
+
+def test_cli_eval_speed_settings_and_bad_files(tmp_path):
+    save_policy(build_policy("tiny", seed=1), tmp_path / "p.model", tmp_path / "p.weights")
+    args = ["eval", "--model", str(tmp_path / "p.model"), "--episodes", "1", "--max-steps", "3", "--resolution", "64",
+            "--world", json.dumps(SMALL), "--videos", "0"]  # fmt: skip
+    r = CliRunner().invoke(app, [*args, "--weights", str(tmp_path / "p.weights"), "--bf16", "--int8",
+                                 "--out", str(tmp_path / "fast")])  # fmt: skip
+    if int8_unavailable_reason(torch.device("cpu")) is None:
+        assert r.exit_code == 0, r.output
+        assert "(bf16, int8)" in (tmp_path / "fast/report.md").read_text()
+    else:  # refused with the reason, nothing written
+        assert r.exit_code == 2 and "int8" in r.output and not (tmp_path / "fast").exists()
+    (tmp_path / "broken.weights").write_bytes(b"not a torch file")
+    bad = CliRunner().invoke(app, [*args, "--weights", str(tmp_path / "broken.weights"), "--out", str(tmp_path / "bad")])
+    assert bad.exit_code == 2 and "broken.weights" in bad.output and not (tmp_path / "bad").exists()
 
 
 class _ScriptedAgent:

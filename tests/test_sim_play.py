@@ -94,3 +94,16 @@ def test_cli_play_with_a_vpt_policy(tmp_path):
         "--model", str(FIXTURES / "policy_small.model"), "--weights", str(FIXTURES / "policy_small.weights")])
     assert result.exit_code == 0, result.output
     assert sum(1 for _ in read_video(tmp_path / "episode_000.mp4")) == 3
+
+
+@pytest.mark.skipif(not (FIXTURES / "policy_small.model").exists(), reason="needs the shared policy fixture")
+def test_cli_play_bf16_and_a_bad_weights_file(tmp_path):
+    args = ["play", "--max-steps", "3", "--resolution", "64x64", "--world-size", "16",
+            "--model", str(FIXTURES / "policy_small.model")]  # fmt: skip
+    result = CliRunner().invoke(app, [*args, "--weights", str(FIXTURES / "policy_small.weights"), "--bf16",
+                                      "--out", str(tmp_path / "bf16")])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert sum(1 for _ in read_video(tmp_path / "bf16/episode_000.mp4")) == 3
+    (tmp_path / "broken.weights").write_bytes(b"\x00" * 64)
+    bad = CliRunner().invoke(app, [*args, "--weights", str(tmp_path / "broken.weights"), "--out", str(tmp_path / "bad")])
+    assert bad.exit_code == 2 and "broken.weights" in bad.output and not (tmp_path / "bad").exists()

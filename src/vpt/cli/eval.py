@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from vpt.cli.progress import json_option
+from vpt.cli.progress import ACT_BF16_HELP, ACT_COMPILE_HELP, ACT_INT8_HELP, json_option, load_agent
 
 console = Console()
 
@@ -28,15 +28,18 @@ def eval_command(
     out: Path = typer.Option(Path("eval"), help="report folder"),
     seed: int = typer.Option(0),
     device: str = typer.Option("auto"),
+    bf16: bool = typer.Option(False, help=ACT_BF16_HELP),
+    int8: bool = typer.Option(False, "--int8", help=ACT_INT8_HELP),
+    compile: bool = typer.Option(False, "--compile", help=ACT_COMPILE_HELP),
 ) -> None:
     """Play EPISODES episodes and report per-item success, mean return, house score, videos."""
-    from vpt.agent import Agent
     from vpt.agent.evaluate import evaluate, write_report
     from vpt.train import resolve_device
 
     if temperature < 0:
         raise typer.BadParameter(f"must be > 0 (or 0 for the model file's own), got {temperature}", param_hint="--temperature")
-    agent = Agent.load(model, weights, device=str(resolve_device(device)), seed=seed, temperature=temperature or None)
+    agent = load_agent(console, model, weights, device=str(resolve_device(device)), seed=seed,
+                       temperature=temperature or None, bf16=bf16, int8=int8, compile=compile)
     env_kwargs = {"resolution": (resolution, resolution)}
     world_options = json_option(world, "--world")
     if world_options:
@@ -45,7 +48,9 @@ def eval_command(
         report = evaluate(agent, task, episodes=episodes, num_envs=num_envs, max_steps=max_steps or None,
                           env_kwargs=env_kwargs, seed=seed, deterministic=deterministic, video_dir=out / "videos",
                           videos=videos)  # fmt: skip
-    title = model.name + (f" (temperature {temperature:g})" if temperature else "")
+    settings = [f"temperature {temperature:g}"] if temperature else []
+    settings += [name for name, on in (("bf16", bf16), ("int8", int8), ("compiled", compile)) if on]
+    title = model.name + (f" ({', '.join(settings)})" if settings else "")
     path = write_report(report, out, title=title)
     console.print_json(json.dumps(report.summary()))
     console.print(f"report: {path}")

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from vpt.cli.progress import print_error
+from vpt.cli.progress import ACT_BF16_HELP, ACT_COMPILE_HELP, ACT_INT8_HELP, load_agent, print_error
 
 console = Console()
 
@@ -38,6 +38,9 @@ def play(
     jsonl: bool = typer.Option(False, help="write contractor recordings: the actions as .jsonl and a video without "
                                "the cursor, which the data loader draws"),
     device: str = typer.Option("cpu", help="torch device for --model"),
+    bf16: bool = typer.Option(False, help=ACT_BF16_HELP),
+    int8: bool = typer.Option(False, "--int8", help=ACT_INT8_HELP),
+    compile: bool = typer.Option(False, "--compile", help=ACT_COMPILE_HELP),
 ) -> None:
     """Play N episodes with a random agent or a VPT policy and write each as an mp4 (20 fps)."""
     import gymnasium
@@ -49,6 +52,8 @@ def play(
         raise typer.BadParameter(f"unknown backend {backend!r}; available: sim, minerl")
     if (model is None) != (weights is None):
         raise typer.BadParameter("--model and --weights go together")
+    if model is not None:  # before the game starts: a bad file fails fast
+        agent = load_agent(console, model, weights, device=device, seed=seed, bf16=bf16, int8=int8, compile=compile)
     if backend == "minerl":  # MineRL's own kwargs; a crashed or frozen game restarts between episodes
         from vpt.env.minerl_backend import MineRLNotInstalledError
 
@@ -65,9 +70,6 @@ def play(
         policy = random_policy(env.action_space, seed)
         name = "random agent"
     else:
-        from vpt.agent import Agent
-
-        agent = Agent.load(model, weights, device=device, seed=seed)
         policy = lambda obs, info: agent.get_action(obs)  # noqa: E731
         on_start = agent.reset
         name = model.name

@@ -30,6 +30,25 @@ def progress_bar(title: str, total: int, console: Console | None = None) -> Iter
 
 #: ``--precision`` help shared by the training commands.
 PRECISION_HELP = "auto (bf16 where native: GPUs, AMX CPUs; else fp32), fp32, bf16, fp16 (GPU)"
+#: Acting-speed option help shared by ``vpt eval`` and ``vpt play`` (``Agent``'s settings).
+ACT_BF16_HELP = "bfloat16 image encoder (GPUs, CPUs with native bf16; slow on AVX2-only CPUs)"
+ACT_INT8_HELP = ("int8 image-encoder convs (x86 CPUs with VNNI or AMX; vpt.nn.int8): with --bf16 --compile the fastest "
+                 "CPU acting; log-probabilities differ from float32's by a few 1e-2")
+ACT_COMPILE_HELP = "torch.compile the image encoder (a minute or more before the first step)"
+
+
+def load_agent(console: Console, model: Any, weights: Any, **settings: Any) -> Any:
+    """``Agent.load(model, weights, **settings)``; a bad model file, or ``int8`` where it cannot
+    run, is a one-line exit-2 error."""
+    from vpt.agent import Agent
+    from vpt.agent.files import ModelFileError
+    from vpt.agent.policy import ModelConfigError
+
+    try:
+        return Agent.load(model, weights, **settings)
+    except (ModelFileError, ModelConfigError, RuntimeError) as e:
+        print_error(console, e)
+        raise typer.Exit(2) from e
 
 
 def print_error(console: Console, error: object, label: str = "error") -> None:

@@ -100,7 +100,9 @@ class IDMTrainConfig:
     camera_target: str = "bin"
     """What the camera heads learn: ``"bin"``, the one quantised bin per axis (the reference IDM's
     targets), or ``"two-hot"``, the true degrees split between the two nearest bin centres
-    (:func:`vpt.actions.camera_two_hot`): the posterior mean then learns the camera itself."""
+    (:func:`vpt.actions.camera_two_hot`): the posterior mean then learns the camera itself.
+    Not shown to help: on the g2 data (tiny preset) the two scored alike at every held-out
+    check (docs/results/README.md §1, session 30)."""
     frame_cache: str | None = None
     """A folder for the decoded recordings (:func:`vpt.idm.metrics.load_segments`): rank 0 fills
     it while the other processes wait, then every process memory-maps the same frames, so the
