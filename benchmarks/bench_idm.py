@@ -38,7 +38,7 @@ from vpt.data.video import write_video
 from vpt.idm import IDMConfig, InverseDynamicsModel
 from vpt.idm.label import label_videos
 from vpt.idm.train import idm_loss, preset_kwargs
-from vpt.train import autocast, resolve_device
+from vpt.train import autocast, resolve_device, synchronize
 
 
 def reference_style(model: InverseDynamicsModel, videos: list[Path]) -> int:
@@ -157,6 +157,7 @@ def main(argv: list[str]) -> None:
             opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
             times = []
             for i in range(args.repeats + 2):  # two warm-up steps
+                synchronize(device)
                 t = time.perf_counter()
                 opt.zero_grad()
                 with autocast(device, precision):
@@ -164,6 +165,7 @@ def main(argv: list[str]) -> None:
                 loss, _ = idm_loss(out, b, c)
                 loss.backward()
                 opt.step()
+                synchronize(device)
                 if i >= 2:
                     times.append(f.shape[0] * w / (time.perf_counter() - t))
             results[f"training {precision} (batch {args.train_batch} x {w} frames)"] = times

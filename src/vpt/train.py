@@ -58,6 +58,12 @@ def resolve_device(device: str | None = None) -> torch.device:
     return torch.device(device)
 
 
+def synchronize(device: torch.device) -> None:
+    """Wait for the work queued on ``device`` (a no-op on the CPU): GPU timings need it."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
 @dataclass(frozen=True)
 class Dist:
     """Where this process sits in a (possibly single-process) training job."""
