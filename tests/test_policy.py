@@ -345,6 +345,35 @@ def test_winograd_conv_matches_direct(shape):
     assert ((got.double() - want).abs().max() / want.abs().max()).item() < 3e-5
 
 
+@pytest.mark.parametrize("channels", [8, 32])
+def test_group_norm_fast_path_is_pytorchs_norm_in_channels_last(channels):
+    """vpt.nn.GroupNorm on a narrow channels-last bf16 input computes PyTorch's group norm of an
+    NCHW copy, bit for bit, forward and backward, and hands back channels-last output and input
+    gradient; wider or float32 inputs take nn.GroupNorm's own path."""
+    from vpt.nn import GroupNorm
+
+    gen = torch.Generator().manual_seed(0)
+    ours, theirs = GroupNorm(1, channels), torch.nn.GroupNorm(1, channels)
+    weight, bias = torch.randn(channels, generator=gen), torch.randn(channels, generator=gen)
+    with torch.no_grad():
+        for m in (ours, theirs):
+            m.weight.copy_(weight), m.bias.copy_(bias)
+    for dtype in (torch.bfloat16, torch.float32):
+        x = (torch.randn(6, channels, 12, 10, generator=gen) * 3 + 1).to(dtype)
+        dy = torch.randn(x.shape, generator=gen).to(dtype).contiguous(memory_format=torch.channels_last)
+        fast_path = dtype == torch.bfloat16 and channels < 16
+        a = x.contiguous(memory_format=torch.channels_last).requires_grad_()
+        b = (x.contiguous() if fast_path else x.contiguous(memory_format=torch.channels_last)).requires_grad_()
+        ya, yb = ours(a), theirs(b)
+        ya.backward(dy)
+        yb.backward(dy)
+        assert ya.is_contiguous(memory_format=torch.channels_last) and a.grad.is_contiguous(memory_format=torch.channels_last)
+        assert torch.equal(ya, yb) and torch.equal(a.grad, b.grad)
+        assert torch.equal(ours.weight.grad, theirs.weight.grad) and torch.equal(ours.bias.grad, theirs.bias.grad)
+        ours.zero_grad(), theirs.zero_grad()
+    assert list(ours.state_dict()) == ["weight", "bias"]
+
+
 def test_winograd_policy_matches_fixture_and_follows_weights(policy, inputs, expected):
     policy.optimize_for_inference(winograd=True)
     try:

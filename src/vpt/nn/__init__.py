@@ -7,6 +7,7 @@ depend on but that looks surprising is marked ``Reference quirk:`` in the source
 * ``FanInInitReLULayer`` (``fanin``): norm -> conv/conv3d/linear -> ReLU, the basic layer.
 * ``Linear`` (``linear``): ``nn.Linear`` with an optional low-precision copy for fast acting.
 * ``Conv2d`` (``winograd``): ``nn.Conv2d`` with an optional Winograd F(4x4, 3x3) fast path.
+* ``GroupNorm`` (``norm``): ``nn.GroupNorm`` with a fast path for narrow channels-last bf16 inputs.
 * ``ImpalaCNN``, ``ImageEncoder`` (``impala``): the image encoder.
 * ``MaskedAttention``, ``SelfAttentionLayer``, ``AttentionState`` (``attention``): attention
   with K/V memory, clipped-causal or no mask, relative position bias.
@@ -20,6 +21,7 @@ from vpt.nn.blocks import ResidualRecurrentBlock, ResidualRecurrentBlocks, point
 from vpt.nn.fanin import FanInInitReLULayer, dense_norm_kwargs
 from vpt.nn.heads import ActionHeads, CategoricalActionHead
 from vpt.nn.linear import Linear
+from vpt.nn.norm import GroupNorm
 from vpt.nn.impala import CNN_OUTSIZE, CnnBasicBlock, CnnDownStack, ImageEncoder, ImpalaCNN
 from vpt.nn.winograd import Conv2d, winograd_conv3x3, winograd_weights
 from vpt.nn.value import NormalizeEwma, ScaledMSEHead
@@ -28,6 +30,7 @@ __all__ = [
     "CNN_OUTSIZE",
     "ActionHeads",
     "AttentionState",
+    "GroupNorm",
     "CategoricalActionHead",
     "CnnBasicBlock",
     "Conv2d",

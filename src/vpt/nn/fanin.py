@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from vpt.nn.linear import Linear
+from vpt.nn.norm import GroupNorm
 from vpt.nn.winograd import Conv2d
 
 LayerType = Literal["conv", "conv3d", "linear"]
@@ -57,7 +58,7 @@ class FanInInitReLULayer(nn.Module):
         if batch_norm:
             self.norm = nn.BatchNorm2d(inchan)
         elif group_norm_groups is not None:
-            self.norm = nn.GroupNorm(group_norm_groups, inchan)
+            self.norm = GroupNorm(group_norm_groups, inchan)
         elif layer_norm:
             self.norm = nn.LayerNorm(inchan)
         # Reference quirk: the layer has a bias only when there is no norm in front of it.

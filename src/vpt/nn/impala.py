@@ -17,6 +17,7 @@ from torch import nn
 
 from vpt.nn.fanin import FanInInitReLULayer
 from vpt.nn.linear import weight_signature
+from vpt.nn.norm import GroupNorm
 from vpt.nn.int8 import int8_unavailable_reason, quantize_convs
 from vpt.nn.winograd import Conv2d
 
@@ -74,9 +75,9 @@ class CnnDownStack(nn.Module):
             first_kw["group_norm_groups"] = None
             first_kw["batch_norm"] = False
         self.firstconv = FanInInitReLULayer(inchan, outchan, kernel_size=3, padding=1, **first_kw)
-        self.n: nn.GroupNorm | None = None
+        self.n: GroupNorm | None = None
         if post_pool_groups is not None:
-            self.n = nn.GroupNorm(post_pool_groups, outchan)
+            self.n = GroupNorm(post_pool_groups, outchan)
         self.blocks = nn.ModuleList(
             CnnBasicBlock(outchan, init_scale=init_scale / math.sqrt(nblock), init_norm_kwargs=norm_kw)
             for _ in range(nblock)
