@@ -122,6 +122,21 @@ def test_idm_curve_on_either_data(tmp_path):
     assert result.returncode == 2 and "unknown KIND g3" in result.stderr
 
 
+def test_idm_one_hour_trains_two_phases_on_the_same_held_out_recordings(tmp_path):
+    result, calls = _run("idm_one_hour.sh", ["out"], tmp_path)
+    assert result.returncode == 2 and "ONLY_LABELLER=1 KIND=g2x" in result.stderr and not calls
+    (tmp_path / "out/data_x/b-seed5000").mkdir(parents=True)
+    result, calls = _run("idm_one_hour.sh", ["out"], tmp_path, STEPS1="5")
+    assert result.returncode == 0, result.stderr
+    p1, p2 = sorted((c for c in calls if c[:2] == ["idm", "train"]), key=lambda c: _option(c, "--out"))
+    assert (_option(p1, "--data"), _option(p1, "--steps"), _option(p1, "--lr")) == ("out/data_x/b-seed5000", "5", "1e-3")
+    assert (_option(p2, "--data"), _option(p2, "--steps"), _option(p2, "--lr")) == ("out/data_x", "3500", "5e-4")
+    assert _option(p2, "--init-model") == "out/one_hour/phase1/idm.model" and "--init-model" not in p1
+    assert {_option(c, "--val-recordings") for c in (p1, p2)} == {"16"} and {_option(c, "--preset") for c in (p1, p2)} == {"tiny"}
+    scored = sorted(_option(c, "--model") for c in calls if c[:2] == ["idm", "eval"] and "--mirror" in c)
+    assert scored == ["out/one_hour/phase1/idm.model", "out/one_hour/phase2/idm.model"]
+
+
 def test_idm_vs_true_trains_the_prior_recipe_on_labels(tmp_path):
     (tmp_path / "out/data").mkdir(parents=True)
     for i in range(320):
