@@ -1,18 +1,23 @@
 """What the ``vpt`` commands share: the progress bar every long command shows (rich: a title, a
-bar, N/M, a status text and the time left), one-line errors, JSON options, and common option help."""
+bar, N/M, a status text and the time left), one-line errors, JSON options, common option help, and
+loading an ``Agent`` with its errors reported."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+if TYPE_CHECKING:
+    from vpt.agent import Agent
 
 
 @contextmanager
@@ -37,7 +42,7 @@ ACT_INT8_HELP = ("int8 image-encoder convs (x86 CPUs with VNNI or AMX; vpt.nn.in
 ACT_COMPILE_HELP = "torch.compile the image encoder (a minute or more before the first step)"
 
 
-def load_agent(console: Console, model: Any, weights: Any, **settings: Any) -> Any:
+def load_agent(console: Console, model: Path, weights: Path, **settings: Any) -> Agent:
     """``Agent.load(model, weights, **settings)``; a bad model file, or ``int8`` where it cannot
     run, is a one-line exit-2 error."""
     from vpt.agent import Agent

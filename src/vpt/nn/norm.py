@@ -57,7 +57,8 @@ class _NCHWGroupNorm(torch.autograd.Function):
 
 
 class GroupNorm(nn.GroupNorm):
-    """``nn.GroupNorm`` (same parameters, state-dict names and results) with the fast path above."""
+    """``nn.GroupNorm`` (same parameters and state-dict names) with the fast path above, whose
+    results are PyTorch's group norm of the NCHW copy, bit for bit."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.affine and _takes_fast_path(x):
