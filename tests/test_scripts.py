@@ -122,11 +122,31 @@ def test_idm_curve_on_either_data(tmp_path):
     assert result.returncode == 2 and "unknown KIND g3" in result.stderr
 
 
-def test_idm_one_hour_trains_two_phases_on_the_same_held_out_recordings(tmp_path):
+def test_idm_one_hour_trains_one_phase_on_g2_or_two_phases_on_g2x(tmp_path):
     result, calls = _run("idm_one_hour.sh", ["out"], tmp_path)
+    assert result.returncode == 2 and "ONLY_LABELLER=1 KIND=g2 " in result.stderr and not calls
+    # One phase (default) on g2's recordings, wherever KIND=g2 or KIND=g2x put them.
+    for g2 in ("out/data_x/b-seed5000", "out/data"):
+        (tmp_path / g2).mkdir(parents=True)
+        result, calls = _run("idm_one_hour.sh", ["out"], tmp_path)
+        assert result.returncode == 0, result.stderr
+        (run,) = [c for c in calls if c[:2] == ["idm", "train"]]
+        assert (_option(run, "--data"), _option(run, "--steps"), _option(run, "--lr")) == (g2, "11000", "1e-3")
+        assert _option(run, "--out") == "out/one_hour/single" and "--init-model" not in run
+        assert (_option(run, "--preset"), _option(run, "--val-recordings"), _option(run, "--mirror-prob")) == ("tiny", "16", "0.5")
+        (scored,) = [c for c in calls if c[:2] == ["idm", "eval"]]
+        assert (_option(scored, "--data"), _option(scored, "--last"), _option(scored, "--camera")) == (g2, "16", "mean")
+        assert _option(scored, "--model") == "out/one_hour/single/idm.model" and "--mirror" in scored
+    # Another seed: its own run folder, scored there.
+    result, calls = _run("idm_one_hour.sh", ["out"], tmp_path, SEED="1")
+    (run,) = [c for c in calls if c[:2] == ["idm", "train"]]
+    assert (_option(run, "--seed"), _option(run, "--out")) == ("1", "out/one_hour/single_seed1")
+    assert _option(next(c for c in calls if c[:2] == ["idm", "eval"]), "--model") == "out/one_hour/single_seed1/idm.model"
+    # Two phases: g2's recordings, then all of g2x's from phase 1's weights, the same 16 held out.
+    result, calls = _run("idm_one_hour.sh", ["out"], tmp_path, TWO_PHASE="1")
     assert result.returncode == 2 and "ONLY_LABELLER=1 KIND=g2x" in result.stderr and not calls
-    (tmp_path / "out/data_x/b-seed5000").mkdir(parents=True)
-    result, calls = _run("idm_one_hour.sh", ["out"], tmp_path, STEPS1="5")
+    (tmp_path / "out/data_x/a-seed6000").mkdir(parents=True)
+    result, calls = _run("idm_one_hour.sh", ["out"], tmp_path, TWO_PHASE="1", STEPS1="5")
     assert result.returncode == 0, result.stderr
     p1, p2 = sorted((c for c in calls if c[:2] == ["idm", "train"]), key=lambda c: _option(c, "--out"))
     assert (_option(p1, "--data"), _option(p1, "--steps"), _option(p1, "--lr")) == ("out/data_x/b-seed5000", "5", "1e-3")
