@@ -21,8 +21,10 @@ H=$OUT/one_hour
 G2=$OUT/data
 [ -d "$G2" ] || G2=$OUT/data_x/b-seed5000
 [ -d "$G2" ] || { echo "no $OUT/data or $G2: run ONLY_LABELLER=1 KIND=g2 bash scripts/idm_curve.sh $OUT first" >&2; exit 2; }
+# --keep-every: the weights of every 1,000th step stay beside the last (idm.stepN.*, 9.6 MB each);
+# SCORE_STEPS=1 scores them too, as the last is scored (~1-2 min each).
 COMMON=(--preset tiny --batch-size 2 --window 32 --precision auto --val-recordings 16 --mirror-prob 0.5
-        --frame-cache "$OUT/frames")
+        --frame-cache "$OUT/frames" --keep-every 1000)
 train() { OMP_NUM_THREADS=1 $TORCHRUN --standalone --nproc_per_node 2 "$VPT" idm train "${COMMON[@]}" "$@"; }
 if [ "${TWO_PHASE:-0}" = 1 ]; then
   [ -d "$OUT/data_x/a-seed6000" ] || { echo "no $OUT/data_x/a-seed6000: run ONLY_LABELLER=1 KIND=g2x bash scripts/idm_curve.sh $OUT first" >&2; exit 2; }
@@ -41,7 +43,15 @@ else
   RUNS=("$RUN")
   DATA=$G2
 fi
+score() {  # score RUN WEIGHTS_NAME -> RUN/eval_mirror_mean[.stepN].json
+  $VPT idm eval --data "$DATA" --last 16 --model "$H/$1/$2.model" --weights "$H/$1/$2.weights" --window 32 \
+    --mirror --camera mean --out "$H/$1/eval_mirror_mean${2#idm}.json"
+}
 for M in "${RUNS[@]}"; do
-  $VPT idm eval --data "$DATA" --last 16 --model "$H/$M/idm.model" --weights "$H/$M/idm.weights" --window 32 \
-    --mirror --camera mean --out "$H/$M/eval_mirror_mean.json"
+  score "$M" idm
+  if [ "${SCORE_STEPS:-0}" = 1 ]; then
+    for K in "$H/$M"/idm.step*.model; do
+      if [ -e "$K" ]; then score "$M" "$(basename "$K" .model)"; fi
+    done
+  fi
 done

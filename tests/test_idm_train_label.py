@@ -34,12 +34,19 @@ def _tiny_idm(seed: int = 0) -> InverseDynamicsModel:
 
 def test_train_resumes_after_a_kill_and_writes_official_files(recordings, tmp_path):
     cfg = IDMTrainConfig(data=str(recordings), out=str(tmp_path / "run"), preset="tiny", window=16, batch_size=2,
-                         steps=4, warmup=1, eval_every=4, checkpoint_every=2, val_recordings=1, precision="fp32")  # fmt: skip
+                         steps=4, warmup=1, eval_every=4, checkpoint_every=2, val_recordings=1, precision="fp32",
+                         keep_every=2)  # fmt: skip
     metrics = train_idm(cfg)
     assert 0 <= metrics["val/keypress_accuracy"] <= 1 and "val/camera_r2" in metrics
     full = [m["loss"] for m in (json.loads(l) for l in (tmp_path / "run/metrics.jsonl").read_text().splitlines())]
     model = load_idm(tmp_path / "run/idm.model", tmp_path / "run/idm.weights")
     assert model.cfg.trunk.hidsize == 128
+    # keep_every: the weights of steps 2 and 4 kept beside the last ones (step 4's are the last).
+    assert sorted(p.name for p in (tmp_path / "run").glob("idm.step*")) == [
+        "idm.step2.model", "idm.step2.weights", "idm.step4.model", "idm.step4.weights"]
+    assert (tmp_path / "run/idm.step4.weights").read_bytes() == (tmp_path / "run/idm.weights").read_bytes()
+    step2 = load_idm(tmp_path / "run/idm.step2.model", tmp_path / "run/idm.step2.weights").state_dict()
+    assert any(not torch.equal(v, model.state_dict()[k]) for k, v in step2.items())
 
     # The same run killed during step 3 (last checkpoint: step 2) and restarted gives the same losses.
     cfg2 = IDMTrainConfig(**{**cfg.__dict__, "out": str(tmp_path / "run2")})

@@ -137,6 +137,16 @@ def test_idm_one_hour_trains_one_phase_on_g2_or_two_phases_on_g2x(tmp_path):
         (scored,) = [c for c in calls if c[:2] == ["idm", "eval"]]
         assert (_option(scored, "--data"), _option(scored, "--last"), _option(scored, "--camera")) == (g2, "16", "mean")
         assert _option(scored, "--model") == "out/one_hour/single/idm.model" and "--mirror" in scored
+        assert _option(scored, "--out") == "out/one_hour/single/eval_mirror_mean.json" and _option(run, "--keep-every") == "1000"
+    # SCORE_STEPS=1: the kept weights of each 1,000th step are scored too, each into its own file.
+    for n in (1000, 2000):
+        (tmp_path / f"out/one_hour/single/idm.step{n}.model").parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / f"out/one_hour/single/idm.step{n}.model").touch()
+    result, calls = _run("idm_one_hour.sh", ["out"], tmp_path, SCORE_STEPS="1")
+    assert result.returncode == 0, result.stderr
+    scored = {_option(c, "--weights"): _option(c, "--out") for c in calls if c[:2] == ["idm", "eval"]}
+    assert scored == {f"out/one_hour/single/idm{k}.weights": f"out/one_hour/single/eval_mirror_mean{k}.json"
+                      for k in ("", ".step1000", ".step2000")}
     # Another seed: its own run folder, scored there.
     result, calls = _run("idm_one_hour.sh", ["out"], tmp_path, SEED="1")
     (run,) = [c for c in calls if c[:2] == ["idm", "train"]]

@@ -62,6 +62,7 @@ def train(
     camera_target: str = typer.Option("bin", help="camera targets: bin (the reference's one bin per axis) or two-hot "
                                       "(the true degrees split between the two nearest bins: learns the posterior-mean camera)"),
     frame_cache: Path = typer.Option(None, help=FRAME_CACHE_HELP),
+    keep_every: int = typer.Option(0, help="also keep the weights of every Nth step as idm.stepN.model/.weights (0: none)"),
     seed: int = typer.Option(0),
     device: str = typer.Option("auto"),
 ) -> None:
@@ -77,7 +78,7 @@ def train(
         init_weights=str(init_weights) if init_weights else None, steps=steps, batch_size=batch_size, window=window,
         grad_accum=grad_accum, lr=lr, precision=precision, eval_every=eval_every, val_recordings=val_recordings,
         max_hours=max_hours, mirror_prob=mirror_prob, camera_target=camera_target,
-        frame_cache=str(frame_cache) if frame_cache else None, seed=seed, device=device,
+        frame_cache=str(frame_cache) if frame_cache else None, keep_every=keep_every, seed=seed, device=device,
     )  # fmt: skip
     with progress_bar("idm train", steps, console) as update:
 

@@ -90,6 +90,9 @@ class IDMTrainConfig:
     """Held-out recordings (overrides ``val_fraction`` when > 0)."""
     eval_every: int = 500
     checkpoint_every: int = 200
+    keep_every: int = 0
+    """Also keep the weights at every this many steps as ``idm.step{N}.model`` + ``.weights``, to score
+    a run along the way (``vpt idm eval``) without stopping it (0: none)."""
     seed: int = 0
     device: str = "auto"
     legacy_integer_camera: bool = False
@@ -284,6 +287,8 @@ def train_idm(cfg: IDMTrainConfig, *, progress: Callable[[int, dict[str, float]]
                                  "scheduler": scheduler.state_dict(), "rng": rng_state(), "sampler": rng.bit_generator.state})  # fmt: skip
             if dist.is_main:
                 save_idm(model, run.path / "idm.model", run.path / "idm.weights")
+        if cfg.keep_every > 0 and step % cfg.keep_every == 0 and dist.is_main:
+            save_idm(model, run.path / f"idm.step{step}.model", run.path / f"idm.step{step}.weights")
 
     if val_segments and dist.is_main and not metrics:  # a finished run started again: score it again
         metrics = _evaluate_held_out(model, val_segments, window)
