@@ -9,6 +9,8 @@
 # steps at lr 1e-3 cosine, models/idm_g2's recipe (9,000 steps) run longer; SEED (0) seeds the
 # weights and the windows (other seeds write OUT/one_hour/single_seedSEED). 2 processes x 2 windows
 # x 32 frames at ~150-165 steps a minute (AVX-512 BF16 2-core CPU, bf16, vpt.nn.GroupNorm).
+# G2X=1: the one phase on all of g2x's 4.2 h instead (the same 16 held out; OUT/one_hour/single_g2x;
+# its data: ONLY_LABELLER=1 KIND=g2x bash scripts/idm_curve.sh OUT, ~45 min). Not yet measured.
 # TWO_PHASE=1 (session 31; 74 min gave keypress 0.976, camera R² 0.926): STEPS1 (6,500) steps on
 # g2's 1.32 h, then STEPS2 (3,500) on all of g2x's 4.2 h at half the lr (OUT/one_hour/{phase1,
 # phase2}); its data: ONLY_LABELLER=1 KIND=g2x bash scripts/idm_curve.sh OUT (~45 min).
@@ -38,10 +40,15 @@ if [ "${TWO_PHASE:-0}" = 1 ]; then
 else
   SEED=${SEED:-0}
   RUN=single
-  [ "$SEED" = 0 ] || RUN=single_seed$SEED
-  train --data "$G2" --eval-every 2000 --steps "${STEPS:-11000}" --lr 1e-3 --seed "$SEED" --out "$H/$RUN"
-  RUNS=("$RUN")
   DATA=$G2
+  if [ "${G2X:-0}" = 1 ]; then
+    [ -d "$OUT/data_x/a-seed6000" ] || { echo "no $OUT/data_x/a-seed6000: run ONLY_LABELLER=1 KIND=g2x bash scripts/idm_curve.sh $OUT first" >&2; exit 2; }
+    RUN=single_g2x
+    DATA=$OUT/data_x
+  fi
+  [ "$SEED" = 0 ] || RUN=${RUN}_seed$SEED
+  train --data "$DATA" --eval-every 2000 --steps "${STEPS:-11000}" --lr 1e-3 --seed "$SEED" --out "$H/$RUN"
+  RUNS=("$RUN")
 fi
 score() {  # score RUN WEIGHTS_NAME -> RUN/eval_mirror_mean[.stepN].json
   $VPT idm eval --data "$DATA" --last 16 --model "$H/$1/$2.model" --weights "$H/$1/$2.weights" --window 32 \

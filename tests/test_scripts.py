@@ -138,6 +138,16 @@ def test_idm_one_hour_trains_one_phase_on_g2_or_two_phases_on_g2x(tmp_path):
         assert (_option(scored, "--data"), _option(scored, "--last"), _option(scored, "--camera")) == (g2, "16", "mean")
         assert _option(scored, "--model") == "out/one_hour/single/idm.model" and "--mirror" in scored
         assert _option(scored, "--out") == "out/one_hour/single/eval_mirror_mean.json" and _option(run, "--keep-every") == "1000"
+    # G2X=1: the one phase on all of g2x (needs its data), scored on the same last 16.
+    result, calls = _run("idm_one_hour.sh", ["out"], tmp_path, G2X="1")
+    assert result.returncode == 2 and "ONLY_LABELLER=1 KIND=g2x" in result.stderr and not calls
+    (tmp_path / "out/data_x/a-seed6000").mkdir(parents=True)
+    result, calls = _run("idm_one_hour.sh", ["out"], tmp_path, G2X="1", SEED="2")
+    (run,) = [c for c in calls if c[:2] == ["idm", "train"]]
+    assert (_option(run, "--data"), _option(run, "--out")) == ("out/data_x", "out/one_hour/single_g2x_seed2")
+    (scored,) = [c for c in calls if c[:2] == ["idm", "eval"]]
+    assert (_option(scored, "--data"), _option(scored, "--last")) == ("out/data_x", "16")
+    (tmp_path / "out/data_x/a-seed6000").rmdir()
     # SCORE_STEPS=1: the kept weights of each 1,000th step are scored too, each into its own file.
     for n in (1000, 2000):
         (tmp_path / f"out/one_hour/single/idm.step{n}.model").parent.mkdir(parents=True, exist_ok=True)
