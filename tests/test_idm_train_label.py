@@ -385,3 +385,51 @@ def test_mean_camera_labels_take_the_bin_nearest_the_posterior_mean():
     assert mean.policy_actions["camera"][1] != mode.policy_actions["camera"][1]
     with pytest.raises(ValueError, match="camera must be one of"):
         IDMPrediction(buttons, logp, camera="median")
+
+
+def test_colour_jitter_recolours_a_window_but_keeps_its_motion_and_labels():
+    """A jittered window is the same recording under other light: every pixel's colour changes
+    alike on all frames, so the view turns by the same pixels, and the labels are untouched; off,
+    the sampler draws exactly the windows it drew before the option existed."""
+    import cv2
+
+    from vpt import actions
+    from vpt.env.sim.env import SimEnv
+    from vpt.idm.metrics import Segment
+    from vpt.idm.train import _sample_windows, jitter_window
+
+    env = SimEnv(resolution=(128, 128), world={"size": (24, 24), "height": 24, "tree_density": 0.1})
+    frames = [env.reset(seed=2)[0]["pov"]]
+    for _ in range(3):
+        a = actions.noop_env_action()
+        a["camera"] = np.array([0.0, 6.0])
+        frames.append(env.step(a)[0]["pov"])
+    frames = np.stack(frames)
+    jittered = jitter_window(frames, np.random.default_rng(0), 0.3)
+    assert jittered.shape == frames.shape and jittered.dtype == np.uint8
+    assert np.abs(jittered.astype(int) - frames).mean() > 5  # visibly another light
+
+    def shift_x(f0, f1):  # of the upper half, as in the mirror test
+        g0, g1 = (cv2.cvtColor(f[:64], cv2.COLOR_RGB2GRAY).astype(np.float64) for f in (f0, f1))
+        return cv2.phaseCorrelate(g0, g1)[0][0]
+
+    for t in range(3):
+        s, js = shift_x(frames[t], frames[t + 1]), shift_x(jittered[t], jittered[t + 1])
+        assert abs(s) > 3 and abs(js - s) < 0.5, (t, s, js)
+    # One draw per window: a pixel's colour maps to the same colour on every frame.
+    a, b = frames.reshape(-1, 3), jittered.reshape(-1, 3)
+    for colour in np.unique(a[:500], axis=0)[:20]:
+        assert len(np.unique(b[(a == colour).all(1)], axis=0)) == 1
+
+    rng = np.random.default_rng(5)
+    seg = Segment(name="s", frames=np.concatenate([frames] * 4), buttons=rng.integers(0, 2, (16, 20)).astype(np.uint8),
+                  camera_bins=rng.integers(0, 11, (16, 2)), camera_degrees=np.zeros((16, 2)), gui_open=np.zeros(16, bool))
+    plain = _sample_windows([seg], 8, 3, np.random.default_rng(1), mirror_prob=0.5)
+    again = _sample_windows([seg], 8, 3, np.random.default_rng(1), mirror_prob=0.5, color_jitter=0.0)
+    for x, y in zip(plain, again):
+        np.testing.assert_array_equal(x, y)
+    # A window's own draws come first (where, whether mirrored), so a batch of one is the same window.
+    plain = _sample_windows([seg], 8, 1, np.random.default_rng(1), mirror_prob=0.5)
+    recoloured = _sample_windows([seg], 8, 1, np.random.default_rng(1), mirror_prob=0.5, color_jitter=0.3)
+    np.testing.assert_array_equal(plain[1], recoloured[1]), np.testing.assert_array_equal(plain[2], recoloured[2])
+    assert (plain[0] != recoloured[0]).mean() > 0.5

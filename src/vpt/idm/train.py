@@ -21,6 +21,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -100,6 +101,8 @@ class IDMTrainConfig:
     """Use only the first recordings totalling this many hours of training data (0: all)."""
     mirror_prob: float = 0.0
     """Probability that a training window is mirrored left-right (:func:`mirror_window`)."""
+    color_jitter: float = 0.0
+    """Strength of the colour change given to every training window (:func:`jitter_window`; 0: none)."""
     camera_target: str = "bin"
     """What the camera heads learn: ``"bin"``, the one quantised bin per axis (the reference IDM's
     targets), or ``"two-hot"``, the true degrees split between the two nearest bin centres
@@ -117,10 +120,12 @@ CAMERA_TARGETS = ("bin", "two-hot")
 
 
 def _sample_windows(segments: list[Segment], window: int, batch: int, rng: np.random.Generator,
-                    mirror_prob: float = 0.0, camera_target: str = "bin") -> tuple[np.ndarray, ...]:  # fmt: skip
+                    mirror_prob: float = 0.0, camera_target: str = "bin", color_jitter: float = 0.0) -> tuple[np.ndarray, ...]:  # fmt: skip
     """A batch of random windows, each segment weighted by its number of windows, each mirrored
-    (:func:`mirror_window`) with probability ``mirror_prob``: frames, buttons and camera targets
-    (bins, or per-bin weights with ``camera_target="two-hot"``)."""
+    (:func:`mirror_window`) with probability ``mirror_prob`` and recoloured (:func:`jitter_window`)
+    with strength ``color_jitter``: frames, buttons and camera targets (bins, or per-bin weights
+    with ``camera_target="two-hot"``). The random draws of an augmentation that is off are not
+    made, so a run without it samples the same windows as before it existed."""
     usable = [s for s in segments if len(s.frames) >= window]
     if not usable:
         raise ValueError(f"no training segment has {window} consecutive frames")
@@ -135,6 +140,8 @@ def _sample_windows(segments: list[Segment], window: int, batch: int, rng: np.ra
         w = s.frames[span], s.buttons[span], camera
         if mirror_prob > 0 and rng.random() < mirror_prob:
             w = mirror_window(*w)
+        if color_jitter > 0:
+            w = jitter_window(w[0], rng, color_jitter), w[1], w[2]
         f.append(w[0]), b.append(w[1]), c.append(w[2])
     return np.stack(f), np.stack(b), np.stack(c)
 
@@ -153,6 +160,20 @@ def mirror_window(frames: np.ndarray, buttons: np.ndarray, camera: np.ndarray) -
     else:  # per-bin weights: the bins are symmetric about the centre one
         camera = np.stack([camera[..., 0, :], camera[..., 1, ::-1]], axis=-2)
     return frames[..., ::-1, :], buttons[..., actions.MIRRORED_BUTTONS], camera
+
+
+def jitter_window(frames: np.ndarray, rng: np.random.Generator, strength: float) -> np.ndarray:
+    """The same window (uint8 (T, H, W, 3)) under other light: each colour channel scaled by a gain
+    from [1 - strength, 1 + strength], then all of them shifted by up to ``strength`` x 64 levels
+    either way, clipped to 0..255; one draw for the whole window, so what moves on screen, and how,
+    is unchanged. Augmentation against learning what the training scenes look like (the tiny IDM
+    scores camera R² ~0.976 on its own training recordings, ~0.935 on held-out ones:
+    docs/results/README.md §1, session 32)."""
+    gains = rng.uniform(1 - strength, 1 + strength, size=3)
+    offset = rng.uniform(-strength, strength) * 64
+    lut = np.clip(np.arange(256)[:, None] * gains + offset, 0, 255).round().astype(np.uint8)  # (256, 3)
+    flat = np.ascontiguousarray(frames).reshape(-1, frames.shape[-2], 3)  # 2-D images for cv2.LUT
+    return cv2.LUT(flat, lut[None]).reshape(frames.shape)
 
 
 def idm_loss(out, buttons: torch.Tensor, camera: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
@@ -186,6 +207,8 @@ def train_idm(cfg: IDMTrainConfig, *, progress: Callable[[int, dict[str, float]]
     """Train (or resume) an IDM run; returns the final held-out metrics."""
     if cfg.camera_target not in CAMERA_TARGETS:
         raise ValueError(f"unknown camera target {cfg.camera_target!r}; choose from {', '.join(CAMERA_TARGETS)}")
+    if not 0 <= cfg.color_jitter < 1:
+        raise ValueError(f"color_jitter {cfg.color_jitter}: a strength in [0, 1)")
     # --- setup: processes, run folder, seeds ---------------------------------------------------
     dist = init_distributed(cfg.device)
     precision = resolve_precision(cfg.precision, dist.device)  # "auto" → what this device runs
@@ -256,7 +279,8 @@ def train_idm(cfg: IDMTrainConfig, *, progress: Callable[[int, dict[str, float]]
         optimizer.zero_grad(set_to_none=True)
         logs: dict[str, float] = {}
         for _ in range(cfg.grad_accum):
-            batch = _sample_windows(train_segments, window, cfg.batch_size, rng, cfg.mirror_prob, cfg.camera_target)
+            batch = _sample_windows(train_segments, window, cfg.batch_size, rng, cfg.mirror_prob, cfg.camera_target,
+                                    cfg.color_jitter)
             f, b, c = (torch.as_tensor(x, device=dist.device) for x in batch)
             with autocast(dist.device, precision):
                 out = ddp(f)
