@@ -11,6 +11,8 @@
 # x 32 frames at ~150-165 steps a minute (AVX-512 BF16 2-core CPU, bf16, vpt.nn.GroupNorm).
 # G2X=1: the one phase on all of g2x's 4.2 h instead (the same 16 held out; OUT/one_hour/single_g2x;
 # its data: ONLY_LABELLER=1 KIND=g2x bash scripts/idm_curve.sh OUT, ~45 min). Not yet measured.
+# JITTER=S: every training window recoloured with --color-jitter S as well (OUT/one_hour/single_jitterS;
+# against the scenes being memorised: session 32's run scores 0.976 on its own training recordings).
 # TWO_PHASE=1 (session 31; 74 min gave keypress 0.976, camera R² 0.926): STEPS1 (6,500) steps on
 # g2's 1.32 h, then STEPS2 (3,500) on all of g2x's 4.2 h at half the lr (OUT/one_hour/{phase1,
 # phase2}); its data: ONLY_LABELLER=1 KIND=g2x bash scripts/idm_curve.sh OUT (~45 min).
@@ -27,11 +29,13 @@ G2=$OUT/data
 # SCORE_STEPS=1 scores them too, as the last is scored (~1-2 min each).
 COMMON=(--preset tiny --batch-size 2 --window 32 --precision auto --val-recordings 16 --mirror-prob 0.5
         --frame-cache "$OUT/frames" --keep-every 1000)
+[ "${JITTER:-0}" = 0 ] || COMMON+=(--color-jitter "$JITTER")
 need_g2x() {  # g2x's 352 extra recordings, beside g2's in OUT/data_x
   [ -d "$OUT/data_x/a-seed6000" ] || { echo "no $OUT/data_x/a-seed6000: run ONLY_LABELLER=1 KIND=g2x bash scripts/idm_curve.sh $OUT first" >&2; exit 2; }
 }
 train() { OMP_NUM_THREADS=1 $TORCHRUN --standalone --nproc_per_node 2 "$VPT" idm train "${COMMON[@]}" "$@"; }
 if [ "${TWO_PHASE:-0}" = 1 ]; then
+  [ "${JITTER:-0}" = 0 ] || { echo "JITTER is for the one phase (its run folder is named for it), not TWO_PHASE" >&2; exit 2; }
   need_g2x
   # Phase 1: g2's 176 recordings (the last 16 held out: the same 16 as g2x's).
   train --data "$OUT/data_x/b-seed5000" --eval-every 1000 --steps "${STEPS1:-6500}" --lr 1e-3 --out "$H/phase1"
@@ -49,6 +53,7 @@ else
     RUN=single_g2x
     DATA=$OUT/data_x
   fi
+  [ "${JITTER:-0}" = 0 ] || RUN=${RUN}_jitter$JITTER
   [ "$SEED" = 0 ] || RUN=${RUN}_seed$SEED
   train --data "$DATA" --eval-every 2000 --steps "${STEPS:-11000}" --lr 1e-3 --seed "$SEED" --out "$H/$RUN"
   RUNS=("$RUN")

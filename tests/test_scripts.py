@@ -162,6 +162,13 @@ def test_idm_one_hour_trains_one_phase_on_g2_or_two_phases_on_g2x(tmp_path):
     (run,) = [c for c in calls if c[:2] == ["idm", "train"]]
     assert (_option(run, "--seed"), _option(run, "--out")) == ("1", "out/one_hour/single_seed1")
     assert _option(next(c for c in calls if c[:2] == ["idm", "eval"]), "--model") == "out/one_hour/single_seed1/idm.model"
+    # JITTER: recoloured windows, in a run folder of their own.
+    assert "--color-jitter" not in run
+    result, calls = _run("idm_one_hour.sh", ["out"], tmp_path, JITTER="0.3")
+    (run,) = [c for c in calls if c[:2] == ["idm", "train"]]
+    assert (_option(run, "--color-jitter"), _option(run, "--out")) == ("0.3", "out/one_hour/single_jitter0.3")
+    result, calls = _run("idm_one_hour.sh", ["out"], tmp_path, JITTER="0.3", TWO_PHASE="1")
+    assert result.returncode == 2 and "JITTER is for the one phase" in result.stderr and not calls
     # Two phases: g2's recordings, then all of g2x's from phase 1's weights, the same 16 held out.
     result, calls = _run("idm_one_hour.sh", ["out"], tmp_path, TWO_PHASE="1")
     assert result.returncode == 2 and "ONLY_LABELLER=1 KIND=g2x" in result.stderr and not calls
