@@ -102,16 +102,27 @@ def test_two_hot_camera_targets_train_the_posterior_mean(recordings, tmp_path):
 def test_train_ddp_two_cpu_processes(recordings, tmp_path, two_cpu_processes):
     """``torchrun`` with 2 CPU processes (gloo): every parameter that is trained gets a gradient
     on every rank (the IDM's discarded ``lastlayer`` is frozen), and the run writes its files;
-    with a frame cache, the ranks meet at the barrier after rank 0 has filled it."""
+    with a frame cache, the ranks fill it together, each recording decoded once, by one rank."""
     two_cpu_processes(
+        "import os\n"
+        "import vpt.idm.metrics as m\n"
+        "decode = m._decode\n"
+        "def spy(ref, *args):\n"  # which process decodes which recording
+        f"    with open(os.path.join({str(tmp_path)!r}, 'decoded_' + os.environ['RANK']), 'a') as f:\n"
+        "        f.write(ref.name + '\\n')\n"
+        "    return decode(ref, *args)\n"
+        "m._decode = spy\n"
         "from vpt.idm.train import IDMTrainConfig, train_idm\n"
         f"train_idm(IDMTrainConfig(data={str(recordings)!r}, out={str(tmp_path / 'ddp')!r}, preset='tiny', window=16,"
         " batch_size=1, steps=2, warmup=1, eval_every=2, checkpoint_every=2, val_recordings=1, precision='fp32',"
         f" device='cpu', frame_cache={str(tmp_path / 'cache')!r}))\n",
         port=29532,
     )
-    # Rank 0 filled the frame cache while rank 1 waited; rank 1 then read it (one entry each).
+    # Rank 0 decoded the first and third recordings into the cache, rank 1 the second; then both
+    # mapped all three from it (one entry each), decoding none again.
     assert len(list((tmp_path / "cache").glob("*.targets.npz"))) == 3
+    decoded = [(tmp_path / f"decoded_{r}").read_text().split() for r in (0, 1)]
+    assert decoded == [["rec0", "rec2"], ["rec1"]], decoded
     summary = json.loads((tmp_path / "ddp/summary.json").read_text())
     assert summary["steps"] == 2 and 0 <= summary["val/keypress_accuracy"] <= 1
     assert load_idm(tmp_path / "ddp/idm.model", tmp_path / "ddp/idm.weights").cfg.trunk.hidsize == 128
@@ -433,3 +444,18 @@ def test_colour_jitter_recolours_a_window_but_keeps_its_motion_and_labels():
     recoloured = _sample_windows([seg], 8, 1, np.random.default_rng(1), mirror_prob=0.5, color_jitter=0.3)
     np.testing.assert_array_equal(plain[1], recoloured[1]), np.testing.assert_array_equal(plain[2], recoloured[2])
     assert (plain[0] != recoloured[0]).mean() > 0.5
+
+
+def test_within_budget_counts_lines_to_pick_the_recordings_a_budget_trains_on(recordings):
+    from vpt.data import list_recordings
+    from vpt.idm.train import _within_budget
+
+    refs = list_recordings(recordings, require_jsonl=True)
+    lines = [sum(1 for _ in open(r.jsonl)) for r in refs]
+    assert lines == [48] * 3  # one line per frame
+
+    def names(frames: float) -> list[str]:
+        return [r.name for r in _within_budget(refs, frames)]
+
+    assert names(48) == ["rec0"] and names(49) == ["rec0", "rec1"] and names(0) == []
+    assert names(float("inf")) == ["rec0", "rec1", "rec2"]

@@ -86,8 +86,8 @@ def init_distributed(device: str | None = None) -> Dist:
     """Join the ``torchrun`` process group if launched by it (``WORLD_SIZE`` > 1), else run alone.
 
     On GPU each process takes ``cuda:LOCAL_RANK`` and NCCL; on CPU, gloo. Collectives wait up to
-    2 hours (torch's default is 30 minutes): with a frame cache, rank 0 may decode a whole dataset
-    while the others wait at a barrier (:class:`vpt.idm.train.IDMTrainConfig`).
+    2 hours (torch's default is 30 minutes): with a frame cache, the processes decode a whole
+    dataset into it before they meet at a barrier (:class:`vpt.idm.train.IDMTrainConfig`).
     """
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))

@@ -110,10 +110,11 @@ class IDMTrainConfig:
     Not shown to help: on the g2 data (tiny preset) the two scored alike at every held-out
     check (docs/results/README.md §1, session 30)."""
     frame_cache: str | None = None
-    """A folder for the decoded recordings (:func:`vpt.idm.metrics.load_segments`): rank 0 fills
-    it while the other processes wait, then every process memory-maps the same frames, so the
-    dataset is held once (in the page cache) rather than once per process, and later runs on the
-    same recordings start without decoding. None: each process decodes into its own memory."""
+    """A folder for the decoded recordings (:func:`vpt.idm.metrics.load_segments`): the processes
+    fill it together (each decodes every world_size-th recording), then every process memory-maps
+    the same frames, so the dataset is held once (in the page cache) rather than once per process,
+    and later runs on the same recordings start without decoding. None: each process decodes into
+    its own memory."""
 
 
 CAMERA_TARGETS = ("bin", "two-hot")
@@ -189,6 +190,21 @@ def idm_loss(out, buttons: torch.Tensor, camera: torch.Tensor) -> tuple[torch.Te
     return loss, {"loss/buttons": lb.item() / frames, "loss/camera": lc.item() / frames}
 
 
+def _within_budget(refs: list, frames: float) -> list:
+    """The first recordings whose lines (one per frame) reach ``frames``: those a run with that
+    budget trains on, counted without decoding (bad lines make it a slight overestimate)."""
+    if frames == float("inf"):
+        return list(refs)
+    chosen = []
+    for ref in refs:
+        if frames <= 0:
+            break
+        chosen.append(ref)
+        with open(ref.jsonl, "rb") as f:
+            frames -= sum(1 for _ in f)
+    return chosen
+
+
 def split_recordings(refs: list, cfg: IDMTrainConfig) -> tuple[list, list]:
     """Held-out recordings: the last ``val_recordings`` (or ``val_fraction``) of the sorted list."""
     n_val = cfg.val_recordings or max(1, round(len(refs) * cfg.val_fraction)) if len(refs) > 1 else 0
@@ -228,9 +244,13 @@ def train_idm(cfg: IDMTrainConfig, *, progress: Callable[[int, dict[str, float]]
     # With a budget, recordings are decoded only until it is filled (the first ones, in order).
     budget = cfg.max_hours * 3600 * 20 if cfg.max_hours > 0 else float("inf")
     load = partial(load_segments, legacy_integer_camera=cfg.legacy_integer_camera, report=report, cache=cfg.frame_cache)
-    fill_cache_first = cfg.frame_cache is not None and dist.enabled
-    if fill_cache_first and not dist.is_main:
-        torch.distributed.barrier()  # rank 0 decodes into the cache; this process then maps it
+    if cfg.frame_cache is not None and dist.enabled:
+        # Every process decodes its share of the recordings into the cache (each every
+        # world_size-th), so the first run on a dataset decodes on all cores; then each maps it all.
+        needed = _within_budget(train_refs, budget) + val_refs
+        load_segments(needed[dist.rank :: dist.world_size], legacy_integer_camera=cfg.legacy_integer_camera,
+                      cache=cfg.frame_cache)  # counted below, when every process maps the cache  # fmt: skip
+        torch.distributed.barrier()
     train_segments: list[Segment] = []
     for ref in train_refs:
         if budget <= 0:
@@ -240,8 +260,6 @@ def train_idm(cfg: IDMTrainConfig, *, progress: Callable[[int, dict[str, float]]
                 train_segments.append(s)
                 budget -= len(s.frames)
     val_segments = load(val_refs)
-    if fill_cache_first and dist.is_main:
-        torch.distributed.barrier()
     train_frames = sum(len(s.frames) for s in train_segments)
 
     # --- model and optimiser -------------------------------------------------------------------
