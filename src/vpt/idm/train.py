@@ -102,7 +102,8 @@ class IDMTrainConfig:
     mirror_prob: float = 0.0
     """Probability that a training window is mirrored left-right (:func:`mirror_window`)."""
     color_jitter: float = 0.0
-    """Strength of the colour change given to every training window (:func:`jitter_window`; 0: none)."""
+    """Strength of the colour change given to every training window (:func:`jitter_window`; 0: none).
+    Not yet measured on a full run (docs/results/README.md §1, session 33)."""
     camera_target: str = "bin"
     """What the camera heads learn: ``"bin"``, the one quantised bin per axis (the reference IDM's
     targets), or ``"two-hot"``, the true degrees split between the two nearest bin centres
