@@ -447,6 +447,8 @@ def test_colour_jitter_recolours_a_window_but_keeps_its_motion_and_labels():
 
 
 def test_within_budget_counts_lines_to_pick_the_recordings_a_budget_trains_on(recordings):
+    import dataclasses
+
     from vpt.data import list_recordings
     from vpt.idm.train import _within_budget
 
@@ -459,3 +461,6 @@ def test_within_budget_counts_lines_to_pick_the_recordings_a_budget_trains_on(re
 
     assert names(48) == ["rec0"] and names(49) == ["rec0", "rec1"] and names(0) == []
     assert names(float("inf")) == ["rec0", "rec1", "rec2"]
+    # An unreadable jsonl is chosen but not counted: loading reports it.
+    missing = [dataclasses.replace(refs[0], jsonl=refs[0].jsonl.with_name("gone.jsonl")), *refs[1:]]
+    assert [r.name for r in _within_budget(missing, 49)] == ["rec0", "rec1", "rec2"]

@@ -193,7 +193,9 @@ def idm_loss(out, buttons: torch.Tensor, camera: torch.Tensor) -> tuple[torch.Te
 
 def _within_budget(refs: list, frames: float) -> list:
     """The first recordings whose lines (one per frame) reach ``frames``: those a run with that
-    budget trains on, counted without decoding (bad lines make it a slight overestimate)."""
+    budget trains on, counted without decoding. Bad lines count as frames here, so this can fall
+    a recording short (loading then decodes that one itself); an unreadable file is left for
+    loading to report."""
     if frames == float("inf"):
         return list(refs)
     chosen = []
@@ -201,8 +203,11 @@ def _within_budget(refs: list, frames: float) -> list:
         if frames <= 0:
             break
         chosen.append(ref)
-        with open(ref.jsonl, "rb") as f:
-            frames -= sum(1 for _ in f)
+        try:
+            with open(ref.jsonl, "rb") as f:
+                frames -= sum(1 for _ in f)
+        except OSError:
+            continue
     return chosen
 
 
