@@ -35,13 +35,14 @@ fi
 # SCORE_STEPS=1 scores them too, as the last is scored (~1-2 min each).
 COMMON=(--preset tiny --batch-size 2 --window 32 --precision auto --val-recordings 16 --mirror-prob 0.5
         --frame-cache "$OUT/frames" --keep-every 1000)
-[ "${JITTER:-0}" = 0 ] || COMMON+=(--color-jitter "$JITTER")
+JITTER=${JITTER:-0}
+[ "$JITTER" = 0 ] || COMMON+=(--color-jitter "$JITTER")
 need_g2x() {  # g2x's 352 extra recordings, beside g2's in OUT/data_x
   [ -d "$OUT/data_x/a-seed6000" ] || { echo "no $OUT/data_x/a-seed6000: run ONLY_LABELLER=1 KIND=g2x bash scripts/idm_curve.sh $OUT first" >&2; exit 2; }
 }
 train() { OMP_NUM_THREADS=1 $TORCHRUN --standalone --nproc_per_node 2 "$VPT" idm train "${COMMON[@]}" "$@"; }
 if [ "${TWO_PHASE:-0}" = 1 ]; then
-  [ "${JITTER:-0}" = 0 ] || { echo "JITTER is for the one phase (its run folder is named for it), not TWO_PHASE" >&2; exit 2; }
+  [ "$JITTER" = 0 ] || { echo "JITTER is for the one phase (its run folder is named for it), not TWO_PHASE" >&2; exit 2; }
   need_g2x
   # Phase 1: g2's 176 recordings (the last 16 held out: the same 16 as g2x's).
   train --data "$OUT/data_x/b-seed5000" --eval-every 1000 --steps "${STEPS1:-6500}" --lr 1e-3 --out "$H/phase1"
@@ -59,7 +60,7 @@ else
     RUN=single_g2x
     DATA=$OUT/data_x
   fi
-  [ "${JITTER:-0}" = 0 ] || RUN=${RUN}_jitter$JITTER
+  [ "$JITTER" = 0 ] || RUN=${RUN}_jitter$JITTER
   [ "$SEED" = 0 ] || RUN=${RUN}_seed$SEED
   train --data "$DATA" --eval-every 2000 --steps "${STEPS:-11000}" --lr 1e-3 --seed "$SEED" --out "$H/$RUN"
   RUNS=("$RUN")

@@ -70,12 +70,20 @@ def load_segments(refs: list, *, legacy_integer_camera: bool = False, report: Da
         entry = _cache_entry(Path(cache), ref, legacy_integer_camera) if cache is not None else None
         targets = _cached(entry, report) if entry is not None else None
         if targets is None:
-            targets = _decode(ref, legacy_integer_camera, report)
-            if targets is not None and entry is not None:
-                targets.save(entry)
+            targets = _decode_into(entry, ref, legacy_integer_camera, report)
         if targets is not None:
             segments += targets.segments(ref.name)
     return segments
+
+
+def fill_cache(refs: list, cache: str | Path, *, legacy_integer_camera: bool = False) -> None:
+    """Decode into ``cache`` the recordings it does not hold yet, as :func:`load_segments` would,
+    without loading those it holds: processes sharing a cache each fill their part of it, then
+    load it all. Errors are left for that load to count and report."""
+    for ref in refs:
+        entry = _cache_entry(Path(cache), ref, legacy_integer_camera)
+        if entry is not None and not entry[1].exists():  # the targets file is written last: the entry is whole
+            _decode_into(entry, ref, legacy_integer_camera, DatasetReport())
 
 
 @dataclass
@@ -141,6 +149,15 @@ def _cached(entry: tuple[Path, Path], report: DatasetReport) -> _RecordingTarget
     report.recordings += 1
     report.add_loaded(*loaded.counts.tolist())
     return loaded
+
+
+def _decode_into(entry: tuple[Path, Path] | None, ref: RecordingRef, legacy_integer_camera: bool,
+                 report: DatasetReport) -> _RecordingTargets | None:  # fmt: skip
+    """:func:`_decode`, kept in the cache entry (if any) when the recording decodes."""
+    targets = _decode(ref, legacy_integer_camera, report)
+    if targets is not None and entry is not None:
+        targets.save(entry)
+    return targets
 
 
 def _decode(ref: RecordingRef, legacy_integer_camera: bool, report: DatasetReport) -> _RecordingTargets | None:

@@ -31,7 +31,7 @@ from vpt import actions
 from vpt.data import DatasetReport, list_recordings
 from vpt.idm.files import save_idm
 from vpt.idm.model import IDMConfig, InverseDynamicsModel
-from vpt.idm.metrics import Segment, evaluate, load_segments
+from vpt.idm.metrics import Segment, evaluate, fill_cache, load_segments
 from vpt.train import RunDir, autocast, close_distributed, init_distributed, lr_schedule, resolve_precision, rng_state, seed_everything, set_rng_state
 
 __all__ = ["IDM_PRESETS", "IDMTrainConfig", "train_idm"]
@@ -254,8 +254,7 @@ def train_idm(cfg: IDMTrainConfig, *, progress: Callable[[int, dict[str, float]]
         # Every process decodes its share of the recordings into the cache (each every
         # world_size-th), so the first run on a dataset decodes on all cores; then each maps it all.
         needed = _within_budget(train_refs, budget) + val_refs
-        load_segments(needed[dist.rank :: dist.world_size], legacy_integer_camera=cfg.legacy_integer_camera,
-                      cache=cfg.frame_cache)  # counted below, when every process maps the cache  # fmt: skip
+        fill_cache(needed[dist.rank :: dist.world_size], cfg.frame_cache, legacy_integer_camera=cfg.legacy_integer_camera)
         torch.distributed.barrier()
     train_segments: list[Segment] = []
     for ref in train_refs:
