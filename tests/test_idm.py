@@ -144,6 +144,30 @@ def test_save_load_roundtrip_and_strict_errors(idm, io, tmp_path):
         load_idm(tmp_path / "m.model", tmp_path / "bad.weights")
 
 
+def test_temporal_conv_as_conv2d_equals_the_conv3d_forward_and_backward(io):
+    """OpenAI's (5, 1, 1) conv3d runs as a (5, 1) conv2d: same outputs, loss and gradients."""
+    from vpt.idm.train import idm_loss, preset_kwargs
+
+    torch.manual_seed(0)
+    model = InverseDynamicsModel(IDMConfig.from_kwargs(preset_kwargs("tiny"), {"temperature": 1.0})).train()
+    frames = torch.as_tensor(io["frames"][:16]).reshape(2, 8, 128, 128, 3)
+    buttons, camera = torch.randint(0, 2, (2, 8, 20)), torch.randint(0, 11, (2, 8, 2))
+    got = {}
+    for conv2d in (False, True):
+        model.temporal_conv2d = conv2d
+        model.zero_grad()
+        conv = model._temporal_conv(frames)
+        loss, _ = idm_loss(model(frames), buttons, camera)
+        loss.backward()
+        got[conv2d] = (conv.detach(), loss.item(), [p.grad.clone() for p in model.parameters() if p.grad is not None])
+    assert got[True][0].is_contiguous()  # (B, T, H, W, C) channels-last without a copy
+    torch.testing.assert_close(got[True][0], got[False][0], atol=1e-5, rtol=1e-5)
+    assert got[True][1] == pytest.approx(got[False][1], rel=1e-5)
+    assert len(got[True][2]) == len(got[False][2]) > 0
+    for a, b in zip(got[True][2], got[False][2]):
+        torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-3)
+
+
 def test_spatiotemporal_conv3d_kernel_encodes_like_one_call_and_round_trips(io, tmp_path):
     """A (3, 5, 5) conv3d keeps the whole-video encode exact and the file format."""
     from vpt.idm.train import preset_kwargs
