@@ -4,7 +4,7 @@ Run: ``vpt bench idm [--preset 4x|small|tiny] [--videos 2] [--frames 256] [--rep
 
 * **reference style** — what OpenAI's demo does: one video at a time, decoded with OpenCV, cut
   into consecutive non-overlapping windows of ``timesteps`` frames, each window one fp32 call at
-  batch 1 (conv3d + CNN + transformer), contiguous (NCHW) conv weights.
+  batch 1 (PyTorch's conv3d + CNN + transformer), contiguous (NCHW) conv weights.
 * **vpt label** — :func:`vpt.idm.label.label_videos`: decode-ahead threads, each frame's image
   features computed once, overlapping windows (every frame gets past and future context),
   channels-last convs; optionally the bf16 image encoder (``--bf16``: a win only on CPUs with
@@ -124,6 +124,7 @@ def main(argv: list[str]) -> None:
                 add(f"vpt label + int8 convs{name}", encoder_dtype=dtype, int8=True)
                 if args.compile:
                     add(f"vpt label + int8 convs{name} compiled", encoder_dtype=dtype, int8=True, compile=True)
+        baseline.temporal_conv2d = False  # the reference's nn.Conv3d (the cases above keep the conv2d form)
         first_run_s = {}
         for name, fn in cases.items():
             t = time.perf_counter()
