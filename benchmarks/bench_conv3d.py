@@ -13,11 +13,11 @@ rounds, and the largest difference between the two ways' outputs.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
+import functools
 
 import torch
 
+from vpt.cli.bench import interleaved_medians
 from vpt.idm import IDMConfig, InverseDynamicsModel
 from vpt.idm.train import idm_loss, preset_kwargs
 from vpt.train import autocast
@@ -57,18 +57,10 @@ def main(argv: list[str]) -> None:
         opt.step()
         opt.zero_grad()
 
-    ways = {"conv3d": False, "conv2d": True}
-    times: dict[str, list[float]] = {k: [] for k in ways}
-    for i in range(args.repeats + 2):  # the first two rounds warm up
-        for name, conv2d in ways.items():
-            model.temporal_conv2d = conv2d
-            t = time.perf_counter()
-            step()
-            if i >= 2:
-                times[name].append(time.perf_counter() - t)
+    ways = {name: functools.partial(setattr, model, "temporal_conv2d", conv2d) for name, conv2d in (("conv3d", False), ("conv2d", True))}
+    old, new = interleaved_medians(step, ways, args.repeats).values()
     model.temporal_conv2d = True
     n = frames.shape[0] * frames.shape[1]
-    old, new = (statistics.median(times[k]) for k in ways)
     print(f"{args.preset} IDM training step ({args.windows} x {w} frames), {args.precision}, torch threads {torch.get_num_threads()}, median of {args.repeats}")
     print(f"{'conv3d':>10s} {'conv2d':>10s} {'speed-up':>9s}   (frames/s)")
     print(f"{n / old:10.1f} {n / new:10.1f} {old / new:8.2f}x")

@@ -13,8 +13,7 @@ the same weights, interleaved; frames/s medians after two warm-up steps each.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
+import functools
 from collections.abc import Callable
 
 import torch
@@ -22,6 +21,7 @@ from torch import nn
 
 from vpt.agent.bc import bc_loss
 from vpt.agent.presets import build_policy
+from vpt.cli.bench import interleaved_medians
 from vpt.idm import IDMConfig, InverseDynamicsModel
 from vpt.idm.train import idm_loss, preset_kwargs
 from vpt.nn.norm import GroupNorm
@@ -83,15 +83,8 @@ def main(argv: list[str]) -> None:
     try:
         for name, make in (("IDM", idm_step), ("BC policy", bc_step)):
             step, frames = make(args.precision)
-            times: dict[str, list[float]] = {k: [] for k in norms}
-            for i in range(args.repeats + 2):  # the first two rounds warm up
-                for norm, forward in norms.items():
-                    GroupNorm.forward = forward
-                    t = time.perf_counter()
-                    step()
-                    if i >= 2:
-                        times[norm].append(time.perf_counter() - t)
-            stock, fast = (statistics.median(times[k]) for k in norms)
+            ways = {k: functools.partial(setattr, GroupNorm, "forward", forward) for k, forward in norms.items()}
+            stock, fast = interleaved_medians(step, ways, args.repeats).values()
             print(f"{name:10s} {frames / stock:14.1f} {frames / fast:18.1f} {stock / fast:8.2f}x")
     finally:
         GroupNorm.forward = ours

@@ -123,3 +123,23 @@ def test_bc_learns_through_the_idm_camera_noise(tmp_path):
     bad = run.invoke(app, [*soft, "--label-noise", str(tmp_path / "conf.npz"), "--data", str(tmp_path / "labels"),
                            "--out", str(tmp_path / "bad4")])  # fmt: skip
     assert bad.exit_code == 2 and "choose one" in bad.output, bad.output
+
+
+def test_interleaved_medians_times_every_way_in_turn_after_the_warmup(monkeypatch):
+    """Benchmarks' A/B timer: ways alternate within each round, warm-up rounds are not timed."""
+    import vpt.cli.bench as bench
+
+    clock = iter(range(1000))
+    monkeypatch.setattr(bench.time, "perf_counter", lambda: float(next(clock)))
+    calls: list[str] = []
+    current = {"way": ""}
+    ways = {"a": lambda: current.update(way="a"), "b": lambda: current.update(way="b")}
+
+    def step() -> None:
+        calls.append(current["way"])
+        if current["way"] == "b":  # b's steps take two extra clock ticks
+            next(clock), next(clock)
+
+    medians = bench.interleaved_medians(step, ways, repeats=3, warmup=2)
+    assert calls == ["a", "b"] * 5
+    assert medians == {"a": 1.0, "b": 3.0}

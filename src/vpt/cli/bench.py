@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import statistics
+import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import typer
@@ -47,3 +50,18 @@ def run(
     assert spec.loader is not None
     spec.loader.exec_module(module)
     module.main(list(ctx.args))
+
+
+def interleaved_medians(step: Callable[[], None], ways: Mapping[str, Callable[[], None]], repeats: int, warmup: int = 2) -> dict[str, float]:
+    """Median seconds of ``step`` under each way, timed in turns: each round calls every way's
+    setter then ``step`` once, so a noisy machine slows every way alike. The first ``warmup``
+    rounds are not timed. For benchmarks that compare two code paths on one model."""
+    times: dict[str, list[float]] = {name: [] for name in ways}
+    for i in range(repeats + warmup):
+        for name, select in ways.items():
+            select()
+            t = time.perf_counter()
+            step()
+            if i >= warmup:
+                times[name].append(time.perf_counter() - t)
+    return {name: statistics.median(ts) for name, ts in times.items()}
