@@ -332,15 +332,17 @@ def test_nn_blocks_assemble_the_4x_idm_layout():
     assert list(got) == list(manifest["state_dict"]) and got == manifest["state_dict"]
 
 
-@pytest.mark.parametrize("shape", [(2, 16, 8, 8, 32), (1, 24, 16, 12, 8)])
-def test_winograd_conv_matches_direct(shape):
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])  # the CPU's Numba path; the matrix-product path (GPUs)
+@pytest.mark.parametrize("shape", [(2, 16, 8, 8, 32), (1, 24, 16, 12, 8), (3, 5, 4, 20, 7)])
+def test_winograd_conv_matches_direct(shape, dtype):
     from vpt.nn import winograd_conv3x3, winograd_weights
 
     n, c, h, w, k = shape
     gen = torch.Generator().manual_seed(0)
     x, wt, b = torch.randn(n, c, h, w, generator=gen), torch.randn(k, c, 3, 3, generator=gen), torch.randn(k, generator=gen)
     want = torch.nn.functional.conv2d(x.double(), wt.double(), b.double(), padding=1)
-    got = winograd_conv3x3(x.contiguous(memory_format=torch.channels_last), winograd_weights(wt), b)
+    got = winograd_conv3x3(x.to(dtype).contiguous(memory_format=torch.channels_last), winograd_weights(wt.to(dtype)), b.to(dtype))
+    assert got.is_contiguous(memory_format=torch.channels_last)
     assert got.shape == want.shape
     assert ((got.double() - want).abs().max() / want.abs().max()).item() < 3e-5
 
