@@ -26,10 +26,11 @@ G2=$OUT/data
 [ -d "$G2" ] || G2=$OUT/data_x/b-seed5000
 [ -d "$G2" ] || { echo "no $OUT/data or $G2: run ONLY_LABELLER=1 KIND=g2 bash scripts/idm_curve.sh $OUT first" >&2; exit 2; }
 # The hour assumes native bf16 (AVX-512 BF16 or AMX): elsewhere --precision auto trains in fp32,
-# ~3.3x slower (session 33's AVX2-only CPU: ~2.6 h). Say so before the hours start.
+# ~2x slower (session 34's AVX2-only CPU: ~78 frames/s a process, session 32's AVX-512 BF16 one
+# ~157; 11,000 steps ~2.5 h). Say so before the hours start.
 CPUINFO=${CPUINFO:-/proc/cpuinfo}
 if [ -r "$CPUINFO" ] && ! grep -qE 'avx512_bf16|amx_bf16' "$CPUINFO"; then
-  echo "warning: this CPU has no native bf16 (no avx512_bf16 or amx_bf16 in $CPUINFO): fp32 training, ~3x the hour" >&2
+  echo "warning: this CPU has no native bf16 (no avx512_bf16 or amx_bf16 in $CPUINFO): fp32 training, ~2-3x the hour" >&2
 fi
 # --keep-every: the weights of every 1,000th step stay beside the last (idm.stepN.*, 9.6 MB each);
 # SCORE_STEPS=1 scores them too, as the last is scored (~1-2 min each).
