@@ -3,8 +3,9 @@
 Run: ``vpt bench conv3d [--preset tiny] [--precision fp32|bf16] [--repeats 5] [--threads 1]``.
 
 OpenAI's IDM starts with a conv3d of kernel (5, 1, 1): it mixes five frames and never pixels, so
-it is a (5, 1) conv2d over (time, pixels) (``InverseDynamicsModel.temporal_conv2d``, on by
-default). On CPUs PyTorch runs such a conv3d on its slow unfold path; oneDNN runs the conv2d.
+it is a (5, 1) conv2d over (time, pixels) (``InverseDynamicsModel.temporal_conv2d``: by
+default in training, and at inference for narrow layers). On CPUs PyTorch runs such a conv3d
+on its slow unfold path; oneDNN runs the conv2d.
 This times one training step (forward, backward, AdamW) of the IDM on 2 windows of the preset's
 length, once each way on the same weights, interleaved; frames/s medians after two warm-up
 rounds, and the largest difference between the two ways' outputs.
@@ -59,7 +60,6 @@ def main(argv: list[str]) -> None:
 
     ways = {name: functools.partial(setattr, model, "temporal_conv2d", conv2d) for name, conv2d in (("conv3d", False), ("conv2d", True))}
     old, new = interleaved_medians(step, ways, args.repeats).values()
-    model.temporal_conv2d = True
     n = frames.shape[0] * frames.shape[1]
     print(f"{args.preset} IDM training step ({args.windows} x {w} frames), {args.precision}, torch threads {torch.get_num_threads()}, median of {args.repeats}")
     print(f"{'conv3d':>10s} {'conv2d':>10s} {'speed-up':>9s}   (frames/s)")
