@@ -124,7 +124,7 @@ def main(argv: list[str]) -> None:
                 add(f"vpt label + int8 convs{name}", encoder_dtype=dtype, int8=True)
                 if args.compile:
                     add(f"vpt label + int8 convs{name} compiled", encoder_dtype=dtype, int8=True, compile=True)
-        baseline.temporal_conv2d = False  # the reference's nn.Conv3d (the cases above keep the conv2d form)
+        baseline.temporal_conv2d = False  # the reference's nn.Conv3d (the cases above keep the model's default)
         first_run_s = {}
         for name, fn in cases.items():
             t = time.perf_counter()

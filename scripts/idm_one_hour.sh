@@ -30,7 +30,7 @@ G2=$OUT/data
 # ~157; 11,000 steps ~2.5 h). Say so before the hours start.
 CPUINFO=${CPUINFO:-/proc/cpuinfo}
 if [ -r "$CPUINFO" ] && ! grep -qE 'avx512_bf16|amx_bf16' "$CPUINFO"; then
-  echo "warning: this CPU has no native bf16 (no avx512_bf16 or amx_bf16 in $CPUINFO): fp32 training, ~2-3x the hour" >&2
+  echo "warning: this CPU has no native bf16 (no avx512_bf16 or amx_bf16 in $CPUINFO): fp32 training, ~2x the hour" >&2
 fi
 # --keep-every: the weights of every 1,000th step stay beside the last (idm.stepN.*, 9.6 MB each);
 # SCORE_STEPS=1 scores them too, as the last is scored (~1-2 min each).

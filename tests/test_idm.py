@@ -161,6 +161,11 @@ def test_temporal_conv_as_conv2d_equals_the_conv3d_forward_and_backward(io):
         loss.backward()
         got[conv2d] = (conv.detach(), loss.item(), [p.grad.clone() for p in model.parameters() if p.grad is not None])
     assert got[True][0].is_contiguous()  # (B, T, H, W, C) channels-last without a copy
+    torch.testing.assert_close(got[True][0], got[False][0], atol=1e-5, rtol=1e-5)
+    assert got[True][1] == pytest.approx(got[False][1], rel=1e-5)
+    assert len(got[True][2]) == len(got[False][2]) > 0
+    for a, b in zip(got[True][2], got[False][2]):
+        torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-3)
     # The default: the conv2d in training and for narrow layers, PyTorch's conv3d for wide ones at inference.
     model.temporal_conv2d = None
     wide = InverseDynamicsModel(IDMConfig.from_kwargs(preset_kwargs("small"), {"temperature": 1.0}))
@@ -172,11 +177,6 @@ def test_temporal_conv_as_conv2d_equals_the_conv3d_forward_and_backward(io):
     with torch.no_grad():
         model._temporal_conv(frames), wide._temporal_conv(frames)
     assert conv3d_calls == [wide.net.conv3d_layer]
-    torch.testing.assert_close(got[True][0], got[False][0], atol=1e-5, rtol=1e-5)
-    assert got[True][1] == pytest.approx(got[False][1], rel=1e-5)
-    assert len(got[True][2]) == len(got[False][2]) > 0
-    for a, b in zip(got[True][2], got[False][2]):
-        torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-3)
 
 
 def test_spatiotemporal_conv3d_kernel_encodes_like_one_call_and_round_trips(io, tmp_path):

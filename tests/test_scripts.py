@@ -162,7 +162,7 @@ def test_idm_one_hour_trains_one_phase_on_g2_or_two_phases_on_g2x(tmp_path):
     (run,) = [c for c in calls if c[:2] == ["idm", "train"]]
     assert (_option(run, "--seed"), _option(run, "--out")) == ("1", "out/one_hour/single_seed1")
     assert _option(next(c for c in calls if c[:2] == ["idm", "eval"]), "--model") == "out/one_hour/single_seed1/idm.model"
-    # A CPU without native bf16 is warned about (fp32 training: ~2-3x the hour); one with it is not.
+    # A CPU without native bf16 is warned about (fp32 training: ~2x the hour); one with it is not.
     (tmp_path / "avx2").write_text("flags\t\t: fpu avx avx2 fma\n")
     (tmp_path / "bf16").write_text("flags\t\t: fpu avx avx2 avx512f avx512_bf16\n")
     result, _ = _run("idm_one_hour.sh", ["out"], tmp_path, CPUINFO=str(tmp_path / "avx2"))

@@ -103,7 +103,7 @@ class IDMTrainConfig:
     """Probability that a training window is mirrored left-right (:func:`mirror_window`)."""
     color_jitter: float = 0.0
     """Strength of the colour change given to every training window (:func:`jitter_window`; 0: none).
-    Not yet measured on a full run (docs/results/README.md §1, session 33)."""
+    Not yet measured on a full run; a small A/B in docs/results/README.md §1, session 34."""
     camera_target: str = "bin"
     """What the camera heads learn: ``"bin"``, the one quantised bin per axis (the reference IDM's
     targets), or ``"two-hot"``, the true degrees split between the two nearest bin centres

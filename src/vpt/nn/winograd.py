@@ -148,14 +148,11 @@ def _winograd_cpu(x: torch.Tensor, u: torch.Tensor, bias: torch.Tensor | None) -
     m = torch.empty(36, p, k)
     out = torch.empty(n, h, w, k)
     b = torch.zeros(k) if bias is None else bias.detach().contiguous()
-    threads = nb.get_num_threads()
-    nb.set_num_threads(max(1, min(torch.get_num_threads(), nb.config.NUMBA_NUM_THREADS)))  # torch's budget
-    try:
-        _input_transform(xl.numpy(), v.numpy(), w // 4)
-        torch.bmm(v, u, out=m)
-        _output_transform(m.numpy(), b.numpy(), out.numpy(), w // 4)
-    finally:
-        nb.set_num_threads(threads)
+    # torch's thread budget (e.g. 1 per DDP process); these are the only parallel Numba kernels
+    nb.set_num_threads(max(1, min(torch.get_num_threads(), nb.config.NUMBA_NUM_THREADS)))
+    _input_transform(xl.numpy(), v.numpy(), w // 4)
+    torch.bmm(v, u, out=m)
+    _output_transform(m.numpy(), b.numpy(), out.numpy(), w // 4)
     return out.permute(0, 3, 1, 2)
 
 
