@@ -17,12 +17,15 @@ def test_idm_train_label_then_bc_train(tmp_path):
     run = CliRunner()
     r = run.invoke(app, ["idm", "train", "--data", str(tmp_path / "recs"), "--out", str(tmp_path / "idm"), "--preset", "tiny",
                          "--steps", "2", "--batch-size", "2", "--window", "16", "--eval-every", "2", "--val-recordings", "1",
-                         "--precision", "fp32", "--color-jitter", "0.2"])  # fmt: skip
+                         "--precision", "fp32", "--color-jitter", "0.2", "--shift", "3"])  # fmt: skip
     assert r.exit_code == 0, r.output
-    assert json.loads((tmp_path / "idm/config.json").read_text())["color_jitter"] == 0.2
+    config = json.loads((tmp_path / "idm/config.json").read_text())
+    assert config["color_jitter"] == 0.2 and config["shift"] == 3
     bad = run.invoke(app, ["idm", "train", "--data", str(tmp_path / "recs"), "--out", str(tmp_path / "idm2"),
                            "--color-jitter", "1.5"])  # fmt: skip
     assert bad.exit_code == 2 and "--color-jitter 1.5: a strength in [0, 1)" in bad.output, bad.output
+    bad = run.invoke(app, ["idm", "train", "--data", str(tmp_path / "recs"), "--out", str(tmp_path / "idm2"), "--shift", "-1"])
+    assert bad.exit_code == 2 and "--shift -1: a number of pixels, 0 or more" in bad.output, bad.output
     # Scoring the held-out recording again gives the training run's own held-out metrics.
     r = run.invoke(app, ["idm", "eval", "--data", str(tmp_path / "recs"), "--model", str(tmp_path / "idm/idm.model"),
                          "--weights", str(tmp_path / "idm/idm.weights"), "--last", "1", "--window", "16",

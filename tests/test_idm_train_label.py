@@ -398,16 +398,11 @@ def test_mean_camera_labels_take_the_bin_nearest_the_posterior_mean():
         IDMPrediction(buttons, logp, camera="median")
 
 
-def test_colour_jitter_recolours_a_window_but_keeps_its_motion_and_labels():
-    """A jittered window is the same recording under other light: every pixel's colour changes
-    alike on all frames, so the view turns by the same pixels, and the labels are untouched; off,
-    the sampler draws exactly the windows it drew before the option existed."""
-    import cv2
-
+@pytest.fixture(scope="module")
+def turning_window() -> np.ndarray:
+    """Four 128×128 frames of the simulator while the view turns right 6° a frame."""
     from vpt import actions
     from vpt.env.sim.env import SimEnv
-    from vpt.idm.metrics import Segment
-    from vpt.idm.train import _sample_windows, jitter_window
 
     env = SimEnv(resolution=(128, 128), world={"size": (24, 24), "height": 24, "tree_density": 0.1})
     frames = [env.reset(seed=2)[0]["pov"]]
@@ -415,17 +410,32 @@ def test_colour_jitter_recolours_a_window_but_keeps_its_motion_and_labels():
         a = actions.noop_env_action()
         a["camera"] = np.array([0.0, 6.0])
         frames.append(env.step(a)[0]["pov"])
-    frames = np.stack(frames)
+    return np.stack(frames)
+
+
+def _view_shift_x(f0: np.ndarray, f1: np.ndarray, rows: slice = slice(0, 64)) -> float:
+    """How far the view moves left-right from f0 to f1, in pixels (phase correlation of the upper
+    half, as in the mirror test: the hand and hotbar below do not move)."""
+    import cv2
+
+    g0, g1 = (cv2.cvtColor(np.ascontiguousarray(f[rows]), cv2.COLOR_RGB2GRAY).astype(np.float64) for f in (f0, f1))
+    return cv2.phaseCorrelate(g0, g1)[0][0]
+
+
+def test_colour_jitter_recolours_a_window_but_keeps_its_motion_and_labels(turning_window):
+    """A jittered window is the same recording under other light: every pixel's colour changes
+    alike on all frames, so the view turns by the same pixels, and the labels are untouched; off,
+    the sampler draws exactly the windows it drew before the option existed."""
+    from vpt.idm.metrics import Segment
+    from vpt.idm.train import _sample_windows, jitter_window
+
+    frames = turning_window
     jittered = jitter_window(frames, np.random.default_rng(0), 0.3)
     assert jittered.shape == frames.shape and jittered.dtype == np.uint8
     assert np.abs(jittered.astype(int) - frames).mean() > 5  # visibly another light
 
-    def shift_x(f0, f1):  # of the upper half, as in the mirror test
-        g0, g1 = (cv2.cvtColor(f[:64], cv2.COLOR_RGB2GRAY).astype(np.float64) for f in (f0, f1))
-        return cv2.phaseCorrelate(g0, g1)[0][0]
-
     for t in range(3):
-        s, js = shift_x(frames[t], frames[t + 1]), shift_x(jittered[t], jittered[t + 1])
+        s, js = _view_shift_x(frames[t], frames[t + 1]), _view_shift_x(jittered[t], jittered[t + 1])
         assert abs(s) > 3 and abs(js - s) < 0.5, (t, s, js)
     # One draw per window: a pixel's colour maps to the same colour on every frame.
     a, b = frames.reshape(-1, 3), jittered.reshape(-1, 3)
@@ -444,6 +454,41 @@ def test_colour_jitter_recolours_a_window_but_keeps_its_motion_and_labels():
     recoloured = _sample_windows([seg], 8, 1, np.random.default_rng(1), mirror_prob=0.5, color_jitter=0.3)
     np.testing.assert_array_equal(plain[1], recoloured[1]), np.testing.assert_array_equal(plain[2], recoloured[2])
     assert (plain[0] != recoloured[0]).mean() > 0.5
+
+
+def test_shift_moves_every_frame_of_a_window_alike_so_its_motion_and_labels_stay(turning_window):
+    """A shifted window is the same recording framed a little differently: each frame is the
+    original moved by one (dy, dx) with the edge pixels repeated into the uncovered border, so the
+    view still turns by the same pixels from frame to frame; the labels are untouched; off, the
+    sampler draws exactly the windows it drew before the option existed."""
+    from vpt.idm.metrics import Segment
+    from vpt.idm.train import _sample_windows, shift_window
+
+    frames = turning_window
+    moves = set()
+    for seed in range(12):
+        rng = np.random.default_rng(seed)
+        dy, dx = np.random.default_rng(seed).integers(-4, 5, size=2)  # the draw shift_window makes
+        shifted = shift_window(frames, rng, 4)
+        assert shifted.shape == frames.shape and shifted.dtype == np.uint8
+        moves.add((int(dy), int(dx)))
+        # DrQ's pad-and-crop: pixel (y, x) is the original's (y + dy, x + dx), the edge repeated beyond it.
+        padded = np.pad(frames, ((0, 0), (4, 4), (4, 4), (0, 0)), mode="edge")
+        np.testing.assert_array_equal(shifted, padded[:, 4 + dy : 132 + dy, 4 + dx : 132 + dx])
+        for t in range(3):  # the turn, in pixels, is unchanged (rows 8..56: no repeated border)
+            s, ss = _view_shift_x(frames[t], frames[t + 1], slice(8, 56)), _view_shift_x(shifted[t], shifted[t + 1], slice(8, 56))
+            assert abs(ss - s) < 0.5, (seed, t, s, ss)
+    assert len(moves) > 6 and all(max(abs(dy), abs(dx)) <= 4 for dy, dx in moves)
+
+    rng = np.random.default_rng(5)
+    seg = Segment(name="s", frames=np.concatenate([frames] * 4), buttons=rng.integers(0, 2, (16, 20)).astype(np.uint8),
+                  camera_bins=rng.integers(0, 11, (16, 2)), camera_degrees=np.zeros((16, 2)), gui_open=np.zeros(16, bool))
+    plain = _sample_windows([seg], 8, 3, np.random.default_rng(1), mirror_prob=0.5)
+    for x, y in zip(plain, _sample_windows([seg], 8, 3, np.random.default_rng(1), mirror_prob=0.5, shift=0)):
+        np.testing.assert_array_equal(x, y)
+    plain = _sample_windows([seg], 8, 1, np.random.default_rng(1), mirror_prob=0.5)
+    moved = _sample_windows([seg], 8, 1, np.random.default_rng(1), mirror_prob=0.5, shift=4)
+    np.testing.assert_array_equal(plain[1], moved[1]), np.testing.assert_array_equal(plain[2], moved[2])
 
 
 def test_within_budget_counts_lines_to_pick_the_recordings_a_budget_trains_on(recordings):

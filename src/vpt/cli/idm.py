@@ -61,6 +61,7 @@ def train(
     mirror_prob: float = typer.Option(0.0, help="mirror this fraction of training windows left-right (yaw negated)"),
     color_jitter: float = typer.Option(0.0, help="recolour every training window: per-channel gains in [1-S, 1+S], "
                                        "brightness ±S×64 levels (0: off)"),
+    shift: int = typer.Option(0, help="move every training window by up to N pixels each way, edges repeated (0: off)"),
     camera_target: str = typer.Option("bin", help="camera targets: bin (the reference's one bin per axis) or two-hot "
                                       "(the true degrees split between the two nearest bins: learns the posterior-mean camera)"),
     frame_cache: Path = typer.Option(None, help=FRAME_CACHE_HELP),
@@ -77,12 +78,16 @@ def train(
     if not 0 <= color_jitter < 1:
         print_error(console, f"--color-jitter {color_jitter}: a strength in [0, 1)")
         raise typer.Exit(2)
+    if shift < 0:
+        print_error(console, f"--shift {shift}: a number of pixels, 0 or more")
+        raise typer.Exit(2)
 
     cfg = IDMTrainConfig(
         data=str(data), out=str(out), preset=preset, init_model=str(init_model) if init_model else None,
         init_weights=str(init_weights) if init_weights else None, steps=steps, batch_size=batch_size, window=window,
         grad_accum=grad_accum, lr=lr, precision=precision, eval_every=eval_every, val_recordings=val_recordings,
-        max_hours=max_hours, mirror_prob=mirror_prob, color_jitter=color_jitter, camera_target=camera_target,
+        max_hours=max_hours, mirror_prob=mirror_prob, color_jitter=color_jitter, shift=shift,
+        camera_target=camera_target,
         frame_cache=str(frame_cache) if frame_cache else None, keep_every=keep_every, seed=seed, device=device,
     )  # fmt: skip
     with progress_bar("idm train", steps, console) as update:

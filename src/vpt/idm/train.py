@@ -104,6 +104,8 @@ class IDMTrainConfig:
     color_jitter: float = 0.0
     """Strength of the colour change given to every training window (:func:`jitter_window`; 0: none).
     Not yet measured on a full run; a small A/B in docs/results/README.md §1, session 34."""
+    shift: int = 0
+    """Largest shift, in pixels, of every training window (:func:`shift_window`; 0: none)."""
     camera_target: str = "bin"
     """What the camera heads learn: ``"bin"``, the one quantised bin per axis (the reference IDM's
     targets), or ``"two-hot"``, the true degrees split between the two nearest bin centres
@@ -122,11 +124,12 @@ CAMERA_TARGETS = ("bin", "two-hot")
 
 
 def _sample_windows(segments: list[Segment], window: int, batch: int, rng: np.random.Generator,
-                    mirror_prob: float = 0.0, camera_target: str = "bin", color_jitter: float = 0.0) -> tuple[np.ndarray, ...]:  # fmt: skip
+                    mirror_prob: float = 0.0, camera_target: str = "bin", color_jitter: float = 0.0,
+                    shift: int = 0) -> tuple[np.ndarray, ...]:  # fmt: skip
     """A batch of random windows, each segment weighted by its number of windows, each mirrored
-    (:func:`mirror_window`) with probability ``mirror_prob`` and recoloured (:func:`jitter_window`)
-    with strength ``color_jitter``: frames, buttons and camera targets (bins, or per-bin weights
-    with ``camera_target="two-hot"``). The random draws of an augmentation that is off are not
+    (:func:`mirror_window`) with probability ``mirror_prob``, recoloured (:func:`jitter_window`)
+    with strength ``color_jitter`` and shifted (:func:`shift_window`) by up to ``shift`` pixels:
+    frames, buttons and camera targets (bins, or per-bin weights with ``camera_target="two-hot"``). The random draws of an augmentation that is off are not
     made, so a run without it samples the same windows as before it existed."""
     usable = [s for s in segments if len(s.frames) >= window]
     if not usable:
@@ -144,6 +147,8 @@ def _sample_windows(segments: list[Segment], window: int, batch: int, rng: np.ra
             w = mirror_window(*w)
         if color_jitter > 0:
             w = jitter_window(w[0], rng, color_jitter), w[1], w[2]
+        if shift > 0:
+            w = shift_window(w[0], rng, shift), w[1], w[2]
         f.append(w[0]), b.append(w[1]), c.append(w[2])
     return np.stack(f), np.stack(b), np.stack(c)
 
@@ -176,6 +181,19 @@ def jitter_window(frames: np.ndarray, rng: np.random.Generator, strength: float)
     lut = np.clip(np.arange(256)[:, None] * gains + offset, 0, 255).round().astype(np.uint8)  # (256, 3)
     flat = np.ascontiguousarray(frames).reshape(-1, frames.shape[-2], 3)  # 2-D images for cv2.LUT
     return cv2.LUT(flat, lut[None]).reshape(frames.shape)
+
+
+def shift_window(frames: np.ndarray, rng: np.random.Generator, pixels: int) -> np.ndarray:
+    """The same window (uint8 (T, H, W, 3)) framed a little differently: every frame moved by one
+    draw of (dy, dx), each in [-pixels, pixels], the uncovered border filled by repeating the edge
+    pixels (DrQ's pad-and-crop, Kostrikov et al. 2020). One draw for the whole window, so the
+    motion between frames, which the camera labels describe, is unchanged (a scale or rotation
+    change would alter it). Augmentation against learning where things sit in the training scenes."""
+    h, w = frames.shape[-3:-1]
+    dy, dx = rng.integers(-pixels, pixels + 1, size=2)
+    rows = np.clip(np.arange(h) + dy, 0, h - 1)
+    cols = np.clip(np.arange(w) + dx, 0, w - 1)
+    return frames[..., rows[:, None], cols[None, :], :]
 
 
 def idm_loss(out, buttons: torch.Tensor, camera: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
@@ -231,6 +249,8 @@ def train_idm(cfg: IDMTrainConfig, *, progress: Callable[[int, dict[str, float]]
         raise ValueError(f"unknown camera target {cfg.camera_target!r}; choose from {', '.join(CAMERA_TARGETS)}")
     if not 0 <= cfg.color_jitter < 1:
         raise ValueError(f"color_jitter {cfg.color_jitter}: a strength in [0, 1)")
+    if cfg.shift < 0:
+        raise ValueError(f"shift {cfg.shift}: a number of pixels, 0 or more")
     # --- setup: processes, run folder, seeds ---------------------------------------------------
     dist = init_distributed(cfg.device)
     precision = resolve_precision(cfg.precision, dist.device)  # "auto" → what this device runs
@@ -303,7 +323,7 @@ def train_idm(cfg: IDMTrainConfig, *, progress: Callable[[int, dict[str, float]]
         logs: dict[str, float] = {}
         for _ in range(cfg.grad_accum):
             batch = _sample_windows(train_segments, window, cfg.batch_size, rng, cfg.mirror_prob, cfg.camera_target,
-                                    cfg.color_jitter)
+                                    cfg.color_jitter, cfg.shift)
             f, b, c = (torch.as_tensor(x, device=dist.device) for x in batch)
             with autocast(dist.device, precision):
                 out = ddp(f)
