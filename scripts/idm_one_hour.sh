@@ -13,6 +13,7 @@
 # its data: ONLY_LABELLER=1 KIND=g2x bash scripts/idm_curve.sh OUT, ~45 min). Not yet measured.
 # JITTER=S: every training window recoloured with --color-jitter S as well (OUT/one_hour/single_jitterS;
 # against the scenes being memorised: session 32's run scores 0.976 on its own training recordings).
+# SHIFT=N: every training window moved by up to N pixels as well (--shift N; OUT/one_hour/single_shiftN).
 # TWO_PHASE=1 (session 31; 74 min gave keypress 0.976, camera R² 0.926): STEPS1 (6,500) steps on
 # g2's 1.32 h, then STEPS2 (3,500) on all of g2x's 4.2 h at half the lr (OUT/one_hour/{phase1,
 # phase2}); its data: ONLY_LABELLER=1 KIND=g2x bash scripts/idm_curve.sh OUT (~45 min).
@@ -38,12 +39,14 @@ COMMON=(--preset tiny --batch-size 2 --window 32 --precision auto --val-recordin
         --frame-cache "$OUT/frames" --keep-every 1000)
 JITTER=${JITTER:-0}
 [ "$JITTER" = 0 ] || COMMON+=(--color-jitter "$JITTER")
+SHIFT=${SHIFT:-0}
+[ "$SHIFT" = 0 ] || COMMON+=(--shift "$SHIFT")
 need_g2x() {  # g2x's 352 extra recordings, beside g2's in OUT/data_x
   [ -d "$OUT/data_x/a-seed6000" ] || { echo "no $OUT/data_x/a-seed6000: run ONLY_LABELLER=1 KIND=g2x bash scripts/idm_curve.sh $OUT first" >&2; exit 2; }
 }
 train() { OMP_NUM_THREADS=1 $TORCHRUN --standalone --nproc_per_node 2 "$VPT" idm train "${COMMON[@]}" "$@"; }
 if [ "${TWO_PHASE:-0}" = 1 ]; then
-  [ "$JITTER" = 0 ] || { echo "JITTER is for the one phase (its run folder is named for it), not TWO_PHASE" >&2; exit 2; }
+  [ "$JITTER$SHIFT" = 00 ] || { echo "JITTER and SHIFT are for the one phase (its run folder is named for them), not TWO_PHASE" >&2; exit 2; }
   need_g2x
   # Phase 1: g2's 176 recordings (the last 16 held out: the same 16 as g2x's).
   train --data "$OUT/data_x/b-seed5000" --eval-every 1000 --steps "${STEPS1:-6500}" --lr 1e-3 --out "$H/phase1"
@@ -62,6 +65,7 @@ else
     DATA=$OUT/data_x
   fi
   [ "$JITTER" = 0 ] || RUN=${RUN}_jitter$JITTER
+  [ "$SHIFT" = 0 ] || RUN=${RUN}_shift$SHIFT
   [ "$SEED" = 0 ] || RUN=${RUN}_seed$SEED
   train --data "$DATA" --eval-every 2000 --steps "${STEPS:-11000}" --lr 1e-3 --seed "$SEED" --out "$H/$RUN"
   RUNS=("$RUN")

@@ -174,8 +174,15 @@ def test_idm_one_hour_trains_one_phase_on_g2_or_two_phases_on_g2x(tmp_path):
     result, calls = _run("idm_one_hour.sh", ["out"], tmp_path, JITTER="0.3")
     (run,) = [c for c in calls if c[:2] == ["idm", "train"]]
     assert (_option(run, "--color-jitter"), _option(run, "--out")) == ("0.3", "out/one_hour/single_jitter0.3")
-    result, calls = _run("idm_one_hour.sh", ["out"], tmp_path, JITTER="0.3", TWO_PHASE="1")
-    assert result.returncode == 2 and "JITTER is for the one phase" in result.stderr and not calls
+    # SHIFT: shifted windows, likewise (with JITTER: both, in a folder named for both).
+    assert "--shift" not in run
+    result, calls = _run("idm_one_hour.sh", ["out"], tmp_path, SHIFT="4", JITTER="0.3")
+    (run,) = [c for c in calls if c[:2] == ["idm", "train"]]
+    assert (_option(run, "--shift"), _option(run, "--color-jitter")) == ("4", "0.3")
+    assert _option(run, "--out") == "out/one_hour/single_jitter0.3_shift4"
+    for extra in ({"JITTER": "0.3"}, {"SHIFT": "4"}):
+        result, calls = _run("idm_one_hour.sh", ["out"], tmp_path, TWO_PHASE="1", **extra)
+        assert result.returncode == 2 and "JITTER and SHIFT are for the one phase" in result.stderr and not calls
     # Two phases: g2's recordings, then all of g2x's from phase 1's weights, the same 16 held out.
     result, calls = _run("idm_one_hour.sh", ["out"], tmp_path, TWO_PHASE="1")
     assert result.returncode == 2 and "ONLY_LABELLER=1 KIND=g2x" in result.stderr and not calls
