@@ -105,7 +105,9 @@ class IDMTrainConfig:
     """Strength of the colour change given to every training window (:func:`jitter_window`; 0: none).
     Not yet measured on a full run; a small A/B in docs/results/README.md §1, session 34."""
     shift: int = 0
-    """Largest shift, in pixels, of every training window (:func:`shift_window`; 0: none)."""
+    """Largest shift, in pixels, of every training window (:func:`shift_window`; 0: none). At 3,000
+    steps on 0.33 h it narrowed the train/held-out gap by fitting less, with no held-out gain
+    (docs/results/README.md §1, session 35); not yet measured on a run long enough to memorise."""
     camera_target: str = "bin"
     """What the camera heads learn: ``"bin"``, the one quantised bin per axis (the reference IDM's
     targets), or ``"two-hot"``, the true degrees split between the two nearest bin centres
@@ -129,8 +131,9 @@ def _sample_windows(segments: list[Segment], window: int, batch: int, rng: np.ra
     """A batch of random windows, each segment weighted by its number of windows, each mirrored
     (:func:`mirror_window`) with probability ``mirror_prob``, recoloured (:func:`jitter_window`)
     with strength ``color_jitter`` and shifted (:func:`shift_window`) by up to ``shift`` pixels:
-    frames, buttons and camera targets (bins, or per-bin weights with ``camera_target="two-hot"``). The random draws of an augmentation that is off are not
-    made, so a run without it samples the same windows as before it existed."""
+    frames, buttons and camera targets (bins, or per-bin weights with ``camera_target="two-hot"``).
+    The random draws of an augmentation that is off are not made, so a run without it samples the
+    same windows as before it existed."""
     usable = [s for s in segments if len(s.frames) >= window]
     if not usable:
         raise ValueError(f"no training segment has {window} consecutive frames")
