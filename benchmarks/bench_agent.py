@@ -13,7 +13,8 @@ For each architecture (random weights, released kwargs of vpt.md §5) it times o
 * ``fp16w``: as ``winograd`` plus float16 copies of the linear-layer weights (``Agent(fp16_weights=True)``);
 * ``bf16``: as ``fp32`` plus the image encoder run from a bfloat16 copy (``Agent(bf16=True)``);
 * ``int8``: as ``bf16`` with the convs in int8 and the rest of the encoder compiled
-  (``Agent(bf16=True, int8=True, compile=True)``; x86 CPUs with VNNI or AMX, else skipped).
+  (``Agent(bf16=True, int8=True, compile=True)``; x86 CPUs with AVX2, else skipped; where bf16
+  is not native, the encoder's other layers stay float32: ``Agent(int8=True, compile=True)``).
 
 All modes share one copy of the weights. They are timed in interleaved rounds (noise on a
 shared machine hits all of them alike) and
@@ -35,6 +36,7 @@ import torch.nn.functional as F
 from vpt.agent import PolicyConfig, VPTPolicy
 from vpt.nn.attention import relative_logits
 from vpt.nn.int8 import int8_unavailable_reason
+from vpt.train import native_bf16
 
 BASE_KWARGS = {
     "attention_heads": 16,
@@ -203,7 +205,8 @@ def configure(policy: VPTPolicy, mode: str) -> None:
         "winograd": {"channels_last": True, "winograd": True},
         "fp16w": {"channels_last": True, "winograd": True, "linear_dtype": torch.float16},
         "bf16": {"channels_last": True, "encoder_dtype": torch.bfloat16},
-        "int8": {"channels_last": True, "encoder_dtype": torch.bfloat16, "int8": True, "compile": True},
+        "int8": {"channels_last": True, "encoder_dtype": torch.bfloat16 if native_bf16(torch.device("cpu")) else None,
+                 "int8": True, "compile": True},
     }[mode]
     policy.optimize_for_inference(**settings)
 

@@ -10,9 +10,10 @@ Run: ``vpt bench idm [--preset 4x|small|tiny] [--videos 2] [--frames 256] [--rep
   channels-last convs; optionally the bf16 image encoder (``--bf16``: a win only on CPUs with
   AMX/AVX-512-BF16 or on GPUs) and the compiled encoder (``--compile``: ``torch.compile`` with
   frozen weights; compile time reported apart, not in frames/s) and the int8 convs (``--int8``:
-  ``vpt.nn.int8``, x86 CPUs with VNNI or AMX; with ``--bf16`` also int8 convs between bf16 norms,
-  with ``--compile`` also with the norms and quantisation compiled). Each low-precision case also
-  reports how far its image features are from float32's (relative L2 on the first video).
+  ``vpt.nn.int8``, x86 CPUs with AVX2, 7-bit weights without VNNI; with ``--bf16`` also int8
+  convs between bf16 norms, with ``--compile`` also with the norms and quantisation compiled).
+  Each low-precision case also reports how far its image features are from float32's (relative
+  L2 on the first video).
 * **training** — frames/s of ``idm_loss`` forward + backward + AdamW on random windows, fp32 and
   (with ``--bf16``) under bf16 autocast.
 

@@ -87,12 +87,12 @@ def test_int8_is_refused_where_it_cannot_run(tmp_path, monkeypatch):
     assert "CPU" in int8.int8_unavailable_reason(torch.device("meta"))
     idm = _tiny_idm()
     save_idm(idm, tmp_path / "idm.model", tmp_path / "idm.weights")
-    monkeypatch.setattr(int8, "_cpu_unavailable_reason", lambda: "int8 convs need a CPU with VNNI (test)")
-    with pytest.raises(RuntimeError, match="VNNI"):
+    monkeypatch.setattr(int8, "_cpu_unavailable_reason", lambda: "int8 convs need a CPU with AVX2 (test)")
+    with pytest.raises(RuntimeError, match="AVX2"):
         idm.optimize_for_inference(int8=True)
     r = CliRunner().invoke(app, ["idm", "label", str(tmp_path), "--model", str(tmp_path / "idm.model"),
                                  "--weights", str(tmp_path / "idm.weights"), "--out", str(tmp_path / "labels"), "--int8"])  # fmt: skip
-    assert r.exit_code == 2 and "VNNI" in r.output and "Traceback" not in r.output, r.output
+    assert r.exit_code == 2 and "AVX2" in r.output and "Traceback" not in r.output, r.output
 
 
 @needs_int8
@@ -106,7 +106,7 @@ def test_int8_and_float_convs_agree_on_a_conv_layer_functional_reference():
     qx, scale, zp = int8._quantize_activations(x, None, None, 0, 0.0)
     x_deq = (qx.float() - zp.float()) * scale
     w = layer.layer.weight.detach()
-    w_deq = torch.round(w / q.w_scale[:, None, None, None]).clamp(-127, 127) * q.w_scale[:, None, None, None]
+    w_deq = torch.round(w / q.w_scale[:, None, None, None]).clamp(-q.levels, q.levels) * q.w_scale[:, None, None, None]
     want = F.conv2d(x_deq, w_deq, layer.layer.bias, padding=1)
     with torch.inference_mode():
         got = q(x)
@@ -154,3 +154,39 @@ def test_agent_acts_with_int8_convs_close_to_float32():
         assert 0 < float(tv.max()) < 0.05, tv
     assert float((got.vpred - want.vpred).abs().max()) < 0.1
     assert q.act({"pov": synthetic_pov(0)}).env_action.keys() == fp32.act({"pov": synthetic_pov(0)}).env_action.keys()
+
+
+def test_weights_use_7_bits_without_vnni(monkeypatch):
+    """oneDNN's AVX2 path sums pairs of uint8 x int8 products into a saturating int16: without
+    VNNI the weights stop at 63, with VNNI or AMX they use all of int8's -127..127."""
+    for flags, levels in ((("avx2",), 63), (("avx2", "avx512_vnni"), 127), (("avx2", "avx_vnni"), 127), (("amx_int8",), 127)):
+        monkeypatch.setattr(int8, "_cpu_flags", lambda flags=flags: frozenset(flags))
+        assert int8.weight_levels() == levels
+    monkeypatch.setattr(int8, "_cpu_flags", lambda: frozenset(("avx2",)))
+    monkeypatch.setattr(int8, "_cpu_unavailable_reason", lambda: None)
+    layer = FanInInitReLULayer(4, 4, kernel_size=3, padding=1)
+    q = int8.Int8Conv2d(layer, None, torch.float32)
+    assert q.levels == 63
+    with pytest.raises(ValueError, match="levels"):
+        int8.Int8Conv2d(layer, None, torch.float32, levels=128)
+
+
+@needs_int8
+def test_int8_conv_is_exact_on_the_worst_case_for_saturation():
+    """Every activation at 255 and every weight at the top level: the products whose pair sums
+    overflow a 16-bit sum on AVX2 with 8-bit weights. At this CPU's levels the oneDNN conv equals
+    the conv of the dequantised tensors."""
+    layer = FanInInitReLULayer(64, 64, kernel_size=3, padding=1, use_activation=False)
+    with torch.no_grad():
+        layer.layer.weight.fill_(0.01)
+        layer.layer.bias.zero_()
+    x = torch.ones(1, 64, 8, 8).contiguous(memory_format=torch.channels_last)
+    x[..., 0, 0] = 0.0  # a range 0..1: 1 quantises to 255
+    q = int8.Int8Conv2d(layer, None, torch.float32)
+    qx, scale, zp = int8._quantize_activations(x, None, None, 0, 0.0)
+    assert int(qx.max()) == 255 and int(zp) == 0
+    w_deq = torch.full_like(layer.layer.weight, q.levels) * q.w_scale[:, None, None, None]
+    want = F.conv2d(qx.float() * scale, w_deq, padding=1)
+    with torch.inference_mode():
+        got = q(x)
+    assert torch.allclose(got, want, rtol=1e-5, atol=1e-4), float((got - want).abs().max())

@@ -56,8 +56,8 @@ class Agent:
             then differ from float32 by about 1e-3.
         compile: run the image encoder through ``torch.compile`` with frozen weights (the first
             step of each batch size compiles, for a minute or more).
-        int8: run the image encoder's convs in int8 (``vpt.nn.int8``: x86 CPUs with VNNI or AMX;
-            elsewhere a RuntimeError); best with ``bf16`` and ``compile``. Log-probabilities then
+        int8: run the image encoder's convs in int8 (``vpt.nn.int8``: x86 CPUs with AVX2;
+            elsewhere a RuntimeError); best with ``bf16`` and ``compile`` where bf16 is native. Log-probabilities then
             differ from float32 by a few 1e-2. On an AVX-512 VNNI CPU without AMX it acts at
             bf16's speed at the 1x size and 1.2x faster at 2x (README performance table).
         seed: seed of the action-sampling generator (None: nondeterministic).

@@ -351,7 +351,7 @@ class VPTPolicy(nn.Module):
             compile: run the CNN through ``torch.compile`` with frozen weights
                 (``ImageEncoder.set_inference_copy``): each new batch shape compiles first, for
                 a minute or more.
-            int8: run the CNN's convs in int8 (``vpt.nn.int8``; x86 CPUs with VNNI or AMX, else a
+            int8: run the CNN's convs in int8 (``vpt.nn.int8``; x86 CPUs with AVX2, else a
                 RuntimeError), the rest of the CNN in ``encoder_dtype``; combine with ``compile``
                 (which then fuses each conv's norm and quantisation).
         """

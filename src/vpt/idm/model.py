@@ -166,7 +166,7 @@ class InverseDynamicsModel(nn.Module):
         """Speed settings of the image encoder (see ``ImageEncoder.optimize_for_inference``);
         the state dict is unchanged. With ``compile``, :meth:`encode` feeds the CNN chunks of
         one size (the last one padded), so it compiles once per ``chunk``. ``int8``: int8 convs
-        (``vpt.nn.int8``; x86 CPUs with VNNI or AMX)."""
+        (``vpt.nn.int8``; x86 CPUs with AVX2, best with VNNI or AMX)."""
         self.net.img_process.optimize_for_inference(
             channels_last=channels_last, winograd=winograd, dtype=encoder_dtype, compile=compile, int8=int8
         )

@@ -225,7 +225,7 @@ class ImageEncoder(nn.Module):
 
     def set_inference_copy(self, dtype: torch.dtype | None, *, compile: bool = False, int8: bool = False) -> None:
         """Run gradient-free calls on a copy of ``cnn``: in ``dtype`` (e.g. bfloat16; None: float32);
-        with ``int8``, its convs int8 (``vpt.nn.int8``: x86 CPUs with VNNI or AMX); with
+        with ``int8``, its convs int8 (``vpt.nn.int8``: x86 CPUs with AVX2, VNNI or AMX); with
         ``compile``, through ``torch.compile`` with inductor's weight freezing (weights folded in
         as constants, convs prepacked; a C++ compiler is needed, and the first call of each input
         shape compiles for a minute or more; with ``int8``, the norms and quantisation around the

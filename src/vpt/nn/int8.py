@@ -4,12 +4,20 @@ The IDM's image encoder is ~34 GMAC a frame at OpenAI's 4x size, nearly all in 3
 labelling on a CPU is bound by them. With VNNI (AVX-512 VNNI, AVX-VNNI) or AMX, oneDNN's
 uint8 x int8 convolution does twice bfloat16's multiply-adds per instruction and four times
 float32's (measured on a 2-core AVX-512 CPU, one 256-channel 3x3 conv at 64 x 64: float32 55,
-bf16 115, int8 223 GMAC/s a core).
+bf16 115, int8 223 GMAC/s a core). On AVX2 without VNNI (e.g. AMD Zen 2 and 3) it still does
+about twice float32's (2-core Zen 3, 128 channels at 64 x 64: float32 29, int8 55 GMAC/s a
+core), but there oneDNN multiplies with ``vpmaddubsw``, which adds each pair of uint8 x int8
+products into a *saturating* int16: 255 x 127 x 2 overflows it (on a worst-case input the
+output is off by half). So without VNNI the weights are quantised to 7 bits (-63..63: a pair
+sums to at most 2 x 255 x 63 = 32,130 < 32,767, exact again; :func:`weight_levels`). On
+``models/idm_g2``'s held-out frames that moves the image features by 4.4% (8-bit weights: 3.7%;
+7-bit activations instead would be 7.2%).
 
 :func:`quantize_convs` turns every conv ``FanInInitReLULayer`` of a CNN copy into an
 :class:`Int8Conv2d`:
 
-* weights: int8, symmetric, one scale per output channel, quantised and prepacked once;
+* weights: int8 (-127..127 with VNNI, -63..63 without), symmetric, one scale per output
+  channel, quantised and prepacked once;
 * activations: the layer's input norm runs in the copy's dtype, then its output is quantised to
   uint8 on every call with one scale and zero point for the whole tensor, from its minimum and
   maximum (dynamic quantisation: nothing to calibrate, no data needed);
@@ -42,11 +50,17 @@ _VNNI_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")
 
 
 def int8_unavailable_reason(device: torch.device) -> str | None:
-    """Why int8 convs cannot run on ``device`` (None: they can). They need oneDNN on an x86 CPU
-    with VNNI or AMX: without VNNI, oneDNN's uint8 x int8 products saturate 16-bit intermediates."""
+    """Why int8 convs cannot run on ``device`` (None: they can). They need oneDNN on an x86-64
+    CPU with AVX2 (fastest, and with 8-bit weights, where it has VNNI or AMX)."""
     if device.type != "cpu":
         return f"int8 convs run on the CPU (oneDNN), not on {device}"
     return _cpu_unavailable_reason()
+
+
+@lru_cache(maxsize=1)
+def _cpu_flags() -> frozenset[str]:
+    cpuinfo = Path("/proc/cpuinfo")
+    return frozenset(cpuinfo.read_text().split()) if cpuinfo.exists() else frozenset()
 
 
 @lru_cache(maxsize=1)
@@ -55,11 +69,16 @@ def _cpu_unavailable_reason() -> str | None:
         return f"int8 convs need an x86-64 CPU (this is {platform.machine()})"
     if not torch.backends.mkldnn.is_available():
         return "int8 convs need PyTorch built with oneDNN (torch.backends.mkldnn)"
-    cpuinfo = Path("/proc/cpuinfo")
-    flags = set(cpuinfo.read_text().split()) if cpuinfo.exists() else set()
-    if not flags & set(_VNNI_FLAGS):
-        return f"int8 convs need a CPU with one of {', '.join(_VNNI_FLAGS)} (not in /proc/cpuinfo here)"
+    if "avx2" not in _cpu_flags():
+        return "int8 convs need a CPU with AVX2 (not in /proc/cpuinfo here)"
     return None
+
+
+def weight_levels() -> int:
+    """The largest int8 weight magnitude on this CPU: 127 with VNNI or AMX (their products
+    accumulate in int32), 63 without (oneDNN's AVX2 path sums each pair of uint8 x int8 products
+    into a saturating int16; 7-bit weights keep every pair sum in range)."""
+    return 127 if _cpu_flags() & set(_VNNI_FLAGS) else 63
 
 
 def _quantize_activations(
@@ -105,6 +124,7 @@ class Int8Conv2d(nn.Module):
         norm: the input norm to apply (``layer.norm`` or its low-precision copy): GroupNorm or None.
         out_dtype: dtype of the output (the CNN copy's dtype).
         quantize: the activation quantiser (:func:`_quantize_activations`, compiled or not).
+        levels: the largest weight magnitude (default :func:`weight_levels`: this CPU's).
     """
 
     def __init__(
@@ -113,6 +133,7 @@ class Int8Conv2d(nn.Module):
         norm: nn.Module | None,
         out_dtype: torch.dtype,
         quantize: Callable[..., tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = _quantize_activations,
+        levels: int | None = None,
     ) -> None:
         super().__init__()
         conv = layer.layer
@@ -127,9 +148,12 @@ class Int8Conv2d(nn.Module):
         self.out_dtype = out_dtype
         self.quantize = quantize
         self.stride, self.padding = list(conv.stride), list(conv.padding)
+        self.levels = weight_levels() if levels is None else levels
+        if not 1 <= self.levels <= 127:
+            raise ValueError(f"weight levels must be in 1..127, got {self.levels}")
         w = conv.weight.detach().float()
-        self.w_scale = (w.abs().amax(dim=(1, 2, 3)) / 127.0).clamp(min=1e-12)
-        qw = torch.round(w / self.w_scale[:, None, None, None]).clamp(-127, 127).to(torch.int8)
+        self.w_scale = (w.abs().amax(dim=(1, 2, 3)) / self.levels).clamp(min=1e-12)
+        qw = torch.round(w / self.w_scale[:, None, None, None]).clamp(-self.levels, self.levels).to(torch.int8)
         self.w_zero_point = torch.zeros(w.shape[0], dtype=torch.int64)
         self.bias = None if conv.bias is None else conv.bias.detach().float()
         self.packed = torch.ops.onednn.qconv_prepack(
