@@ -17,7 +17,8 @@ MIRROR_HELP = "also predict the left-right mirrored video and average the two (t
 FRAME_CACHE_HELP = ("keep the decoded recordings in this folder, memory-mapped: processes and later runs share one copy "
                     "(train on more recordings than fit in memory once per process)")
 INT8_HELP = ("int8 image-encoder convs (x86 CPUs with AVX2; 7-bit weights without VNNI; vpt.nn.int8): with --bf16 "
-             "--compile the fastest labelling on bf16 CPUs, alone the fastest on AVX2-only ones; coarser than bf16: check your model's scores with vpt idm eval --int8")
+             "--compile the fastest labelling on bf16 CPUs, with --compile alone on AVX2-only ones; coarser than bf16: "
+             "check your model's scores with vpt idm eval --int8")
 CAMERA_HELP = "camera label per axis: mode (the most probable bin, the reference) or mean (the bin nearest the posterior-mean move)"
 
 
