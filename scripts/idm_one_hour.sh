@@ -34,7 +34,8 @@ if [ -r "$CPUINFO" ] && ! grep -qE 'avx512_bf16|amx_bf16' "$CPUINFO"; then
   echo "warning: this CPU has no native bf16 (no avx512_bf16 or amx_bf16 in $CPUINFO): fp32 training, ~2x the hour" >&2
 fi
 # --keep-every: the weights of every 1,000th step stay beside the last (idm.stepN.*, 9.6 MB each);
-# SCORE_STEPS=1 scores them too, as the last is scored (~1-2 min each).
+# SCORE_STEPS=1 scores them too, as the last is scored (~1-2 min each; a kept step's score file,
+# once written, is not redone: RESCORE=1 redoes them).
 COMMON=(--preset tiny --batch-size 2 --window 32 --precision auto --val-recordings 16 --mirror-prob 0.5
         --frame-cache "$OUT/frames" --keep-every 1000)
 JITTER=${JITTER:-0}
@@ -78,7 +79,8 @@ for M in "${RUNS[@]}"; do
   score "$M" idm
   if [ "${SCORE_STEPS:-0}" = 1 ]; then
     for K in "$H/$M"/idm.step*.model; do
-      if [ -e "$K" ]; then score "$M" "$(basename "$K" .model)"; fi
+      N=$(basename "$K" .model)
+      if [ -e "$K" ] && { [ "${RESCORE:-0}" = 1 ] || [ ! -e "$H/$M/eval_mirror_mean${N#idm}.json" ]; }; then score "$M" "$N"; fi
     done
   fi
 done

@@ -157,6 +157,13 @@ def test_idm_one_hour_trains_one_phase_on_g2_or_two_phases_on_g2x(tmp_path):
     scored = {_option(c, "--weights"): _option(c, "--out") for c in calls if c[:2] == ["idm", "eval"]}
     assert scored == {f"out/one_hour/single/idm{k}.weights": f"out/one_hour/single/eval_mirror_mean{k}.json"
                       for k in ("", ".step1000", ".step2000")}
+    # A kept step's score, once written, is not redone (the last weights' always is); RESCORE=1 redoes all.
+    (tmp_path / "out/one_hour/single/eval_mirror_mean.step1000.json").touch()
+    (tmp_path / "out/one_hour/single/eval_mirror_mean.json").touch()
+    for rescore, want in (("0", {"", ".step2000"}), ("1", {"", ".step1000", ".step2000"})):
+        result, calls = _run("idm_one_hour.sh", ["out"], tmp_path, SCORE_STEPS="1", RESCORE=rescore)
+        scored = {_option(c, "--weights") for c in calls if c[:2] == ["idm", "eval"]}
+        assert result.returncode == 0 and scored == {f"out/one_hour/single/idm{k}.weights" for k in want}, result.stderr
     # Another seed: its own run folder, scored there.
     result, calls = _run("idm_one_hour.sh", ["out"], tmp_path, SEED="1")
     (run,) = [c for c in calls if c[:2] == ["idm", "train"]]
