@@ -160,9 +160,9 @@ def test_weights_use_7_bits_without_vnni(monkeypatch):
     """oneDNN's AVX2 path sums pairs of uint8 x int8 products into a saturating int16: without
     VNNI the weights stop at 63, with VNNI or AMX they use all of int8's -127..127."""
     for flags, levels in ((("avx2",), 63), (("avx2", "avx512_vnni"), 127), (("avx2", "avx_vnni"), 127), (("amx_int8",), 127)):
-        monkeypatch.setattr(int8, "_cpu_flags", lambda flags=flags: frozenset(flags))
+        monkeypatch.setattr(int8, "cpu_flags", lambda flags=flags: frozenset(flags))
         assert int8.weight_levels() == levels
-    monkeypatch.setattr(int8, "_cpu_flags", lambda: frozenset(("avx2",)))
+    monkeypatch.setattr(int8, "cpu_flags", lambda: frozenset(("avx2",)))
     monkeypatch.setattr(int8, "_cpu_unavailable_reason", lambda: None)
     layer = FanInInitReLULayer(4, 4, kernel_size=3, padding=1)
     q = int8.Int8Conv2d(layer, None, torch.float32)

@@ -56,6 +56,9 @@ from vpt.cli import rl as _rl  # noqa: E402
 app.add_typer(_rl.app, name="rl")
 
 from vpt.cli import eval as _eval  # noqa: E402
+from vpt.cli import info as _info  # noqa: E402
+
+app.command(name="info")(_info.info)
 
 app.command(name="eval")(_eval.eval_command)
 

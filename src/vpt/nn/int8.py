@@ -58,7 +58,8 @@ def int8_unavailable_reason(device: torch.device) -> str | None:
 
 
 @lru_cache(maxsize=1)
-def _cpu_flags() -> frozenset[str]:
+def cpu_flags() -> frozenset[str]:
+    """This CPU's feature flags as /proc/cpuinfo lists them (empty where there is none)."""
     cpuinfo = Path("/proc/cpuinfo")
     return frozenset(cpuinfo.read_text().split()) if cpuinfo.exists() else frozenset()
 
@@ -69,7 +70,7 @@ def _cpu_unavailable_reason() -> str | None:
         return f"int8 convs need an x86-64 CPU (this is {platform.machine()})"
     if not torch.backends.mkldnn.is_available():
         return "int8 convs need PyTorch built with oneDNN (torch.backends.mkldnn)"
-    if "avx2" not in _cpu_flags():
+    if "avx2" not in cpu_flags():
         return "int8 convs need a CPU with AVX2 (not in /proc/cpuinfo here)"
     return None
 
@@ -78,7 +79,7 @@ def weight_levels() -> int:
     """The largest int8 weight magnitude on this CPU: 127 with VNNI or AMX (their products
     accumulate in int32), 63 without (oneDNN's AVX2 path sums each pair of uint8 x int8 products
     into a saturating int16; 7-bit weights keep every pair sum in range)."""
-    return 127 if _cpu_flags() & set(_VNNI_FLAGS) else 63
+    return 127 if cpu_flags() & set(_VNNI_FLAGS) else 63
 
 
 def _quantize_activations(
