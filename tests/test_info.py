@@ -59,3 +59,25 @@ def test_vpt_info_reports_this_machine():
     assert [a["task"] for a in out["advice"]] == [a.task for a in advise(m)]
     r = CliRunner().invoke(app, ["info"])
     assert r.exit_code == 0 and "fastest measured flags" in r.output and "CPU:" in r.output, r.output
+
+
+@pytest.mark.parametrize("native", [False, True])
+def test_bf16_on_a_cpu_that_emulates_it_is_warned_about(tmp_path, monkeypatch, native):
+    """``--bf16`` still runs where bf16 is emulated, with a warning that points at ``vpt info``."""
+    import vpt.train
+    from vpt.data.synthetic import write_synthetic_recording
+    from vpt.idm import IDMConfig, InverseDynamicsModel
+    from vpt.idm.files import save_idm
+    from vpt.idm.train import preset_kwargs
+
+    monkeypatch.setattr(vpt.train, "native_bf16", lambda device: native)
+    write_synthetic_recording(tmp_path / "videos" / "v", 16, seed=3, width=128, height=72)
+    torch.manual_seed(0)
+    save_idm(InverseDynamicsModel(IDMConfig.from_kwargs(preset_kwargs("tiny"), {"temperature": 1.0})),
+             tmp_path / "idm.model", tmp_path / "idm.weights")  # fmt: skip
+    r = CliRunner().invoke(app, ["idm", "label", str(tmp_path / "videos"), "--model", str(tmp_path / "idm.model"),
+                                 "--weights", str(tmp_path / "idm.weights"), "--window", "8", "--bf16",
+                                 "--out", str(tmp_path / "labels")])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert ("without native bf16" in r.output and "vpt info" in r.output) != native, r.output
+    assert len(list((tmp_path / "labels").rglob("*.labels.npz"))) == 1

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from vpt.cli.progress import PRECISION_HELP, print_error, progress_bar
+from vpt.cli.progress import PRECISION_HELP, print_error, progress_bar, warn_emulated_bf16
 
 app = typer.Typer(help="Inverse dynamics model: train on recordings, label videos.", no_args_is_help=True)
 console = Console()
@@ -35,12 +35,14 @@ def _check_camera(camera: str) -> None:
 
 def _optimize(idm, **settings: object) -> None:
     """``idm.optimize_for_inference(channels_last=True, **settings)``; ``--int8`` where it cannot
-    run is an exit-2 error."""
+    run is an exit-2 error, ``--bf16`` where it is emulated a warning."""
     try:
         idm.optimize_for_inference(channels_last=True, **settings)
     except RuntimeError as e:
         print_error(console, e)
         raise typer.Exit(2) from e
+    if settings.get("encoder_dtype") is not None:
+        warn_emulated_bf16(console, next(idm.parameters()).device)
 
 
 @app.command()

@@ -50,10 +50,24 @@ def load_agent(console: Console, model: Path, weights: Path, **settings: Any) ->
     from vpt.agent.policy import ModelConfigError
 
     try:
-        return Agent.load(model, weights, **settings)
+        agent = Agent.load(model, weights, **settings)
     except (ModelFileError, ModelConfigError, RuntimeError) as e:
         print_error(console, e)
         raise typer.Exit(2) from e
+    if settings.get("bf16"):
+        warn_emulated_bf16(console, agent.device)
+    return agent
+
+
+def warn_emulated_bf16(console: Console, device: Any) -> None:
+    """Warn that ``--bf16`` was asked for on a CPU that emulates bf16 (no AMX or AVX-512 BF16),
+    where it runs several times slower than float32 (it still runs: the choice is the user's)."""
+    from vpt.train import native_bf16
+
+    if device.type == "cpu" and not native_bf16(device):
+        console.print("[yellow]warning:[/yellow] --bf16 on a CPU without native bf16 (no AMX or AVX-512 BF16): "
+                      "emulated, several times slower than float32; `vpt info` lists the fastest settings here",
+                      soft_wrap=True)  # fmt: skip
 
 
 def print_error(console: Console, error: object, label: str = "error") -> None:
