@@ -37,8 +37,9 @@ def progress_bar(title: str, total: int, console: Console | None = None) -> Iter
 PRECISION_HELP = "auto (bf16 where native: GPUs, AMX CPUs; else fp32), fp32, bf16, fp16 (GPU)"
 #: Acting-speed option help shared by ``vpt eval`` and ``vpt play`` (``Agent``'s settings).
 ACT_BF16_HELP = "bfloat16 image encoder (GPUs, CPUs with native bf16; slow on AVX2-only CPUs)"
-ACT_INT8_HELP = ("int8 image-encoder convs (x86 CPUs with AVX2; 7-bit weights without VNNI; vpt.nn.int8): with --bf16 --compile the fastest "
-                 "CPU acting; log-probabilities differ from float32's by a few 1e-2")
+ACT_INT8_HELP = ("int8 image-encoder convs (x86 CPUs with AVX2; 7-bit weights without VNNI; vpt.nn.int8): with "
+                 "--bf16 --compile the fastest CPU acting where bf16 is native; log-probabilities differ from "
+                 "float32's by a few 1e-2")
 ACT_COMPILE_HELP = "torch.compile the image encoder (a minute or more before the first step)"
 
 
