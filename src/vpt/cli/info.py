@@ -124,7 +124,8 @@ def advise(m: Machine) -> list[Advice]:
         acting = Advice("Acting (vpt eval / play, Agent)", "--bf16", "1x policy 1.61x the reference style (AMX, session 8)")
     else:
         acting = Advice("Acting (vpt eval / play, Agent)", "(defaults: Winograd convs on CPU)",
-                        "within noise of direct convs on AVX2 (session 34); never --bf16 here")  # fmt: skip
+                        "within noise of direct convs on AVX2 (session 34); --int8 --compile no faster there (1x "
+                        "policy 1.14x vs fp32's 1.10x the reference style, session 36); never --bf16 here")  # fmt: skip
     out.append(acting)
     train = "bf16" if (m.gpus or m.native_bf16) else "fp32"
     out.append(Advice("Training (vpt idm train, vpt bc train)", "--precision auto",
