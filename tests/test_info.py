@@ -65,16 +65,13 @@ def test_vpt_info_reports_this_machine():
 def test_bf16_on_a_cpu_that_emulates_it_is_warned_about(tmp_path, monkeypatch, native):
     """``--bf16`` still runs where bf16 is emulated, with a warning that points at ``vpt info``."""
     import vpt.train
+    from test_int8 import _tiny_idm
     from vpt.data.synthetic import write_synthetic_recording
-    from vpt.idm import IDMConfig, InverseDynamicsModel
     from vpt.idm.files import save_idm
-    from vpt.idm.train import preset_kwargs
 
     monkeypatch.setattr(vpt.train, "native_bf16", lambda device: native)
     write_synthetic_recording(tmp_path / "videos" / "v", 16, seed=3, width=128, height=72)
-    torch.manual_seed(0)
-    save_idm(InverseDynamicsModel(IDMConfig.from_kwargs(preset_kwargs("tiny"), {"temperature": 1.0})),
-             tmp_path / "idm.model", tmp_path / "idm.weights")  # fmt: skip
+    save_idm(_tiny_idm(), tmp_path / "idm.model", tmp_path / "idm.weights")
     r = CliRunner().invoke(app, ["idm", "label", str(tmp_path / "videos"), "--model", str(tmp_path / "idm.model"),
                                  "--weights", str(tmp_path / "idm.weights"), "--window", "8", "--bf16",
                                  "--out", str(tmp_path / "labels")])  # fmt: skip

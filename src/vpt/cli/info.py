@@ -52,7 +52,7 @@ def probe_machine() -> Machine:
     import av
     import torch
 
-    from vpt.nn.int8 import cpu_flags, int8_unavailable_reason
+    from vpt.nn.int8 import cpu_flags, has_vnni, int8_unavailable_reason
     from vpt.train import native_bf16
 
     flags = cpu_flags()
@@ -70,7 +70,7 @@ def probe_machine() -> Machine:
         cores=os.cpu_count() or 1,
         avx2="avx2" in flags,
         native_bf16=native_bf16(torch.device("cpu")),
-        vnni=bool(flags & {"avx512_vnni", "avx_vnni", "amx_int8"}),
+        vnni=has_vnni(),
         int8=int8_unavailable_reason(torch.device("cpu")) is None,
         gpus=gpus,
         cxx=shutil.which(cxx),

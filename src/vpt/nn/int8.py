@@ -75,11 +75,16 @@ def _cpu_unavailable_reason() -> str | None:
     return None
 
 
+def has_vnni() -> bool:
+    """Whether this CPU has VNNI (AVX-512 VNNI, AVX-VNNI) or AMX-INT8: int8 products summed in int32."""
+    return bool(cpu_flags() & set(_VNNI_FLAGS))
+
+
 def weight_levels() -> int:
     """The largest int8 weight magnitude on this CPU: 127 with VNNI or AMX (their products
     accumulate in int32), 63 without (oneDNN's AVX2 path sums each pair of uint8 x int8 products
     into a saturating int16; 7-bit weights keep every pair sum in range)."""
-    return 127 if cpu_flags() & set(_VNNI_FLAGS) else 63
+    return 127 if has_vnni() else 63
 
 
 def _quantize_activations(
