@@ -144,11 +144,12 @@ class InverseDynamicsModel(nn.Module):
         )
         self.temporal_conv2d: bool | None = None
         """Run OpenAI's (kt, 1, 1) temporal conv as the equal (kt, 1) conv2d (True) or as PyTorch's
-        conv3d, the reference's op (False; ``vpt bench conv3d`` compares the two). None: the conv2d
-        when gradients are computed or for at most 16 output channels, where it measured faster
-        (training: 2.8x the conv3d's forward + backward at 8 channels, 1.15x at 32; inference at
-        8 channels 1.08x), the conv3d otherwise (inference at 32 channels 1.10x, at 128 even;
-        2-core AVX2 CPU, session 34)."""
+        conv3d, the reference's op (False; ``vpt bench conv3d`` compares the two in training).
+        None: the conv2d when gradients are computed (forward + backward 2.8x the conv3d's at 8
+        channels, 1.15x at 32, session 34; 2.2x and 1.7x oneDNN's conv3d's, session 37); at
+        inference on CPUs oneDNN's conv3d called directly (2.7x the conv2d at 8 channels, 2.1x at
+        32, one thread, 36 frames; session 37, 2-core AVX2 CPU); elsewhere the conv2d for at most 16
+        output channels, the conv3d otherwise."""
 
     @property
     def device(self) -> torch.device:
@@ -186,11 +187,27 @@ class InverseDynamicsModel(nn.Module):
         if self.cfg.trunk.scale_input_img:
             x = x / 255.0
         layer = self.net.conv3d_layer
-        conv2d = self.temporal_conv2d
-        if conv2d is None:
-            conv2d = torch.is_grad_enabled() or self.cfg.conv3d_out <= 16
-        if self.cfg.kernel_hw != (1, 1) or not conv2d:
-            x = layer(x.permute(0, 4, 1, 2, 3))  # (B, C, T, H, W)
+        mode = self.temporal_conv2d
+        if mode is None:
+            if torch.is_grad_enabled():
+                mode = True
+            elif x.device.type == "cpu" and torch.backends.mkldnn.is_available():
+                mode = "onednn"
+            else:
+                mode = self.cfg.conv3d_out <= 16
+        if self.cfg.kernel_hw != (1, 1) or mode in (False, "onednn"):
+            x = x.permute(0, 4, 1, 2, 3)  # (B, C, T, H, W), channels-last-3d strides
+            if mode == "onednn":
+                # oneDNN's conv3d called directly. PyTorch's dispatch (ConvParams::use_mkldnn)
+                # sends a (kt, 1, 1) kernel at batch 1 to its slow unfold path on one thread,
+                # and on more below ~54 frames of 128 rows; that path also returns NCDHW, which
+                # the channels-last CNN then copies: together ~40% of the small preset's encoding
+                # at 32-frame chunks (session 37). Same sums (~1e-6); channels-last-3d in and out.
+                c = layer.layer
+                x = torch.mkldnn_convolution(x, c.weight, c.bias, c.padding, c.stride, c.dilation, c.groups)
+                x = F.relu_(x) if layer.use_activation else x
+            else:
+                x = layer(x)
             # Channel-minor result as a (B, T, H, W, C) view: the CNN then runs channels-last.
             return x.permute(0, 2, 3, 4, 1)
         # OpenAI's (kt, 1, 1) kernel mixes frames, never pixels: it is a (kt, 1) conv2d over
@@ -227,7 +244,9 @@ class InverseDynamicsModel(nn.Module):
             # Zero frames where the video ends; the layer's own padding then adds p more
             # zeros on each side, which only the discarded outputs see.
             x = F.pad(x, (0, 0, 0, 0, 0, 0, p - (s - lo), p - (hi - e)))
-            y = self._temporal_conv(x[None])[:, p : p + (e - s)]
+            # [0, ...][None]: the batch stride of a fresh chunk, so that a compiled encoder sees
+            # one layout for every chunk (a slice keeps the whole call's, and recompiles).
+            y = self._temporal_conv(x[None])[0, p : p + (e - s)][None]
             if self.net.img_process.compiled and e - s < chunk:  # one input shape: no recompiling
                 y = F.pad(y, (0, 0, 0, 0, 0, 0, 0, chunk - (e - s)))
             out.append(self.net.img_process(y)[0, : e - s])
