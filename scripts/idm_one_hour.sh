@@ -14,6 +14,7 @@
 # JITTER=S: every training window recoloured with --color-jitter S as well (OUT/one_hour/single_jitterS;
 # against the scenes being memorised: session 32's run scores 0.976 on its own training recordings).
 # SHIFT=N: every training window moved by up to N pixels as well (--shift N; OUT/one_hour/single_shiftN).
+# STEPS=N: a schedule of N steps instead of 11,000 (OUT/one_hour/single_stepsN; e.g. G2X=1 STEPS=20000).
 # TWO_PHASE=1 (session 31; 74 min gave keypress 0.976, camera R² 0.926): STEPS1 (6,500) steps on
 # g2's 1.32 h, then STEPS2 (3,500) on all of g2x's 4.2 h at half the lr (OUT/one_hour/{phase1,
 # phase2}); its data: ONLY_LABELLER=1 KIND=g2x bash scripts/idm_curve.sh OUT (~45 min).
@@ -68,7 +69,9 @@ else
   [ "$JITTER" = 0 ] || RUN=${RUN}_jitter$JITTER
   [ "$SHIFT" = 0 ] || RUN=${RUN}_shift$SHIFT
   [ "$SEED" = 0 ] || RUN=${RUN}_seed$SEED
-  train --data "$DATA" --eval-every 2000 --steps "${STEPS:-11000}" --lr 1e-3 --seed "$SEED" --out "$H/$RUN"
+  STEPS=${STEPS:-11000}
+  [ "$STEPS" = 11000 ] || RUN=${RUN}_steps$STEPS  # another schedule: never resumes the 11,000-step one
+  train --data "$DATA" --eval-every 2000 --steps "$STEPS" --lr 1e-3 --seed "$SEED" --out "$H/$RUN"
   RUNS=("$RUN")
 fi
 score() {  # score RUN WEIGHTS_NAME -> RUN/eval_mirror_mean[.stepN].json
