@@ -4,8 +4,9 @@ Run: ``vpt bench conv3d [--preset tiny] [--precision fp32|bf16] [--repeats 5] [-
 
 OpenAI's IDM starts with a conv3d of kernel (5, 1, 1): it mixes five frames and never pixels, so
 it is a (5, 1) conv2d over (time, pixels) (``InverseDynamicsModel.temporal_conv2d``: by
-default in training, and at inference for narrow layers). On CPUs PyTorch runs such a conv3d
-on its slow unfold path; oneDNN runs the conv2d.
+default in training; at inference on CPUs the IDM calls oneDNN's conv3d directly). On CPUs
+PyTorch runs such a conv3d on its slow unfold path (at batch 1 on one thread, and on more below
+~54 frames a call); oneDNN runs the conv2d.
 This times one training step (forward, backward, AdamW) of the IDM on 2 windows of the preset's
 length, once each way on the same weights, interleaved; frames/s medians after two warm-up
 rounds, and the largest difference between the two ways' outputs.
