@@ -36,9 +36,6 @@ from vpt.cli import submission as _submission  # noqa: E402
 app.add_typer(_submission.app, name="submission")
 
 
-def main() -> None:  # pragma: no cover - entry point
-    app()
-
 from vpt.cli import idm as _idm  # noqa: E402
 
 app.add_typer(_idm.app, name="idm")

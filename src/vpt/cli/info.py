@@ -36,6 +36,8 @@ class Machine:
     gpus: tuple[str, ...]
     cxx: str | None  # the C++ compiler torch.compile's CPU code needs (None: --compile fails)
     libx264: bool  # PyAV can write H.264 (recordings, evaluation videos)
+    thp: str | None  # the kernel's transparent-huge-page mode (always, madvise, never)
+    malloc_hugepages: bool  # this process runs with glibc's huge-page tunable (vpt.launch)
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,7 @@ def probe_machine() -> Machine:
     import av
     import torch
 
+    from vpt.launch import hugepages_active, thp_mode
     from vpt.nn.int8 import cpu_flags, has_vnni, int8_unavailable_reason
     from vpt.train import native_bf16
 
@@ -75,6 +78,8 @@ def probe_machine() -> Machine:
         gpus=gpus,
         cxx=shutil.which(cxx),
         libx264="libx264" in av.codecs_available,
+        thp=thp_mode(),
+        malloc_hugepages=hugepages_active(),
     )
 
 
@@ -107,10 +112,10 @@ def advise(m: Machine) -> list[Advice]:
                           "bf16 encoder 1.87x, compiled 1.99x the reference style (AVX-512 BF16, session 29)"
                           + ("" if compile_ok else no_cxx)))  # fmt: skip
     elif m.int8:
-        out.append(Advice("IDM labelling (vpt idm label)", "--int8 --compile" if compile_ok else "--winograd",
-                          "int8 convs (7-bit weights without VNNI) compiled 1.61x, --winograd 1.49x the reference style "
-                          "on OpenAI's 4x IDM (AVX2-only AMD Zen 3, session 36); never --bf16 here (6-10x slower)"
-                          + ("" if compile_ok else no_cxx)))  # fmt: skip
+        out.append(Advice("IDM labelling (vpt idm label)", "--winograd",
+                          "Winograd convs 2.08x the reference style on OpenAI's 4x IDM (3.0 frames/s; float32 to 1e-5), "
+                          "--int8 --compile 1.82x (AVX2-only AMD Zen 3, huge pages, session 37); never --bf16 here "
+                          "(6-10x slower)"))  # fmt: skip
     else:
         out.append(Advice("IDM labelling (vpt idm label)", "(defaults)",
                           "no measurement on a CPU like this one: compare with vpt bench idm --preset 4x --winograd"))  # fmt: skip
@@ -149,6 +154,7 @@ def info(as_json: bool = typer.Option(False, "--json", help="print machine-reada
                   f"VNNI {yes[m.vnni]}, int8 convs {yes[m.int8]}" + (" (7-bit weights)" if m.int8 and not m.vnni else ""))  # fmt: skip
     console.print(f"GPUs: {', '.join(m.gpus) or 'none'}; C++ compiler for --compile: {m.cxx or '[red]none[/red]'}; "
                   f"H.264 (libx264) {yes[m.libx264]}")  # fmt: skip
+    console.print(f"Huge pages for large tensors (vpt.launch): {yes[m.malloc_hugepages]} (kernel mode: {m.thp or 'unknown'})")
     table = Table("task", "fastest measured flags", "basis")
     for a in advice:
         table.add_row(a.task, a.flags, a.basis)
