@@ -154,7 +154,9 @@ def info(as_json: bool = typer.Option(False, "--json", help="print machine-reada
                   f"VNNI {yes[m.vnni]}, int8 convs {yes[m.int8]}" + (" (7-bit weights)" if m.int8 and not m.vnni else ""))  # fmt: skip
     console.print(f"GPUs: {', '.join(m.gpus) or 'none'}; C++ compiler for --compile: {m.cxx or '[red]none[/red]'}; "
                   f"H.264 (libx264) {yes[m.libx264]}")  # fmt: skip
-    console.print(f"Huge pages for large tensors (vpt.launch): {yes[m.malloc_hugepages]} (kernel mode: {m.thp or 'unknown'})")
+    huge = m.malloc_hugepages or m.thp == "always"  # "always": the kernel gives them without the tunable
+    console.print(f"Huge pages for large tensors (vpt.launch): {yes[huge]} (kernel mode: {m.thp or 'unknown'}"
+                  + (", malloc tunable" if m.malloc_hugepages else "") + ")")  # fmt: skip
     table = Table("task", "fastest measured flags", "basis")
     for a in advice:
         table.add_row(a.task, a.flags, a.basis)
