@@ -145,12 +145,12 @@ def test_idm_one_hour_trains_one_phase_on_g2_or_two_phases_on_g2x(tmp_path):
     result, calls = _run("idm_one_hour.sh", ["out"], tmp_path, G2X="1", SEED="2")
     (run,) = [c for c in calls if c[:2] == ["idm", "train"]]
     assert (_option(run, "--data"), _option(run, "--out")) == ("out/data_x", "out/one_hour/single_g2x_seed2")
+    (scored,) = [c for c in calls if c[:2] == ["idm", "eval"]]
+    assert (_option(scored, "--data"), _option(scored, "--last")) == ("out/data_x", "16")
     # STEPS: another schedule in its own folder (a checkpoint of 11,000 steps is never resumed with it).
     result, calls = _run("idm_one_hour.sh", ["out"], tmp_path, G2X="1", STEPS="20000")
     (run,) = [c for c in calls if c[:2] == ["idm", "train"]]
     assert (_option(run, "--steps"), _option(run, "--out")) == ("20000", "out/one_hour/single_g2x_steps20000")
-    (scored,) = [c for c in calls if c[:2] == ["idm", "eval"]]
-    assert (_option(scored, "--data"), _option(scored, "--last")) == ("out/data_x", "16")
     (tmp_path / "out/data_x/a-seed6000").rmdir()
     # SCORE_STEPS=1: the kept weights of each 1,000th step are scored too, each into its own file.
     for n in (1000, 2000):

@@ -46,17 +46,25 @@ def glibc_version() -> tuple[int, int] | None:
         return None
 
 
+def _hugetlb_setting(environ: Mapping[str, str]) -> str | None:
+    """The value ``GLIBC_TUNABLES`` gives ``glibc.malloc.hugetlb``, None if it gives none."""
+    for t in environ.get("GLIBC_TUNABLES", "").split(":"):
+        name, _, value = t.partition("=")
+        if name == "glibc.malloc.hugetlb":
+            return value
+    return None
+
+
 def hugepages_active(environ: Mapping[str, str] = os.environ) -> bool:
     """Whether this process was started with malloc's huge-page tunable."""
-    return any(t.startswith("glibc.malloc.hugetlb=") and not t.endswith("=0")
-               for t in environ.get("GLIBC_TUNABLES", "").split(":"))  # fmt: skip
+    return _hugetlb_setting(environ) not in (None, "0")
 
 
 def hugepage_environment(environ: Mapping[str, str], thp: str | None, glibc: tuple[int, int] | None) -> dict[str, str] | None:
     """The environment to re-execute with, or None where there is nothing to gain: the tunable is
     already set (or ``VPT_HUGEPAGES=0``), the C library is not glibc 2.35+, or the kernel's huge
     pages are not in ``madvise`` mode (``always`` gives them to large blocks already)."""
-    if environ.get("VPT_HUGEPAGES") == "0" or "glibc.malloc.hugetlb=" in environ.get("GLIBC_TUNABLES", ""):
+    if environ.get("VPT_HUGEPAGES") == "0" or _hugetlb_setting(environ) is not None:
         return None
     if glibc is None or glibc < (2, 35) or thp != "madvise":
         return None

@@ -42,7 +42,7 @@ def _optimize(idm, **settings: object) -> None:
         print_error(console, e)
         raise typer.Exit(2) from e
     if settings.get("encoder_dtype") is not None:
-        warn_emulated_bf16(console, next(idm.parameters()).device)
+        warn_emulated_bf16(console, idm.device)
 
 
 @app.command()

@@ -187,17 +187,19 @@ class InverseDynamicsModel(nn.Module):
         if self.cfg.trunk.scale_input_img:
             x = x / 255.0
         layer = self.net.conv3d_layer
-        mode = self.temporal_conv2d
-        if mode is None:
+        way = {True: "conv2d", False: "conv3d", None: None}[self.temporal_conv2d]
+        if way is None:
             if torch.is_grad_enabled():
-                mode = True
+                way = "conv2d"
             elif x.device.type == "cpu" and torch.backends.mkldnn.is_available():
-                mode = "onednn"
+                way = "onednn"
             else:
-                mode = self.cfg.conv3d_out <= 16
-        if self.cfg.kernel_hw != (1, 1) or mode in (False, "onednn"):
+                way = "conv2d" if self.cfg.conv3d_out <= 16 else "conv3d"
+        if way == "conv2d" and self.cfg.kernel_hw != (1, 1):
+            way = "conv3d"  # the conv2d form holds only for OpenAI's (kt, 1, 1) kernel
+        if way != "conv2d":
             x = x.permute(0, 4, 1, 2, 3)  # (B, C, T, H, W), channels-last-3d strides
-            if mode == "onednn":
+            if way == "onednn":
                 # oneDNN's conv3d called directly. PyTorch's dispatch (ConvParams::use_mkldnn)
                 # sends a (kt, 1, 1) kernel at batch 1 to its slow unfold path on one thread,
                 # and on more below ~54 frames of 128 rows; that path also returns NCDHW, which
